@@ -1,0 +1,12 @@
+"""graphflow's compiler: the graph IR, the op set, symbolic autodiff and the executors.
+
+Never imports `graphflow`; the user-facing library is built on top of this package.
+"""
+
+from . import operators  # noqa: F401  (attaches + - * / ... to tensors)
+from .autodiff import gradients, hessians
+from .graph import Graph, Node, Operation, get_default_graph, reset_default_graph
+from .opdef import NOT_DIFFERENTIABLE, REGISTRY, OpDef, register
+
+__all__ = ["Graph", "Node", "Operation", "get_default_graph", "reset_default_graph", "gradients",
+           "hessians", "OpDef", "register", "REGISTRY", "NOT_DIFFERENTIABLE"]

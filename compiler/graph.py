@@ -1,0 +1,294 @@
+"""The IR: a Graph of Nodes. Each node is one op application with exactly one output, so a node
+and the tensor it produces are the same object (users see it as `gf.Tensor`).
+
+Nodes are immutable once made and are appended in creation order, so the creation order is always a
+topological order: a node's inputs were made before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sys
+import threading
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+
+from . import dtypes as _dt
+from .errors import DTypeError, GraphMismatchError, ShapeError
+from .opdef import OpDef
+from .shapes import Shape, fmt
+
+_PACKAGE_DIRS = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
+    for d in ("compiler", "graphflow")
+)
+_ids = itertools.count()
+
+
+def user_site() -> str:
+    """file:line of the innermost frame outside graphflow (where the user made the op)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIRS) and not filename.startswith("<frozen"):
+            return f"{os.path.basename(filename)}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+class Node:
+    """One node of the graph and the tensor it produces.
+
+    Attributes: name (unique in its graph), opdef, inputs, attrs, shape (tuple with None for unknown
+    sizes, or None for unknown rank), dtype (a numpy dtype; None for ops that produce no value),
+    site (the user's file:line where it was created), graph.
+    Hashable and compared by identity, so tensors work as feed_dict keys; use gf.equal for values.
+    """
+
+    __slots__ = ("graph", "opdef", "inputs", "attrs", "name", "shape", "dtype", "site", "id",
+                 "control_inputs", "__weakref__")
+    # numpy must hand mixed expressions (array + tensor) to our reflected operators.
+    __array_ufunc__ = None
+
+    def __init__(self, graph, opdef, inputs, attrs, name, shape, dtype, site, control_inputs=()):
+        self.graph = graph
+        self.opdef = opdef
+        self.inputs = tuple(inputs)
+        self.attrs = attrs
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.site = site
+        self.control_inputs = tuple(control_inputs)
+        self.id = next(_ids)
+
+    @property
+    def op(self) -> "Operation":
+        """The operation that produces this tensor (TF1's `tensor.op`)."""
+        return Operation(self)
+
+    @property
+    def type(self) -> str:
+        return self.opdef.name
+
+    @property
+    def ndim(self) -> Optional[int]:
+        return None if self.shape is None else len(self.shape)
+
+    def get_shape(self) -> Shape:
+        return self.shape
+
+    def describe(self) -> str:
+        """`add 'logits' (model.py:14)`: how errors name a node."""
+        return f"{self.opdef.name} '{self.name}' ({self.site})"
+
+    def __repr__(self) -> str:
+        dtype = self.dtype.name if self.dtype is not None else "none"
+        return f"<gf.Tensor '{self.name}' shape={fmt(self.shape)} dtype={dtype}>"
+
+    def __bool__(self):
+        raise TypeError(
+            f"tensor '{self.name}' has no truth value while the graph is being built; "
+            "use gf.where / gf.equal for elementwise logic, or sess.run it first")
+
+    def __iter__(self) -> Iterator["Node"]:
+        if self.shape is None or not self.shape or self.shape[0] is None:
+            raise TypeError(f"cannot iterate over tensor '{self.name}' of shape {fmt(self.shape)}")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __len__(self) -> int:
+        if self.shape is None or not self.shape or self.shape[0] is None:
+            raise TypeError(f"tensor '{self.name}' of shape {fmt(self.shape)} has no static length")
+        return self.shape[0]
+
+    # Arithmetic operators are attached by compiler.operators once the ops exist.
+
+
+class Operation:
+    """TF1's view of the op that makes a tensor. Fetching an Operation runs it and returns None."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Node):
+        self.node = node
+
+    name = property(lambda self: self.node.name)
+    type = property(lambda self: self.node.opdef.name)
+    graph = property(lambda self: self.node.graph)
+    inputs = property(lambda self: list(self.node.inputs))
+    outputs = property(lambda self: [self.node] if self.node.dtype is not None else [])
+
+    def __eq__(self, other):
+        return isinstance(other, Operation) and other.node is self.node
+
+    def __hash__(self):
+        return hash(self.node)
+
+    def __repr__(self) -> str:
+        return f"<gf.Operation '{self.node.name}' type={self.node.opdef.name}>"
+
+
+class Graph:
+    """A dataflow graph. Use `with g.as_default():` to build into it."""
+
+    def __init__(self):
+        self.nodes: List[Node] = []
+        self.collections: Dict[str, list] = {}
+        self.seed: Optional[int] = None
+        self._names: Dict[str, int] = {}
+        self._scope: List[str] = []
+
+    # -- building -------------------------------------------------------------------------------
+    def unique_name(self, base: str) -> str:
+        """Prefix `base` with the current name scope and make it unique: x, x_1, x_2, ..."""
+        if self._scope:
+            base = "/".join(self._scope) + "/" + base
+        if base not in self._names:
+            self._names[base] = 0
+            return base
+        while True:
+            self._names[base] += 1
+            candidate = f"{base}_{self._names[base]}"
+            if candidate not in self._names:
+                self._names[candidate] = 0
+                return candidate
+
+    @contextlib.contextmanager
+    def name_scope(self, name: str):
+        """Prefix the names of nodes created inside with `name/` (nested scopes join with '/')."""
+        if not name:
+            yield ""
+            return
+        scoped = "/".join(self._scope + [name])
+        if scoped in self._names:  # a second "layer" scope becomes "layer_1", as in TF1
+            name = self.unique_name(name).rsplit("/", 1)[-1]
+        else:
+            self._names[scoped] = 0
+        self._scope.append(name)
+        try:
+            yield "/".join(self._scope)
+        finally:
+            self._scope.pop()
+
+    def add_node(self, opdef: OpDef, inputs: Sequence[Node], attrs: Optional[dict] = None,
+                 name: Optional[str] = None, node: Optional[Node] = None) -> Node:
+        """Create a node: check its inputs belong here, infer its shape and dtype, record the site.
+
+        `node` lets a Node subclass (Variable) initialize an instance it has already made.
+        """
+        attrs = dict(attrs or {})
+        site = user_site()
+        for x in inputs:
+            if not isinstance(x, Node):
+                raise TypeError(f"{opdef.name} ({site}): input {x!r} is not a tensor")
+            if x.graph is not self:
+                raise GraphMismatchError(
+                    f"{opdef.name} ({site}): input '{x.name}' belongs to another graph than the "
+                    f"other inputs/the default graph; tensors from two graphs cannot be mixed "
+                    f"('{x.name}' made at {x.site})")
+        try:
+            shape, dtype = opdef.infer(list(inputs), **attrs)
+        except (ShapeError, DTypeError):
+            raise
+        except TypeError as exc:
+            raise DTypeError(self._build_error(opdef, name, site, inputs, exc)) from None
+        except ValueError as exc:
+            raise ShapeError(self._build_error(opdef, name, site, inputs, exc)) from None
+        node = Node.__new__(Node) if node is None else node
+        Node.__init__(node, self, opdef, inputs, attrs, self.unique_name(name or opdef.name),
+                      shape, None if dtype is None else np.dtype(dtype), site)
+        self.nodes.append(node)
+        return node
+
+    def _build_error(self, opdef, name, site, inputs, exc) -> str:
+        shown = ", ".join(f"'{x.name}' {fmt(x.shape)} {_dt.short_name(x.dtype)}" for x in inputs)
+        label = f" '{name}'" if name else ""
+        return f"{opdef.name}{label} ({site}): {exc}; inputs: {shown or 'none'}"
+
+    # -- collections ------------------------------------------------------------------------------
+    def add_to_collection(self, key: str, value) -> None:
+        self.collections.setdefault(key, []).append(value)
+
+    def get_collection(self, key: str) -> list:
+        return list(self.collections.get(key, []))
+
+    # -- default graph --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this the graph that ops are built into for the duration of the `with` block."""
+        _stack().append(self)
+        try:
+            yield self
+        finally:
+            _stack().pop()
+
+    def __str__(self) -> str:
+        return "\n".join(format_node(n) for n in self.nodes)
+
+    def __repr__(self) -> str:
+        return f"<gf.Graph with {len(self.nodes)} nodes>"
+
+
+def format_node(node: Node) -> str:
+    """`logits: f32[?,10] = add(matmul_1, b2)   # model.py:14`"""
+    if node.dtype is None:
+        typ = "op"
+    elif node.shape is None:
+        typ = f"{_dt.short_name(node.dtype)}[*]"
+    else:
+        typ = _dt.short_name(node.dtype) + "[" + ",".join(
+            "?" if d is None else str(d) for d in node.shape) + "]"
+    args = ", ".join(x.name for x in node.inputs)
+    attrs = ", ".join(f"{k}={_short_attr(v)}" for k, v in node.attrs.items())
+    call = ", ".join(p for p in (args, attrs) if p)
+    return f"{node.name}: {typ} = {node.opdef.name}({call})   # {node.site}"
+
+
+def _short_attr(value) -> str:
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, np.ndarray):
+        return repr(value.item()) if value.size == 1 else f"array{fmt(value.shape)}"
+    return repr(value)
+
+
+# -- the default-graph stack, one per thread -------------------------------------------------
+_local = threading.local()
+_global_default: List[Graph] = [Graph()]
+
+
+def _stack() -> List[Graph]:
+    if not hasattr(_local, "stack"):
+        _local.stack = []
+    return _local.stack
+
+
+def get_default_graph() -> Graph:
+    """The graph new ops go into: the innermost `as_default()` graph, else the global default."""
+    stack = _stack()
+    return stack[-1] if stack else _global_default[0]
+
+
+def reset_default_graph() -> None:
+    """Replace the global default graph by a new, empty one."""
+    if _stack():
+        raise RuntimeError(
+            "reset_default_graph() cannot be called inside a `with graph.as_default()` block")
+    _global_default[0] = Graph()
+
+
+def graph_of(values: Sequence) -> Graph:
+    """The graph that a list of operands belongs to: their common graph, else the default graph."""
+    first = None
+    for v in values:
+        if isinstance(v, Node):
+            if first is None:
+                first = v
+            elif v.graph is not first.graph:
+                raise GraphMismatchError(
+                    f"tensors '{first.name}' ({first.site}) and '{v.name}' ({v.site}) come from "
+                    f"different graphs; build all tensors of one computation in the same graph")
+    return first.graph if first is not None else get_default_graph()

@@ -1,0 +1,98 @@
+"""The reference interpreter: run the numpy kernel of each needed node in topological order.
+
+Kept simple and obviously correct on purpose: it is the oracle the compiled path is tested against.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List
+
+import numpy as np
+
+from .errors import GraphflowError, OpError
+from .graph import Node
+from .shapes import compatible, fmt
+
+
+def plan(fetches: Iterable[Node], fed: Iterable[Node]) -> List[Node]:
+    """The nodes needed to compute `fetches`, in a topological order, stopping at fed tensors."""
+    fed = set(fed)
+    needed, stack = set(), list(fetches)
+    while stack:
+        node = stack.pop()
+        if node in needed:
+            continue
+        needed.add(node)
+        if node not in fed:
+            stack.extend(node.inputs)
+            stack.extend(node.control_inputs)
+    return sorted(needed, key=lambda n: n.id)  # creation order is topological
+
+
+class VariableStore:
+    """Variable values of one session. Writes made during a run are staged and only committed
+    when the whole run succeeds, so a failed run leaves every variable as it was."""
+
+    def __init__(self):
+        self.values: Dict[Node, np.ndarray] = {}
+        self._pending: Dict[Node, np.ndarray] = {}
+
+    def read(self, var) -> np.ndarray:
+        """The value at the start of the run (the initial value the first time it is needed)."""
+        if var not in self.values:
+            self.values[var] = np.array(var.initial_value)
+        return self.values[var]
+
+    def latest(self, var) -> np.ndarray:
+        """The value including writes made earlier in this run."""
+        return self._pending[var] if var in self._pending else self.read(var)
+
+    def write(self, var, value: np.ndarray) -> np.ndarray:
+        self._pending[var] = value
+        return value
+
+    def commit(self) -> None:
+        self.values.update(self._pending)
+        self._pending.clear()
+
+    def rollback(self) -> None:
+        self._pending.clear()
+
+
+def execute(order: List[Node], feeds: Dict[Node, np.ndarray], store: VariableStore
+            ) -> Dict[Node, object]:
+    """Run the nodes of `order` given the fed values; returns every computed value by node.
+    Variable writes are committed only if every node ran."""
+    values: Dict[Node, object] = dict(feeds)
+    try:
+        with np.errstate(all="ignore"):  # inf/NaN come back as values, as in TF
+            for node in order:
+                if node not in values:
+                    values[node] = _run_node(node, [values[i] for i in node.inputs], store)
+    except BaseException:
+        store.rollback()
+        raise
+    store.commit()
+    return values
+
+
+def _run_node(node: Node, args: list, store: VariableStore):
+    opdef = node.opdef
+    try:
+        if opdef.stateful_kernel:
+            out = opdef.kernel(store, node, *args)
+        else:
+            out = opdef.kernel(*args, **node.attrs)
+    except GraphflowError:
+        raise
+    except Exception as exc:
+        shapes = ", ".join(f"'{i.name}' {np.shape(a)}" for i, a in zip(node.inputs, args))
+        raise OpError(f"{node.describe()} failed: {type(exc).__name__}: {exc}"
+                      f"{'; inputs: ' + shapes if shapes else ''}") from exc
+    if node.dtype is None:
+        return None
+    out = np.asarray(out)
+    if out.dtype != node.dtype or not compatible(node.shape, out.shape):
+        raise OpError(f"internal error: kernel of {node.describe()} returned {out.dtype.name} "
+                      f"{out.shape}, but its shape rule said {node.dtype.name} {fmt(node.shape)}")
+    return out

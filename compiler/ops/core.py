@@ -1,0 +1,134 @@
+"""Sources (constant, placeholder) and the helpers every op family uses to build nodes."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..errors import FeedError
+from ..graph import Graph, Node, graph_of, user_site
+from ..opdef import OpDef, register
+from ..shapes import as_shape
+
+__all__ = ["constant", "placeholder", "convert_to_tensor"]
+
+
+def no_grad(node, g):
+    """Gradient rule of ops whose output does not vary with their inputs' values (zeros_like),
+    and of sources, which have no inputs."""
+    return (None,) * len(node.inputs)
+
+
+def _constant_infer(inputs, value):
+    return value.shape, value.dtype
+
+
+def _constant_kernel(value):
+    return value
+
+
+CONSTANT = register(OpDef("constant", infer=_constant_infer, kernel=_constant_kernel, grad=no_grad,
+                          emit="{value}"))
+
+
+def _placeholder_infer(inputs, dtype, shape):
+    return shape, dtype
+
+
+def _placeholder_kernel(dtype, shape):
+    raise FeedError("a placeholder must be fed")  # the executors check feeds before running
+
+
+PLACEHOLDER = register(OpDef("placeholder", infer=_placeholder_infer, kernel=_placeholder_kernel,
+                             grad=no_grad, stateful=True))
+
+
+def _as_array(value, dtype: Optional[np.dtype]) -> np.ndarray:
+    """A Python number/list or numpy array as an array of a supported dtype, cast without loss."""
+    if dtype is not None:
+        dtype = _dt.as_dtype(dtype)
+        if isinstance(value, bool) or isinstance(value, numbers.Number):
+            arr = np.asarray(value)
+            if arr.dtype.kind == "f" and dtype.kind in "iub" and not float(value).is_integer():
+                raise TypeError(f"cannot convert {value!r} to a {dtype.name} tensor")
+            return np.asarray(value, dtype=dtype)
+        arr = np.asarray(value)
+        if arr.dtype != dtype and not _dt.can_feed(arr.dtype, dtype):
+            raise TypeError(f"cannot convert a {arr.dtype.name} array to a {dtype.name} tensor "
+                            f"without loss; use gf.cast")
+        return arr.astype(dtype, copy=False)
+    if isinstance(value, bool):
+        return np.asarray(value, dtype=_dt.bool_)
+    if isinstance(value, numbers.Integral):
+        return np.asarray(value, dtype=_dt.int32)
+    if isinstance(value, numbers.Real):
+        return np.asarray(value, dtype=_dt.float32)
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f" and arr.dtype not in _dt.SUPPORTED:
+        arr = arr.astype(_dt.float32)
+    elif arr.dtype.kind in "iu" and arr.dtype not in _dt.SUPPORTED:
+        arr = arr.astype(_dt.int64)
+    _dt.as_dtype(arr.dtype)
+    return arr
+
+
+def constant(value, dtype=None, name: Optional[str] = None, graph: Optional[Graph] = None) -> Node:
+    """A constant tensor. Python floats default to float32 and ints to int32, as in TF1;
+    numpy arrays keep their dtype."""
+    arr = np.array(_as_array(value, dtype))  # own copy: later changes to `value` do not leak in
+    arr.flags.writeable = False
+    graph = graph if graph is not None else graph_of(())
+    return graph.add_node(CONSTANT, [], {"value": arr}, name=name or "Const")
+
+
+def placeholder(dtype, shape=None, name: Optional[str] = None) -> Node:
+    """A value fed at run time. shape=None means unknown rank; None inside shape an unknown size."""
+    dtype = _dt.as_dtype(dtype)
+    graph = graph_of(())
+    return graph.add_node(PLACEHOLDER, [], {"dtype": dtype, "shape": as_shape(shape)},
+                          name=name or "Placeholder")
+
+
+def convert_to_tensor(value, dtype=None, graph: Optional[Graph] = None) -> Node:
+    """A tensor as is (checking its dtype when one is asked), anything else as a constant."""
+    if isinstance(value, Node):
+        if dtype is not None and value.dtype != _dt.as_dtype(dtype):
+            raise TypeError(f"tensor '{value.name}' has dtype {value.dtype.name}, "
+                            f"expected {_dt.as_dtype(dtype).name}")
+        return value
+    if hasattr(value, "node") and isinstance(value.node, Node):  # an Operation
+        raise TypeError(f"operation '{value.node.name}' produces no value and cannot be an input")
+    return constant(value, dtype=dtype, graph=graph)
+
+
+def apply(opdef: OpDef, inputs: Sequence, name: Optional[str] = None, **attrs) -> Node:
+    """Build a node of `opdef`. Operands that are not tensors become constants of the dtype of the
+    first tensor operand (so `x * 2` keeps x's dtype), or of their own default dtype."""
+    graph = graph_of(inputs)
+    like = next((x.dtype for x in inputs if isinstance(x, Node)), None)
+    try:
+        nodes = [x if isinstance(x, Node) else convert_to_tensor(x, like, graph) for x in inputs]
+    except TypeError as exc:
+        raise TypeError(f"{opdef.name} ({user_site()}): {exc}") from None
+    return graph.add_node(opdef, nodes, attrs, name=name)
+
+
+def same_dtype(inputs, what: str = "inputs") -> np.dtype:
+    """The common dtype of inputs that must all agree (TF1 never promotes silently)."""
+    dtypes = {x.dtype for x in inputs}
+    if len(dtypes) != 1:
+        shown = ", ".join(f"'{x.name}' is {x.dtype.name}" for x in inputs)
+        raise TypeError(f"{what} must have the same dtype ({shown}); use gf.cast")
+    return inputs[0].dtype
+
+
+def require_float(x: Node) -> np.dtype:
+    if not _dt.is_floating(x.dtype):
+        raise TypeError(f"needs a float tensor, got {x.dtype.name} '{x.name}'; use gf.cast")
+    return x.dtype
+
+
+

@@ -1,0 +1,67 @@
+"""Matrix products with numpy's matmul semantics: 1-D operands, 2-D, and broadcast batches."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..opdef import OpDef, register
+from ..shapes import broadcast, fmt
+from .core import apply, same_dtype
+from .shape import expand_dims, squeeze, transpose
+
+__all__ = ["matmul"]
+
+
+def _matmul_infer(inputs):
+    a, b = inputs
+    dtype = same_dtype(inputs)
+    if a.shape is None or b.shape is None:
+        raise ValueError("matmul needs operands of known rank")
+    if not a.shape or not b.shape:
+        raise ValueError("matmul operands must have at least one dimension")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if len(b.shape) == 1 else b.shape[-2]
+    if k_a is not None and k_b is not None and k_a != k_b:
+        raise ValueError(f"inner dimensions differ: '{a.name}' is {fmt(a.shape)}, "
+                         f"'{b.name}' is {fmt(b.shape)}")
+    try:
+        batch = broadcast(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"batch dimensions cannot be broadcast: {fmt(a.shape)} @ "
+                         f"{fmt(b.shape)}") from None
+    rows = a.shape[-2:-1] if len(a.shape) >= 2 else ()
+    cols = b.shape[-1:] if len(b.shape) >= 2 else ()
+    return batch + rows + cols, dtype
+
+
+def _swap_last(x):
+    perm = list(range(len(x.shape)))
+    perm[-2], perm[-1] = perm[-1], perm[-2]
+    return transpose(x, perm)
+
+
+def _matmul_grad(node, g):
+    a, b = node.inputs
+    # Promote 1-D operands to matrices, as numpy does, so one formula covers every case.
+    a2 = expand_dims(a, 0) if len(a.shape) == 1 else a
+    b2 = expand_dims(b, -1) if len(b.shape) == 1 else b
+    g2 = expand_dims(g, -2) if len(a.shape) == 1 else g
+    g2 = expand_dims(g2, -1) if len(b.shape) == 1 else g2
+    ga = matmul(g2, _swap_last(b2))
+    gb = matmul(_swap_last(a2), g2)
+    if len(a.shape) == 1:
+        ga = squeeze(ga, -2)
+    if len(b.shape) == 1:
+        gb = squeeze(gb, -1)
+    return ga, gb  # autodiff sums broadcast batch dimensions back
+
+
+MATMUL = register(OpDef("matmul", infer=_matmul_infer, kernel=np.matmul, grad=_matmul_grad,
+                        broadcasts=True))
+
+
+def matmul(a, b, name: Optional[str] = None):
+    """Matrix product a @ b (numpy semantics: 1-D operands and broadcast batch dimensions)."""
+    return apply(MATMUL, [a, b], name)

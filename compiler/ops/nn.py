@@ -1,0 +1,136 @@
+"""Activations, softmax family and the fused, numerically stable sigmoid cross-entropy."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..opdef import OpDef, register
+from ..shapes import normalize_axis
+from .core import apply, require_float
+from .elementwise import _binary, exp, greater, where
+from .reduce import reduce_sum
+
+__all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
+           "sigmoid_cross_entropy_with_logits"]
+
+
+def _float_unary(inputs):
+    return inputs[0].shape, require_float(inputs[0])
+
+
+def _relu_kernel(x):
+    return np.maximum(x, 0)
+
+
+def _sigmoid_kernel(x):
+    # exp of -|x| never overflows; both branches are exact.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus_kernel(x):
+    return np.logaddexp(0, x)
+
+
+RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel,
+                      grad=lambda node, g: (where(greater(node.inputs[0], 0), g, 0),)))
+SIGMOID = register(OpDef("sigmoid", infer=_float_unary, kernel=_sigmoid_kernel,
+                         grad=lambda node, g: (g * node * (1 - node),)))
+TANH = register(OpDef("tanh", infer=_float_unary, kernel=np.tanh,
+                      grad=lambda node, g: (g * (1 - node * node),)))
+SOFTPLUS = register(OpDef("softplus", infer=_float_unary, kernel=_softplus_kernel,
+                          grad=lambda node, g: (g * sigmoid(node.inputs[0]),)))
+
+
+def relu(x, name: Optional[str] = None):
+    """max(x, 0); its gradient at 0 is 0, as in torch and TF."""
+    return apply(RELU, [x], name)
+
+
+def sigmoid(x, name: Optional[str] = None):
+    """1 / (1 + exp(-x)), computed without overflow for large |x|."""
+    return apply(SIGMOID, [x], name)
+
+
+def tanh(x, name: Optional[str] = None):
+    return apply(TANH, [x], name)
+
+
+def softplus(x, name: Optional[str] = None):
+    """log(1 + exp(x)), computed stably for large |x|."""
+    return apply(SOFTPLUS, [x], name)
+
+
+def _axis_infer(inputs, axis):
+    x = inputs[0]
+    require_float(x)
+    if x.shape is not None:
+        normalize_axis(axis, len(x.shape))
+    return x.shape, x.dtype
+
+
+def _softmax_kernel(x, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax_kernel(x, axis):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _softmax_grad(node, g):
+    axis = node.attrs["axis"]
+    return (node * (g - reduce_sum(g * node, axis, keepdims=True)),)
+
+
+def _log_softmax_grad(node, g):
+    axis = node.attrs["axis"]
+    return (g - exp(node) * reduce_sum(g, axis, keepdims=True),)
+
+
+SOFTMAX = register(OpDef("softmax", infer=_axis_infer, kernel=_softmax_kernel,
+                         grad=_softmax_grad))
+LOG_SOFTMAX = register(OpDef("log_softmax", infer=_axis_infer, kernel=_log_softmax_kernel,
+                             grad=_log_softmax_grad))
+
+
+def softmax(x, axis: int = -1, name: Optional[str] = None):
+    """exp(x) / sum(exp(x)) along axis, shifted by the max so it never overflows."""
+    return apply(SOFTMAX, [x], name, axis=int(axis))
+
+
+def log_softmax(x, axis: int = -1, name: Optional[str] = None):
+    """x - logsumexp(x) along axis, computed stably."""
+    return apply(LOG_SOFTMAX, [x], name, axis=int(axis))
+
+
+def _sigmoid_xent_infer(inputs):
+    shape, dtype = _binary(inputs)
+    require_float(inputs[1])
+    return shape, dtype
+
+
+def _sigmoid_xent_kernel(labels, logits):
+    # max(x, 0) - x*z + log(1 + exp(-|x|)): never overflows, exact for saturated logits.
+    return np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+
+
+def _sigmoid_xent_grad(node, g):
+    labels, logits = node.inputs
+    return -g * logits, g * (sigmoid(logits) - labels)
+
+
+SIGMOID_XENT = register(OpDef("sigmoid_cross_entropy_with_logits", infer=_sigmoid_xent_infer,
+                              kernel=_sigmoid_xent_kernel, grad=_sigmoid_xent_grad,
+                              broadcasts=True))
+
+
+def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name: Optional[str] = None):
+    """Elementwise binary cross-entropy of sigmoid(logits) against labels, in the stable form
+    max(x, 0) - x*z + log(1 + exp(-|x|)). The gradient is sigmoid(x) - z, exact even at x = 0."""
+    if labels is None or logits is None:
+        raise ValueError("sigmoid_cross_entropy_with_logits needs both labels= and logits=")
+    return apply(SIGMOID_XENT, [labels, logits], name)

@@ -1,0 +1,101 @@
+"""Static shapes: tuples whose entries are ints or None (unknown size); None for an unknown rank."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+Shape = Optional[Tuple[Optional[int], ...]]
+
+
+def as_shape(shape) -> Shape:
+    """Normalize a user's shape (None, int, list or tuple of int/None) to a tuple or None."""
+    if shape is None:
+        return None
+    if isinstance(shape, int):
+        shape = (shape,)
+    out = []
+    for d in shape:
+        if d is None:
+            out.append(None)
+        elif hasattr(d, "__index__"):
+            d = int(d)
+            if d < 0:
+                raise ValueError(f"negative dimension {d} in shape {tuple(shape)}")
+            out.append(d)
+        else:
+            raise TypeError(f"shape entries must be int or None, got {d!r} in {shape!r}")
+    return tuple(out)
+
+
+def fmt(shape: Shape) -> str:
+    """Print a shape with '?' for unknown sizes: (?, 784); '<unknown>' for unknown rank."""
+    if shape is None:
+        return "<unknown>"
+    inner = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def is_fully_known(shape: Shape) -> bool:
+    return shape is not None and all(d is not None for d in shape)
+
+
+def num_elements(shape: Shape) -> Optional[int]:
+    if not is_fully_known(shape):
+        return None
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def compatible(static: Shape, actual: tuple) -> bool:
+    """Whether a concrete shape fits a static one (None matches any size, unknown rank anything)."""
+    if static is None:
+        return True
+    if len(static) != len(actual):
+        return False
+    return all(s is None or s == a for s, a in zip(static, actual))
+
+
+def broadcast(a: Shape, b: Shape) -> Shape:
+    """numpy broadcasting of two static shapes; raises ValueError when they cannot broadcast."""
+    if a is None or b is None:
+        return None
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x == 1:
+            out.append(y)
+        elif y == 1:
+            out.append(x)
+        elif x is None:
+            out.append(y)
+        elif y is None or x == y:
+            out.append(x)
+        else:
+            raise ValueError("shapes cannot be broadcast together")
+    return tuple(out)
+
+
+def normalize_axis(axis: int, rank: int) -> int:
+    if not -rank <= axis < rank:
+        raise ValueError(f"axis {axis} is out of range for rank {rank}")
+    return axis % rank
+
+
+def normalize_axes(axis, rank: Optional[int]):
+    """Axis argument of a reduction (None, int or tuple) as a sorted tuple of non-negative ints.
+
+    With an unknown rank the axes are returned as given (numpy resolves negatives at run time).
+    """
+    if axis is None:
+        return None if rank is None else tuple(range(rank))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if rank is None:
+        return axes
+    norm = tuple(sorted(normalize_axis(a, rank) for a in axes))
+    if len(set(norm)) != len(norm):
+        raise ValueError(f"repeated axis in {axis}")
+    return norm

@@ -1,0 +1,57 @@
+"""graphflow: a define-then-run deep-learning library in the TensorFlow-1 style, on numpy.
+
+    import graphflow as gf
+    x = gf.placeholder(gf.float32, shape=(None, 3), name="x")
+    w = gf.Variable(np.ones((3, 1), np.float32), name="w")
+    loss = gf.reduce_mean(gf.square(x @ w))
+    (dw,) = gf.gradients(loss, [w])
+    with gf.Session() as sess:
+        print(sess.run([loss, dw], feed_dict={x: np.eye(3)}))
+"""
+
+from compiler import errors
+from compiler.autodiff import gradients, hessians
+from compiler.dtypes import bool_, float32, float64, int32, int64
+from compiler.errors import (
+    DTypeError,
+    FeedError,
+    FetchError,
+    GraphMismatchError,
+    NoGradientError,
+    OpError,
+    ShapeError,
+)
+from compiler.graph import Graph, Operation, get_default_graph, reset_default_graph
+from compiler.graph import Node as Tensor
+from compiler.ops.core import constant, convert_to_tensor, placeholder
+from compiler.ops.elementwise import *  # noqa: F401,F403
+from compiler.ops.linalg import matmul
+from compiler.ops.nn import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from compiler.ops.reduce import add_n, argmax, reduce_max, reduce_mean, reduce_sum
+from compiler.ops.shape import (
+    broadcast_to,
+    concat,
+    expand_dims,
+    one_hot,
+    reshape,
+    squeeze,
+    transpose,
+)
+from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
+
+from . import losses, nn
+from .session import Session
+from .variables import (
+    global_variables,
+    global_variables_initializer,
+    trainable_variables,
+    variables_initializer,
+)
+
+
+def name_scope(name: str):
+    """Context manager: ops made inside get names prefixed with `name/` (in the default graph)."""
+    return get_default_graph().name_scope(name)
+
+
+__version__ = "0.1.0"

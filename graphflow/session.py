@@ -1,0 +1,169 @@
+"""Session: runs fetches of a graph, keeps the variables' values between runs."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from compiler import dtypes as _dt
+from compiler.errors import FeedError, FetchError
+from compiler.graph import Graph, Node, Operation, get_default_graph
+from compiler.interpreter import VariableStore, execute, plan
+from compiler.ops.core import PLACEHOLDER
+from compiler.shapes import compatible, fmt
+
+
+def _flatten(fetches) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
+    """Flatten a nest of lists/tuples/dicts into a list, with the function that rebuilds it."""
+    if isinstance(fetches, dict):
+        keys = list(fetches)
+        parts = [_flatten(fetches[k]) for k in keys]
+        return _join(parts, lambda items: type(fetches)(zip(keys, items)))
+    if isinstance(fetches, (list, tuple)):
+        parts = [_flatten(f) for f in fetches]
+        if isinstance(fetches, tuple) and hasattr(fetches, "_fields"):  # namedtuple
+            return _join(parts, lambda items: type(fetches)(*items))
+        return _join(parts, lambda items: type(fetches)(items))
+    return [fetches], lambda flat: flat[0]
+
+
+def _join(parts, build):
+    flat, sizes = [], []
+    for leaves, _ in parts:
+        flat.extend(leaves)
+        sizes.append(len(leaves))
+
+    def rebuild(values):
+        items, start = [], 0
+        for (_, sub), n in zip(parts, sizes):
+            items.append(sub(values[start:start + n]))
+            start += n
+        return build(items)
+    return flat, rebuild
+
+
+class Session:
+    """Runs parts of a graph. Variables live here: each is set to its initial value the first time
+    a run needs it, and `gf.global_variables_initializer()` resets them all.
+
+        with gf.Session() as sess:
+            loss_value, _ = sess.run([loss, train_op], feed_dict={x: xb, y: yb})
+    """
+
+    def __init__(self, graph: Optional[Graph] = None):
+        self.graph = graph if graph is not None else get_default_graph()
+        self._store = VariableStore()
+        self._plans: Dict[tuple, Tuple[List[Node], List[Node]]] = {}
+        self._closed = False
+
+    # -- context manager --------------------------------------------------------------------------
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the variables' values; the session cannot run afterwards."""
+        self._closed = True
+        self._store = VariableStore()
+        self._plans.clear()
+
+    # -- running ----------------------------------------------------------------------------------
+    def run(self, fetches, feed_dict: Optional[dict] = None):
+        """Compute `fetches` (a tensor, an op, or a nest of lists/tuples/dicts of them).
+
+        Returns the same structure holding numpy values (None for ops). Only what the fetches need
+        runs, and only the placeholders they need must be fed. A run that fails changes nothing.
+        """
+        flat, rebuild = _flatten(fetches)
+        nodes = self._resolve(flat)
+        feeds = self._prepare_feeds(feed_dict or {})
+        return rebuild(self._execute(nodes, flat, feeds))
+
+    def make_callable(self, fetches, feed_list: Sequence = ()) -> Callable:
+        """A function taking the values of `feed_list` positionally and returning what
+        `run(fetches, ...)` would: the fast path of a training loop."""
+        flat, rebuild = _flatten(fetches)
+        nodes = self._resolve(flat)
+        feed_list = list(feed_list)
+        self._prepare_feeds({t: None for t in feed_list}, check_values=False)
+
+        def call(*values):
+            if len(values) != len(feed_list):
+                raise TypeError(f"this callable takes {len(feed_list)} feed values "
+                                f"({', '.join(t.name for t in feed_list)}), got {len(values)}")
+            feeds = self._prepare_feeds(dict(zip(feed_list, values)))
+            return rebuild(self._execute(nodes, flat, feeds))
+        return call
+
+    def _execute(self, nodes: List[Node], flat: list, feeds: Dict[Node, np.ndarray]) -> list:
+        if self._closed:
+            raise RuntimeError("this Session is closed; create a new one")
+        key = (tuple(n.id for n in nodes), frozenset(n.id for n in feeds))
+        if key not in self._plans:
+            order = plan(nodes, feeds)
+            missing = [n for n in order if n.opdef is PLACEHOLDER and n not in feeds]
+            self._plans[key] = (order, missing)
+        order, missing = self._plans[key]
+        if missing:
+            names = ", ".join(f"'{n.name}' (dtype {n.dtype.name}, shape {fmt(n.shape)}, "
+                              f"made at {n.site})" for n in missing)
+            raise FeedError(f"you must feed a value for placeholder {names}; "
+                            f"pass it in feed_dict={{{missing[0].name}: value, ...}}")
+        values = execute(order, feeds, self._store)
+        # Results are fresh copies: the caller may keep or change them without touching the session.
+        return [None if isinstance(f, Operation) or n.dtype is None else _result(values[n])
+                for f, n in zip(flat, nodes)]
+
+    def _resolve(self, flat: list) -> List[Node]:
+        nodes = []
+        for f in flat:
+            node = f.node if isinstance(f, Operation) else f
+            if not isinstance(node, Node):
+                raise FetchError(f"cannot fetch {f!r}: fetches must be tensors or ops "
+                                 f"(or lists/tuples/dicts of them)")
+            if node.graph is not self.graph:
+                raise FetchError(f"cannot fetch '{node.name}' ({node.site}): it belongs to another "
+                                 f"graph than this session's")
+            nodes.append(node)
+        return nodes
+
+    def _prepare_feeds(self, feed_dict: dict, check_values: bool = True) -> Dict[Node, np.ndarray]:
+        """Check every key and value of feed_dict; returns the values as arrays of the right dtype.
+        Nothing is changed anywhere before all of them pass."""
+        feeds = {}
+        for key, value in feed_dict.items():
+            if not isinstance(key, Node):
+                raise FeedError(f"cannot feed {key!r}: feed_dict keys must be tensors")
+            if key.graph is not self.graph:
+                raise FeedError(f"cannot feed '{key.name}': it belongs to another graph than this "
+                                f"session's")
+            if key.dtype is None:
+                raise FeedError(f"cannot feed '{key.name}': the op produces no value")
+            if check_values:
+                feeds[key] = _check_feed(key, value)
+        return feeds
+
+
+def _check_feed(key: Node, value) -> np.ndarray:
+    what = f"{'placeholder' if key.opdef is PLACEHOLDER else key.opdef.name} '{key.name}'"
+    if isinstance(value, (Node, Operation)):
+        raise FeedError(f"cannot feed a tensor to {what}: feed values must be numpy arrays or "
+                        f"Python numbers (sess.run the tensor first)")
+    arr = np.asarray(value)
+    if arr.dtype != key.dtype:
+        if arr.dtype == object or not _dt.can_feed(arr.dtype, key.dtype):
+            raise FeedError(f"cannot feed a {arr.dtype.name} value to {what} of dtype "
+                            f"{key.dtype.name}: the cast would lose information; cast it first")
+        arr = arr.astype(key.dtype)
+    if not compatible(key.shape, arr.shape):
+        raise FeedError(f"cannot feed value of shape {fmt(arr.shape)} to {what} of shape "
+                        f"{fmt(key.shape)}")
+    return arr
+
+
+def _result(value):
+    out = np.array(value)
+    return out[()] if out.ndim == 0 else out
