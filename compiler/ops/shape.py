@@ -372,7 +372,11 @@ def _getitem_grad_kernel(g, x, index):
     return out
 
 
-GETITEM_GRAD = register(OpDef("getitem_grad", infer=_like_second, kernel=_getitem_grad_kernel,
+def _getitem_grad_infer(inputs, index):
+    return _like_second(inputs)
+
+
+GETITEM_GRAD = register(OpDef("getitem_grad", infer=_getitem_grad_infer, kernel=_getitem_grad_kernel,
                               grad=lambda node, g: (getitem(g, node.attrs["index"]), None)))
 
 
