@@ -140,6 +140,7 @@ class Graph:
         self.seed: Optional[int] = None
         self._names: Dict[str, int] = {}
         self._scope: List[str] = []
+        self._site: Optional[str] = None
 
     # -- building -------------------------------------------------------------------------------
     def unique_name(self, base: str) -> str:
@@ -173,14 +174,26 @@ class Graph:
         finally:
             self._scope.pop()
 
+    @contextlib.contextmanager
+    def creation_site(self, site: str):
+        """Nodes made inside the block record `site` instead of the caller's file:line, so that a
+        compiler pass rewriting a user's node leaves the user's site on its replacement."""
+        outer, self._site = self._site, site
+        try:
+            yield
+        finally:
+            self._site = outer
+
     def add_node(self, opdef: OpDef, inputs: Sequence[Node], attrs: Optional[dict] = None,
-                 name: Optional[str] = None, node: Optional[Node] = None) -> Node:
+                 name: Optional[str] = None, node: Optional[Node] = None,
+                 site: Optional[str] = None) -> Node:
         """Create a node: check its inputs belong here, infer its shape and dtype, record the site.
 
-        `node` lets a Node subclass (Variable) initialize an instance it has already made.
+        `node` lets a Node subclass (Variable) initialize an instance it has already made; `site`
+        overrides the creation site (passes copy the user's site onto the nodes they make).
         """
         attrs = dict(attrs or {})
-        site = user_site()
+        site = site or self._site or user_site()
         for x in inputs:
             if not isinstance(x, Node):
                 raise TypeError(f"{opdef.name} ({site}): input {x!r} is not a tensor")

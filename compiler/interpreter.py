@@ -30,25 +30,26 @@ def plan(fetches: Iterable[Node], fed: Iterable[Node]) -> List[Node]:
 
 
 class VariableStore:
-    """Variable values of one session. Writes made during a run are staged and only committed
-    when the whole run succeeds, so a failed run leaves every variable as it was."""
+    """Variable values of one session, by variable name (names are unique in a graph, and compiled
+    copies of a graph keep them). Writes made during a run are staged and only committed when the
+    whole run succeeds, so a failed run leaves every variable as it was."""
 
     def __init__(self):
-        self.values: Dict[Node, np.ndarray] = {}
-        self._pending: Dict[Node, np.ndarray] = {}
+        self.values: Dict[str, np.ndarray] = {}
+        self._pending: Dict[str, np.ndarray] = {}
 
     def read(self, var) -> np.ndarray:
         """The value at the start of the run (the initial value the first time it is needed)."""
-        if var not in self.values:
-            self.values[var] = np.array(var.initial_value)
-        return self.values[var]
+        if var.name not in self.values:
+            self.values[var.name] = np.array(var.initial_value)
+        return self.values[var.name]
 
     def latest(self, var) -> np.ndarray:
         """The value including writes made earlier in this run."""
-        return self._pending[var] if var in self._pending else self.read(var)
+        return self._pending[var.name] if var.name in self._pending else self.read(var)
 
     def write(self, var, value: np.ndarray) -> np.ndarray:
-        self._pending[var] = value
+        self._pending[var.name] = value
         return value
 
     def commit(self) -> None:

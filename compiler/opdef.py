@@ -31,6 +31,8 @@ class OpDef:
               NOT_DIFFERENTIABLE where there is none.
     stateful  reads or writes session state or draws random numbers: never folded, merged or cached.
     broadcasts  inputs may be broadcast to the output shape, so autodiff must sum gradients back.
+    value_inputs  how many leading inputs the kernel reads the values of; the rest are read for
+              their shape (and dtype) only (zeros_like, sum_to's `like`). None: all of them.
     """
 
     name: str
@@ -41,6 +43,7 @@ class OpDef:
     stateful: bool = False
     stateful_kernel: bool = False
     broadcasts: bool = False
+    value_inputs: Optional[int] = None
     doc: str = field(default="", repr=False)
 
     def __repr__(self) -> str:

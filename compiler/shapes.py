@@ -99,3 +99,24 @@ def normalize_axes(axis, rank: Optional[int]):
     if len(set(norm)) != len(norm):
         raise ValueError(f"repeated axis in {axis}")
     return norm
+
+
+class ShapeOf:
+    """Stands in for an array whose shape and dtype are read but not its values (a kernel's
+    shape-only input once shapes are static): no memory, and no need to keep the array alive."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return num_elements(self.shape)
+
+    def __repr__(self) -> str:
+        return f"ShapeOf({self.shape}, {self.dtype.name})"

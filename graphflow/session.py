@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -19,13 +20,22 @@ def _flatten(fetches) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
     if isinstance(fetches, dict):
         keys = list(fetches)
         parts = [_flatten(fetches[k]) for k in keys]
-        return _join(parts, lambda items: type(fetches)(zip(keys, items)))
+        return _join(parts, lambda items: _same_mapping(fetches, zip(keys, items)))
     if isinstance(fetches, (list, tuple)):
         parts = [_flatten(f) for f in fetches]
         if isinstance(fetches, tuple) and hasattr(fetches, "_fields"):  # namedtuple
             return _join(parts, lambda items: type(fetches)(*items))
         return _join(parts, lambda items: type(fetches)(items))
     return [fetches], lambda flat: flat[0]
+
+
+def _same_mapping(like: dict, items) -> dict:
+    """A mapping of like's type holding items (a defaultdict keeps its default factory)."""
+    if isinstance(like, collections.defaultdict):
+        out = type(like)(like.default_factory)
+        out.update(items)
+        return out
+    return type(like)(items)
 
 
 def _join(parts, build):

@@ -67,6 +67,11 @@ def _as_array(value, dtype: Optional[np.dtype]) -> np.ndarray:
     if isinstance(value, numbers.Real):
         return np.asarray(value, dtype=_dt.float32)
     arr = np.asarray(value)
+    if not isinstance(value, np.ndarray) and arr.dtype.kind == "f":
+        return arr.astype(_dt.float32)  # Python floats in lists follow TF1's default too
+    if not isinstance(value, np.ndarray) and arr.dtype.kind == "i" and (
+            arr.size == 0 or np.iinfo(np.int32).min <= arr.min() <= arr.max() <= 2**31 - 1):
+        return arr.astype(_dt.int32)
     if arr.dtype.kind == "f" and arr.dtype not in _dt.SUPPORTED:
         arr = arr.astype(_dt.float32)
     elif arr.dtype.kind in "iu" and arr.dtype not in _dt.SUPPORTED:

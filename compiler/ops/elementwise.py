@@ -311,9 +311,9 @@ def _ones_like_kernel(x, dtype):
 
 
 ZEROS_LIKE = register(OpDef("zeros_like", infer=_like_infer, kernel=_zeros_like_kernel,
-                            grad=no_grad))
+                            grad=no_grad, value_inputs=0))
 ONES_LIKE = register(OpDef("ones_like", infer=_like_infer, kernel=_ones_like_kernel,
-                           grad=no_grad))
+                           grad=no_grad, value_inputs=0))
 
 
 def zeros_like(x, dtype=None, name: Optional[str] = None):

@@ -88,7 +88,8 @@ def _reduction_size_kernel(x, axis):
 
 
 REDUCTION_SIZE = register(OpDef("reduction_size", infer=lambda inputs, axis: ((), inputs[0].dtype),
-                                kernel=_reduction_size_kernel, grad=no_grad))
+                                kernel=_reduction_size_kernel, grad=no_grad,
+                                value_inputs=0))
 
 
 def _axes_attr(x, axis):

@@ -66,7 +66,8 @@ def _reshape_like_kernel(x, like):
 
 
 RESHAPE_LIKE = register(OpDef("reshape_like", infer=_like_second, kernel=_reshape_like_kernel,
-                              grad=lambda node, g: (reshape_like(g, node.inputs[0]), None)))
+                              grad=lambda node, g: (reshape_like(g, node.inputs[0]), None),
+                              value_inputs=1))
 
 
 def reshape_like(x, like, name: Optional[str] = None):
@@ -226,7 +227,7 @@ def _concat_part_grad(node, g):
 
 
 CONCAT_PART = register(OpDef("concat_part", infer=_concat_part_infer, kernel=_concat_part_kernel,
-                             grad=_concat_part_grad))
+                             grad=_concat_part_grad, value_inputs=1))
 
 
 def concat_part(g, values, index: int, axis: int, name: Optional[str] = None):
@@ -278,7 +279,8 @@ def _broadcast_like_kernel(x, like):
 
 BROADCAST_LIKE = register(OpDef("broadcast_like", infer=_broadcast_like_infer,
                                 kernel=_broadcast_like_kernel,
-                                grad=lambda node, g: (g, None), broadcasts=True))
+                                grad=lambda node, g: (g, None), broadcasts=True,
+                                value_inputs=1))
 
 
 def broadcast_like(x, like, name: Optional[str] = None):
@@ -299,7 +301,8 @@ def _sum_to_kernel(x, like):
 
 
 SUM_TO = register(OpDef("sum_to", infer=_like_second, kernel=_sum_to_kernel,
-                        grad=lambda node, g: (broadcast_like(g, node.inputs[0]), None)))
+                        grad=lambda node, g: (broadcast_like(g, node.inputs[0]), None),
+                        value_inputs=1))
 
 
 def sum_to(x, like, name: Optional[str] = None):
@@ -377,7 +380,8 @@ def _getitem_grad_infer(inputs, index):
 
 
 GETITEM_GRAD = register(OpDef("getitem_grad", infer=_getitem_grad_infer, kernel=_getitem_grad_kernel,
-                              grad=lambda node, g: (getitem(g, node.attrs["index"]), None)))
+                              grad=lambda node, g: (getitem(g, node.attrs["index"]), None),
+                              value_inputs=1))
 
 
 def getitem_grad(g, x, index, name: Optional[str] = None):

@@ -1,0 +1,65 @@
+"""Function: the part of a graph that one (fetches, feeds) pair needs, copied into a private graph
+and specialised to the concrete shapes and dtypes of the feeds. It is what the passes transform.
+
+    extract(fetches=[loss], feeds={x: ((32, 784), float32)})
+    -> Function(graph=<copy>, inputs=(x,), outputs=(loss,))   with every static shape known
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Sequence, Tuple
+
+import numpy as np
+
+from .graph import Graph, Node
+from .interpreter import plan
+from .ops.core import PLACEHOLDER
+from .ops.state import VARIABLE, Variable
+
+
+@dataclass(frozen=True)
+class Function:
+    """A graph with its signature: `inputs` are fed at run time, `outputs` are returned.
+
+    The graph holds the function's nodes only, in a topological order; inputs are placeholders.
+    """
+
+    graph: Graph
+    inputs: Tuple[Node, ...]
+    outputs: Tuple[Node, ...]
+
+    @property
+    def nodes(self):
+        return self.graph.nodes
+
+    def __str__(self) -> str:
+        ins = ", ".join(n.name for n in self.inputs)
+        outs = ", ".join(n.name for n in self.outputs)
+        return f"function({ins}) -> ({outs})\n{self.graph}"
+
+
+def copy_node(graph: Graph, node: Node, inputs: Sequence[Node], name: str = None) -> Node:
+    """A copy of `node` in `graph` with new inputs: same op, attrs and creation site; the shape and
+    dtype are inferred again from the new inputs (so concrete feed shapes propagate)."""
+    if node.opdef is VARIABLE:
+        var = Variable.__new__(Variable)
+        graph.add_node(VARIABLE, [], node.attrs, name=name or node.name, node=var, site=node.site)
+        var.initial_value, var.trainable, var._initializer = node.initial_value, node.trainable, None
+        return var
+    return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name, site=node.site)
+
+
+def extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]]) -> Function:
+    """Copy what `fetches` need into a new graph; each fed node becomes a placeholder of its fed
+    shape and dtype (feeding an intermediate tensor cuts the graph there)."""
+    graph = Graph()
+    copies: Dict[Node, Node] = {}
+    for node in plan(fetches, feeds):
+        if node in feeds:
+            shape, dtype = feeds[node]
+            copies[node] = graph.add_node(PLACEHOLDER, [], {"dtype": dtype, "shape": tuple(shape)},
+                                          name=node.name, site=node.site)
+        else:
+            copies[node] = copy_node(graph, node, [copies[i] for i in node.inputs])
+    return Function(graph, tuple(copies[n] for n in feeds), tuple(copies[n] for n in fetches))

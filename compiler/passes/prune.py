@@ -1,0 +1,18 @@
+"""Dead-node pruning: keep only what the outputs need, stopping at the inputs.
+
+    before:  a = x + 1;  b = x * 2;  outputs = [b]
+    after:   b = x * 2;  outputs = [b]
+"""
+
+from ..function import Function
+from ..interpreter import plan
+from .rewrite import Rewriter
+
+
+def run(fn: Function) -> Function:
+    live = set(plan(fn.outputs, fn.inputs)) | set(fn.inputs)
+    rw = Rewriter(fn)
+    for node in fn.nodes:
+        if node in live:
+            rw.new[node] = rw.copy(node)
+    return rw.finish()

@@ -1,0 +1,164 @@
+"""Algebraic simplification: exact rewrites only (x*0 is NOT turned into 0, since NaN*0 is NaN).
+
+    x*1 -> x,  x+0 -> x,  x/1 -> x,  -(-x) -> x,  x + (-y) -> x - y,  transpose(transpose(x)) -> x,
+    reshape(reshape(x)) -> reshape(x),  identity(x) -> x,  add_n(x) -> x,  sum over size-1 axes ->
+    reshape,  and the run-time-shaped helpers of autodiff (sum_to, broadcast_like, reshape_like)
+    turned into static ones or removed once shapes are known.
+
+Every rule keeps the node's shape and dtype: `x * ones` where the ones would broadcast x to a
+bigger shape is left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from ..function import Function
+from ..graph import Node
+from ..ops import elementwise as ew
+from ..ops import shape as sh
+from ..ops.core import CONSTANT
+from ..shapes import is_fully_known
+from .rewrite import rewrite
+
+
+def _const(x: Node, value) -> bool:
+    """x is a constant whose every element equals value."""
+    return x.opdef is CONSTANT and bool(np.all(x.attrs["value"] == value))
+
+
+def _fits(x: Node, node: Node) -> bool:
+    """x can stand for node: same shape and dtype."""
+    return x.shape == node.shape and x.dtype == node.dtype
+
+
+def _first(*candidates):
+    return next((c for c in candidates if c is not None), None)
+
+
+def _add(node, x, y):  # x + 0 -> x;  0 + x -> x;  x + (-y) -> x - y;  (-x) + y -> y - x
+    if _const(y, 0) and _fits(x, node):
+        return x
+    if _const(x, 0) and _fits(y, node):
+        return y
+    if y.type == "negative":
+        return ew.subtract(x, y.inputs[0])
+    if x.type == "negative":
+        return ew.subtract(y, x.inputs[0])
+    return None
+
+
+def _subtract(node, x, y):  # x - 0 -> x;  0 - y -> -y;  x - (-y) -> x + y
+    if _const(y, 0) and _fits(x, node):
+        return x
+    if _const(x, 0) and _fits(y, node):
+        return ew.negative(y)
+    if y.type == "negative":
+        return ew.add(x, y.inputs[0])
+    return None
+
+
+def _multiply(node, x, y):  # x * 1 -> x;  1 * x -> x;  x * -1 -> -x
+    for a, b in ((x, y), (y, x)):
+        if _const(b, 1) and _fits(a, node):
+            return a
+        if _const(b, -1) and _fits(a, node):
+            return ew.negative(a)
+    return None
+
+
+def _divide(node, x, y):  # x / 1 -> x
+    return x if _const(y, 1) and _fits(x, node) else None
+
+
+def _negative(node, x):  # -(-x) -> x
+    return x.inputs[0] if x.type == "negative" else None
+
+
+def _pass_through(node, x, *rest):  # identity(x) -> x;  stop_gradient(x) -> x;  add_n(x) -> x
+    return x if not rest and _fits(x, node) else None
+
+
+def _cast(node, x):  # cast(x, x.dtype) -> x
+    return x if _fits(x, node) else None
+
+
+def _transpose(node, x):  # transpose(x, identity) -> x;  transpose(transpose(x, p), q) -> ...
+    perm = node.attrs["perm"]
+    if perm is None or x.shape is None:
+        return None
+    if list(perm) == list(range(len(perm))):
+        return x
+    if x.type == "transpose" and x.attrs["perm"] is not None:
+        inner = x.attrs["perm"]
+        combined = tuple(inner[p] for p in perm)
+        if list(combined) == list(range(len(combined))):
+            return x.inputs[0]
+        return sh.transpose(x.inputs[0], combined)
+    return None
+
+
+def _static_reshape(node, x):
+    """Any reshape-like node (reshape, reshape_like, expand_dims, squeeze) with a known result
+    shape: x itself if the shape is unchanged, else one static reshape of the innermost source."""
+    if not is_fully_known(node.shape):
+        return None
+    while x.type in ("reshape", "reshape_like", "expand_dims", "squeeze"):
+        x = x.inputs[0]
+    if _fits(x, node):
+        return x
+    if node.type == "reshape" and node.inputs[0] is x:
+        return None  # already the simplest form
+    return sh.reshape(x, node.shape)
+
+
+def _reshape_like(node, x, like):
+    return _static_reshape(node, x)
+
+
+def _broadcast_like(node, x, like):  # broadcast_like(x, like) -> x, or a static broadcast_to
+    if _fits(x, node):
+        return x
+    return sh.broadcast_to(x, node.shape) if is_fully_known(node.shape) else None
+
+
+def _broadcast_to(node, x):
+    return x if _fits(x, node) else None
+
+
+def _sum_to(node, x, like):  # sum_to(x, like) -> x when nothing is summed
+    return x if _fits(x, node) else None
+
+
+def _reduce(node, x):  # a reduction over size-1 axes only is a reshape
+    if x.shape is None or node.attrs["axis"] is None:
+        return None
+    if all(x.shape[a] == 1 for a in node.attrs["axis"]) and is_fully_known(node.shape):
+        return x if _fits(x, node) else sh.reshape(x, node.shape)
+    return None
+
+
+RULES: Dict[str, List[Callable[..., Optional[Node]]]] = {
+    "add": [_add], "subtract": [_subtract], "multiply": [_multiply], "divide": [_divide],
+    "negative": [_negative], "identity": [_pass_through], "stop_gradient": [_pass_through],
+    "add_n": [_pass_through], "cast": [_cast], "transpose": [_transpose],
+    "reshape": [_static_reshape], "expand_dims": [_static_reshape],
+    "squeeze": [_static_reshape], "reshape_like": [_reshape_like],
+    "broadcast_like": [_broadcast_like], "broadcast_to": [_broadcast_to], "sum_to": [_sum_to],
+    "reduce_sum": [_reduce], "reduce_mean": [_reduce], "reduce_max": [_reduce],
+}
+
+
+def _simplify(rw, node):
+    inputs = [rw[i] for i in node.inputs]
+    for rule in RULES.get(node.type, ()):
+        new = rule(node, *inputs)
+        if new is not None and _fits(new, node):
+            return new
+    return None
+
+
+def run(fn: Function) -> Function:
+    return rewrite(fn, _simplify)

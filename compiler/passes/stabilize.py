@@ -1,0 +1,90 @@
+"""Numerical stabilization: rewrite unstable patterns users write by hand into stable ones.
+
+    log(softmax(x))      -> log_softmax(x)
+    log(sigmoid(x))      -> -softplus(-x)
+    log(1 - sigmoid(x))  -> -softplus(x)
+    log(1 + exp(x))      -> softplus(x)
+    log(exp(x))          -> x
+
+So a hand-written binary cross-entropy on sigmoid outputs stays finite on saturated units, where
+the naive graph gives log(0) = -inf. The same table is used by autodiff (`stable_form`): the
+gradient of log(sigmoid(x)) is built from -softplus(-x), never as (1/s) * s * (1-s), which is
+0 * inf = NaN once s underflows.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Tuple
+
+from ..function import Function
+from ..graph import Node
+from ..ops.core import CONSTANT
+from ..ops.elementwise import negative
+from ..ops.nn import log_softmax, softplus
+from .rewrite import rewrite
+
+Match = Tuple[Tuple[Node, ...], Callable[..., Node]]
+
+
+def _is_one(x: Node) -> bool:
+    return x.opdef is CONSTANT and x.attrs["value"].size == 1 and x.attrs["value"].item() == 1
+
+
+def _log_of_softmax(s: Node) -> Optional[Match]:  # log(softmax(x)) -> log_softmax(x)
+    if s.type == "softmax":
+        return (s.inputs[0],), lambda x: log_softmax(x, s.attrs["axis"])
+    return None
+
+
+def _log_of_sigmoid(s: Node) -> Optional[Match]:  # log(sigmoid(x)) -> -softplus(-x)
+    if s.type == "sigmoid":
+        return (s.inputs[0],), lambda x: negative(softplus(negative(x)))
+    return None
+
+
+def _log_of_one_minus_sigmoid(s: Node) -> Optional[Match]:  # log(1 - sigmoid(x)) -> -softplus(x)
+    if s.type == "subtract" and _is_one(s.inputs[0]) and s.inputs[1].type == "sigmoid":
+        return (s.inputs[1].inputs[0],), lambda x: negative(softplus(x))
+    return None
+
+
+def _log_of_one_plus_exp(s: Node) -> Optional[Match]:  # log(1 + exp(x)) -> softplus(x)
+    if s.type == "add":
+        for one, e in (s.inputs, s.inputs[::-1]):
+            if _is_one(one) and e.type == "exp":
+                return (e.inputs[0],), softplus
+    return None
+
+
+def _log_of_exp(s: Node) -> Optional[Match]:  # log(exp(x)) -> x
+    if s.type == "exp":
+        return (s.inputs[0],), lambda x: x
+    return None
+
+
+PATTERNS = (_log_of_softmax, _log_of_sigmoid, _log_of_one_minus_sigmoid, _log_of_one_plus_exp,
+            _log_of_exp)
+
+
+def stable_form(node: Node) -> Optional[Match]:
+    """If `node` is an unstable pattern: (its leaf inputs, a function building the stable
+    replacement from them). The replacement has node's shape and dtype."""
+    if node.type != "log":
+        return None
+    for pattern in PATTERNS:
+        found = pattern(node.inputs[0])
+        if found is not None and found[0][0].shape == node.shape:
+            return found
+    return None
+
+
+def _stabilize(rw, node):
+    found = stable_form(node)
+    if found is None:
+        return None
+    leaves, build = found
+    return build(*[rw[leaf] for leaf in leaves])
+
+
+def run(fn: Function) -> Function:
+    return rewrite(fn, _stabilize)
