@@ -13,6 +13,7 @@ from . import dtypes as _dt
 from .errors import NoGradientError
 from .graph import Node, graph_of
 from .opdef import NOT_DIFFERENTIABLE
+from .passes.stabilize import stable_form
 from .ops.core import convert_to_tensor
 from .ops.elementwise import ones_like, zeros_like
 from .ops.reduce import add_n
@@ -85,16 +86,28 @@ def gradients(ys: TensorOrList, xs: TensorOrList, grad_ys=None) -> List[Optional
             done[node] = g
             if not any(i in on_path for i in node.inputs):
                 continue
-            for inp, gi in zip(node.inputs, _input_grads(node, g)):
+            for inp, gi, broadcasts in _input_grads(node, g):
                 if gi is None or inp not in on_path:
                     continue
-                if node.opdef.broadcasts and not _provably_same_shape(gi.shape, inp.shape):
+                if broadcasts and not _provably_same_shape(gi.shape, inp.shape):
                     gi = sum_to(gi, inp)
                 pending.setdefault(inp, []).append(gi)
     return [done.get(x) for x in xs]
 
 
 def _input_grads(node: Node, g: Node):
+    """(input, its gradient, whether it may need summing back to the input's shape) for each
+    input of `node`. An unstable pattern (log(sigmoid(x)), ...) is differentiated through its
+    stable form, straight to the pattern's leaf inputs."""
+    stable = stable_form(node)
+    if stable is not None:
+        leaves, build = stable
+        return zip(leaves, gradients(build(*leaves), list(leaves), grad_ys=[g]),
+                   [True] * len(leaves))
+    return zip(node.inputs, _rule_grads(node, g), [node.opdef.broadcasts] * len(node.inputs))
+
+
+def _rule_grads(node: Node, g: Node):
     rule = node.opdef.grad
     if rule is NOT_DIFFERENTIABLE:
         raise NoGradientError(

@@ -71,7 +71,7 @@ def check_finite_differences(build_gf: Callable, arrays: Sequence[np.ndarray],
                              eps: float = 1e-6, rtol: float = 1e-6, atol: float = 1e-8,
                              seed: int = 1):
     """Compare the symbolic gradient of sum(cot * f(x)) with central differences, in float64."""
-    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]  # own, contiguous copies
     xs = _placeholders(arrays)
     out = build_gf(*xs)
     rng = np.random.default_rng(seed)
@@ -81,7 +81,7 @@ def check_finite_differences(build_gf: Callable, arrays: Sequence[np.ndarray],
     scalar = gf.reduce_sum(out * cot)
     grads = gf.gradients(scalar, xs)
     feed = dict(zip(xs, arrays))
-    for i, (x, g) in enumerate(zip(xs, grads)):
+    for i, g in enumerate(grads):
         symbolic = sess.run(g, feed) if g is not None else np.zeros_like(arrays[i])
         numeric = np.zeros_like(arrays[i])
         flat = arrays[i].reshape(-1)

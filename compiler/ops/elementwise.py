@@ -83,8 +83,12 @@ def _divide_grad(node, g):
 
 
 def _power_grad(node, g):
+    # As torch: no gradient to x where y == 0, none to y where x == 0 and y >= 0 (0 ** y is flat
+    # there); the naive formulas would give 0 * inf = NaN.
     x, y = node.inputs
-    return g * y * x ** (y - 1), g * node * log(x)
+    gx = where(equal(y, 0), 0, g * y * x ** (y - 1))
+    gy = g * node * log(x)
+    return gx, where(equal(x, 0), where(less(y, 0), gy, 0), gy)
 
 
 def _maximum_grad(node, g):

@@ -47,8 +47,8 @@ def _matmul_grad(node, g):
     # Promote 1-D operands to matrices, as numpy does, so one formula covers every case.
     a2 = expand_dims(a, 0) if len(a.shape) == 1 else a
     b2 = expand_dims(b, -1) if len(b.shape) == 1 else b
-    g2 = expand_dims(g, -2) if len(a.shape) == 1 else g
-    g2 = expand_dims(g2, -1) if len(b.shape) == 1 else g2
+    g2 = expand_dims(g, -1) if len(b.shape) == 1 else g
+    g2 = expand_dims(g2, -2) if len(a.shape) == 1 else g2
     ga = matmul(g2, _swap_last(b2))
     gb = matmul(_swap_last(a2), g2)
     if len(a.shape) == 1:
