@@ -13,11 +13,11 @@ from . import dtypes as _dt
 from .errors import NoGradientError
 from .graph import Node, graph_of
 from .opdef import NOT_DIFFERENTIABLE
-from .passes.stabilize import stable_form
 from .ops.core import convert_to_tensor
 from .ops.elementwise import ones_like, zeros_like
 from .ops.reduce import add_n
 from .ops.shape import concat, expand_dims, reshape, sum_to
+from .passes.stabilize import stable_form
 from .shapes import fmt, is_fully_known, num_elements
 
 TensorOrList = Union[Node, Sequence[Node]]

@@ -45,7 +45,8 @@ def copy_node(graph: Graph, node: Node, inputs: Sequence[Node], name: str = None
     if node.opdef is VARIABLE:
         var = Variable.__new__(Variable)
         graph.add_node(VARIABLE, [], node.attrs, name=name or node.name, node=var, site=node.site)
-        var.initial_value, var.trainable, var._initializer = node.initial_value, node.trainable, None
+        var.initial_value, var.trainable = node.initial_value, node.trainable
+        var._initializer = None
         return var
     return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name, site=node.site)
 
@@ -55,7 +56,8 @@ def extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]]) 
     shape and dtype (feeding an intermediate tensor cuts the graph there)."""
     graph = Graph()
     copies: Dict[Node, Node] = {}
-    for node in plan(fetches, feeds):
+    needed = set(plan(fetches, feeds)) | set(feeds)  # a feed the fetches ignore is still an input
+    for node in sorted(needed, key=lambda n: n.id):
         if node in feeds:
             shape, dtype = feeds[node]
             copies[node] = graph.add_node(PLACEHOLDER, [], {"dtype": dtype, "shape": tuple(shape)},

@@ -33,6 +33,15 @@ class OpDef:
     broadcasts  inputs may be broadcast to the output shape, so autodiff must sum gradients back.
     value_inputs  how many leading inputs the kernel reads the values of; the rest are read for
               their shape (and dtype) only (zeros_like, sum_to's `like`). None: all of them.
+
+    Code generation (compiler/codegen.py):
+    emit      a Python expression template for the generated code: {0}, {1}... are the inputs,
+              {args} all of them, {name} an attribute, {out} becomes ", out=<buffer>" when the
+              memory planner gives the node a preallocated buffer. None: call the kernel.
+    emit_update  emit is a statement that updates input 0 in place (`{0} -= {1}`), and the node's
+              value is input 0 (variable updates).
+    inplace   the output may be written over an input of the same shape and dtype (elementwise).
+    view      the output may share memory with input 0 (transpose, reshape, slices, identity).
     """
 
     name: str
@@ -44,6 +53,9 @@ class OpDef:
     stateful_kernel: bool = False
     broadcasts: bool = False
     value_inputs: Optional[int] = None
+    emit_update: bool = False
+    inplace: bool = False
+    view: bool = False
     doc: str = field(default="", repr=False)
 
     def __repr__(self) -> str:

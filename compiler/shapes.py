@@ -92,7 +92,7 @@ def normalize_axes(axis, rank: Optional[int]):
     """
     if axis is None:
         return None if rank is None else tuple(range(rank))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (int(axis),) if hasattr(axis, "__index__") else tuple(int(a) for a in axis)
     if rank is None:
         return axes
     norm = tuple(sorted(normalize_axis(a, rank) for a in axes))

@@ -7,12 +7,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from compiler import dtypes as _dt
 from compiler.errors import FeedError, FetchError
+from compiler.feeds import check_feed, missing_feeds_error
 from compiler.graph import Graph, Node, Operation, get_default_graph
 from compiler.interpreter import VariableStore, execute, plan
 from compiler.ops.core import PLACEHOLDER
-from compiler.shapes import compatible, fmt
+from compiler.passes import PASS_NAMES
+from compiler.program import Program
 
 
 def _flatten(fetches) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
@@ -59,12 +60,26 @@ class Session:
 
         with gf.Session() as sess:
             loss_value, _ = sess.run([loss, train_op], feed_dict={x: xb, y: yb})
+
+    optimize=True (the default) compiles each (fetches, feeds) pair, per feed shape, through the
+    pass pipeline into generated numpy code; optimize=False runs the reference interpreter.
+    `passes` names the passes to run (default: all of compiler.passes.PASS_NAMES), `check=True`
+    verifies the graph after every pass, and reuse_memory=False gives every value a fresh array.
     """
 
-    def __init__(self, graph: Optional[Graph] = None):
+    def __init__(self, graph: Optional[Graph] = None, optimize: bool = True,
+                 passes: Optional[Sequence[str]] = None, check: bool = False,
+                 reuse_memory: bool = True):
         self.graph = graph if graph is not None else get_default_graph()
+        self.optimize = optimize
+        if passes is not None:
+            unknown = [p for p in passes if p not in PASS_NAMES]
+            if unknown:
+                raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
+        self._options = dict(passes=passes, check=check, reuse_memory=reuse_memory)
         self._store = VariableStore()
         self._plans: Dict[tuple, Tuple[List[Node], List[Node]]] = {}
+        self._programs: Dict[tuple, Program] = {}
         self._closed = False
 
     # -- context manager --------------------------------------------------------------------------
@@ -75,10 +90,11 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Free the variables' values; the session cannot run afterwards."""
+        """Free the variables' values and compiled programs; the session cannot run afterwards."""
         self._closed = True
         self._store = VariableStore()
         self._plans.clear()
+        self._programs.clear()
 
     # -- running ----------------------------------------------------------------------------------
     def run(self, fetches, feed_dict: Optional[dict] = None):
@@ -87,30 +103,47 @@ class Session:
         Returns the same structure holding numpy values (None for ops). Only what the fetches need
         runs, and only the placeholders they need must be fed. A run that fails changes nothing.
         """
+        self._check_open()
         flat, rebuild = _flatten(fetches)
         nodes = self._resolve(flat)
         feeds = self._prepare_feeds(feed_dict or {})
-        return rebuild(self._execute(nodes, flat, feeds))
+        if not self.optimize:
+            return rebuild(self._interpret(nodes, flat, feeds))
+        order = sorted(feeds, key=lambda n: n.id)
+        key = (tuple(n.id for n in nodes), tuple(n.id for n in order))
+        program = self._programs.get(key)
+        if program is None:
+            program = self._programs[key] = Program(nodes, order, self._store, **self._options)
+        values = program.run_checked([feeds[n] for n in order])
+        return rebuild(_drop_op_values(flat, values))
 
-    def make_callable(self, fetches, feed_list: Sequence = ()) -> Callable:
-        """A function taking the values of `feed_list` positionally and returning what
-        `run(fetches, ...)` would: the fast path of a training loop."""
+    def make_callable(self, fetches, feed_list: Sequence = ()):
+        """A Program taking the values of `feed_list` positionally and returning what
+        `run(fetches, ...)` would: the fast path of a training loop. With optimize=True it has
+        `.source`, `.ops` and `.report()`."""
+        self._check_open()
         flat, rebuild = _flatten(fetches)
         nodes = self._resolve(flat)
         feed_list = list(feed_list)
         self._prepare_feeds({t: None for t in feed_list}, check_values=False)
+        if self.optimize:
+            return Program(nodes, feed_list, self._store, rebuild=lambda values: rebuild(
+                _drop_op_values(flat, values)), before_run=self._check_open, **self._options)
 
         def call(*values):
             if len(values) != len(feed_list):
                 raise TypeError(f"this callable takes {len(feed_list)} feed values "
                                 f"({', '.join(t.name for t in feed_list)}), got {len(values)}")
+            self._check_open()
             feeds = self._prepare_feeds(dict(zip(feed_list, values)))
-            return rebuild(self._execute(nodes, flat, feeds))
+            return rebuild(self._interpret(nodes, flat, feeds))
         return call
 
-    def _execute(self, nodes: List[Node], flat: list, feeds: Dict[Node, np.ndarray]) -> list:
+    def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this Session is closed; create a new one")
+
+    def _interpret(self, nodes: List[Node], flat: list, feeds: Dict[Node, np.ndarray]) -> list:
         key = (tuple(n.id for n in nodes), frozenset(n.id for n in feeds))
         if key not in self._plans:
             order = plan(nodes, feeds)
@@ -118,12 +151,9 @@ class Session:
             self._plans[key] = (order, missing)
         order, missing = self._plans[key]
         if missing:
-            names = ", ".join(f"'{n.name}' (dtype {n.dtype.name}, shape {fmt(n.shape)}, "
-                              f"made at {n.site})" for n in missing)
-            raise FeedError(f"you must feed a value for placeholder {names}; "
-                            f"pass it in feed_dict={{{missing[0].name}: value, ...}}")
+            raise missing_feeds_error(missing)
         values = execute(order, feeds, self._store)
-        # Results are fresh copies: the caller may keep or change them without touching the session.
+        # Fresh copies: the caller may keep or change them without touching the session.
         return [None if isinstance(f, Operation) or n.dtype is None else _result(values[n])
                 for f, n in zip(flat, nodes)]
 
@@ -153,25 +183,13 @@ class Session:
             if key.dtype is None:
                 raise FeedError(f"cannot feed '{key.name}': the op produces no value")
             if check_values:
-                feeds[key] = _check_feed(key, value)
+                feeds[key] = check_feed(key, value)
         return feeds
 
 
-def _check_feed(key: Node, value) -> np.ndarray:
-    what = f"{'placeholder' if key.opdef is PLACEHOLDER else key.opdef.name} '{key.name}'"
-    if isinstance(value, (Node, Operation)):
-        raise FeedError(f"cannot feed a tensor to {what}: feed values must be numpy arrays or "
-                        f"Python numbers (sess.run the tensor first)")
-    arr = np.asarray(value)
-    if arr.dtype != key.dtype:
-        if arr.dtype == object or not _dt.can_feed(arr.dtype, key.dtype):
-            raise FeedError(f"cannot feed a {arr.dtype.name} value to {what} of dtype "
-                            f"{key.dtype.name}: the cast would lose information; cast it first")
-        arr = arr.astype(key.dtype)
-    if not compatible(key.shape, arr.shape):
-        raise FeedError(f"cannot feed value of shape {fmt(arr.shape)} to {what} of shape "
-                        f"{fmt(key.shape)}")
-    return arr
+def _drop_op_values(flat: list, values: list) -> list:
+    """Fetching an op gives None, even where the op's node has a value (an assign's .op)."""
+    return [None if isinstance(f, Operation) else v for f, v in zip(flat, values)]
 
 
 def _result(value):

@@ -36,34 +36,38 @@ def compare_with_torch(build_gf: Callable, build_torch: Callable, arrays: Sequen
     feed = dict(zip(xs, arrays))
     txs = [torch.tensor(a, requires_grad=a.dtype.kind == "f" and grad) for a in arrays]
     tout = build_torch(*txs)
-    sess = gf.Session()
-    value = sess.run(out, feed)
-    np.testing.assert_allclose(value, tout.detach().numpy(), rtol=rtol, atol=atol,
-                               err_msg="forward value differs from torch")
-    assert np.asarray(value).shape == tuple(tout.shape), (np.shape(value), tuple(tout.shape))
-    if not grad:
-        COVERED.update(n.type for n in out.graph.nodes)
-        return value, None
     wrt = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"] if wrt is None else list(wrt)
-    rng = np.random.default_rng(seed)
-    cot = rng.standard_normal(tuple(tout.shape)).astype(out.dtype)
-    grads = gf.gradients(out, [xs[i] for i in wrt], grad_ys=gf.constant(cot))
-    tgrads = torch.autograd.grad(tout, [txs[i] for i in wrt], torch.tensor(cot),
-                                 allow_unused=True)
+    grads = None
+    if grad:
+        rng = np.random.default_rng(seed)
+        cot = rng.standard_normal(tuple(tout.shape)).astype(out.dtype)
+        grads = gf.gradients(out, [xs[i] for i in wrt], grad_ys=gf.constant(cot))
+        tgrads = torch.autograd.grad(tout, [txs[i] for i in wrt], torch.tensor(cot),
+                                     allow_unused=True)
     COVERED.update(n.type for n in out.graph.nodes)
-    gvals = sess.run([g for g in grads if g is not None], feed)
-    gvals_iter = iter(gvals)
-    results = []
-    for i, g, tg in zip(wrt, grads, tgrads):
-        if tg is None:
-            assert g is None, f"input {i}: graphflow has a gradient where torch has none"
-            results.append(None)
+    # The reference interpreter and the compiled program must both agree with torch.
+    for sess in (gf.Session(optimize=False), gf.Session(check=True)):
+        value = sess.run(out, feed)
+        np.testing.assert_allclose(value, tout.detach().numpy(), rtol=rtol, atol=atol,
+                                   err_msg=f"forward value differs from torch "
+                                           f"(optimize={sess.optimize})")
+        assert np.asarray(value).shape == tuple(tout.shape), (np.shape(value), tout.shape)
+        if not grad:
+            results = None
             continue
-        got = next(gvals_iter) if g is not None else np.zeros_like(arrays[i])
-        np.testing.assert_allclose(got, tg.numpy(), rtol=rtol, atol=atol,
-                                   err_msg=f"gradient of input {i} differs from torch")
-        assert np.shape(got) == arrays[i].shape
-        results.append(got)
+        gvals = iter(sess.run([g for g in grads if g is not None], feed))
+        results = []
+        for i, g, tg in zip(wrt, grads, tgrads):
+            if tg is None:
+                assert g is None, f"input {i}: graphflow has a gradient where torch has none"
+                results.append(None)
+                continue
+            got = next(gvals) if g is not None else np.zeros_like(arrays[i])
+            np.testing.assert_allclose(got, tg.numpy(), rtol=rtol, atol=atol,
+                                       err_msg=f"gradient of input {i} differs from torch "
+                                               f"(optimize={sess.optimize})")
+            assert np.shape(got) == arrays[i].shape
+            results.append(got)
     return value, results
 
 

@@ -30,8 +30,7 @@ def _constant_kernel(value):
     return value
 
 
-CONSTANT = register(OpDef("constant", infer=_constant_infer, kernel=_constant_kernel, grad=no_grad,
-                          emit="{value}"))
+CONSTANT = register(OpDef("constant", infer=_constant_infer, kernel=_constant_kernel, grad=no_grad))
 
 
 def _placeholder_infer(inputs, dtype, shape):

@@ -56,11 +56,15 @@ def _unary_float(inputs):
 
 
 def _binary_op(name, kernel, grad, infer=_binary):
-    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, broadcasts=True))
+    """A broadcasting numpy ufunc of two inputs, emitted as np.<ufunc>(a, b, out=...)."""
+    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, broadcasts=True,
+                          emit=f"np.{kernel.__name__}({{0}}, {{1}}{{out}})", inplace=True))
 
 
 def _unary_op(name, kernel, grad, infer=_unary):
-    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad))
+    """A numpy ufunc of one input, emitted as np.<ufunc>(x, out=...)."""
+    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad,
+                          emit=f"np.{kernel.__name__}({{0}}{{out}})", inplace=True))
 
 
 # -- arithmetic ------------------------------------------------------------------------------------
@@ -236,7 +240,7 @@ def _where_grad(node, g):
 
 
 WHERE = register(OpDef("where", infer=_where_infer, kernel=np.where, grad=_where_grad,
-                       broadcasts=True))
+                       broadcasts=True, emit="np.where({0}, {1}, {2})"))
 
 
 def where(condition, x, y, name: Optional[str] = None):
@@ -255,7 +259,7 @@ def _clip_grad(node, g):
 
 
 CLIP = register(OpDef("clip_by_value", infer=_binary, kernel=np.clip, grad=_clip_grad,
-                      broadcasts=True))
+                      broadcasts=True, emit="np.clip({0}, {1}, {2}{out})", inplace=True))
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name: Optional[str] = None):
@@ -277,7 +281,8 @@ def _cast_grad(node, g):
     return (cast(g, x.dtype),) if _dt.is_floating(x.dtype) else (None,)
 
 
-CAST = register(OpDef("cast", infer=_cast_infer, kernel=_cast_kernel, grad=_cast_grad))
+CAST = register(OpDef("cast", infer=_cast_infer, kernel=_cast_kernel, grad=_cast_grad,
+                      emit="{0}.astype({dtype})"))
 
 
 def cast(x, dtype, name: Optional[str] = None):
@@ -289,8 +294,10 @@ def _identity_kernel(x):
     return x
 
 
-IDENTITY = _unary_op("identity", _identity_kernel, lambda node, g: (g,))
-STOP_GRADIENT = _unary_op("stop_gradient", _identity_kernel, no_grad)
+IDENTITY = register(OpDef("identity", infer=_unary, kernel=_identity_kernel,
+                          grad=lambda node, g: (g,), emit="{0}", view=True))
+STOP_GRADIENT = register(OpDef("stop_gradient", infer=_unary, kernel=_identity_kernel,
+                               grad=no_grad, emit="{0}", view=True))
 
 
 def identity(x, name: Optional[str] = None):

@@ -59,7 +59,7 @@ def _matmul_grad(node, g):
 
 
 MATMUL = register(OpDef("matmul", infer=_matmul_infer, kernel=np.matmul, grad=_matmul_grad,
-                        broadcasts=True))
+                        broadcasts=True, emit="np.matmul({0}, {1}{out})"))
 
 
 def matmul(a, b, name: Optional[str] = None):

@@ -35,13 +35,16 @@ def _softplus_kernel(x):
 
 
 RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel,
-                      grad=lambda node, g: (where(greater(node.inputs[0], 0), g, 0),)))
+                      grad=lambda node, g: (where(greater(node.inputs[0], 0), g, 0),),
+                      emit="np.maximum({0}, 0{out})", inplace=True))
 SIGMOID = register(OpDef("sigmoid", infer=_float_unary, kernel=_sigmoid_kernel,
                          grad=lambda node, g: (g * node * (1 - node),)))
 TANH = register(OpDef("tanh", infer=_float_unary, kernel=np.tanh,
-                      grad=lambda node, g: (g * (1 - node * node),)))
+                      grad=lambda node, g: (g * (1 - node * node),),
+                      emit="np.tanh({0}{out})", inplace=True))
 SOFTPLUS = register(OpDef("softplus", infer=_float_unary, kernel=_softplus_kernel,
-                          grad=lambda node, g: (g * sigmoid(node.inputs[0]),)))
+                          grad=lambda node, g: (g * sigmoid(node.inputs[0]),),
+                          emit="np.logaddexp(0, {0}{out})", inplace=True))
 
 
 def relu(x, name: Optional[str] = None):

@@ -74,12 +74,14 @@ def _reduce_kernel(fn):
     return kernel
 
 
-REDUCE_SUM = register(OpDef("reduce_sum", infer=_reduce_infer, kernel=_reduce_kernel(np.sum),
-                            grad=_sum_grad))
-REDUCE_MEAN = register(OpDef("reduce_mean", infer=_mean_infer, kernel=_reduce_kernel(np.mean),
-                             grad=_mean_grad))
-REDUCE_MAX = register(OpDef("reduce_max", infer=_reduce_infer, kernel=_reduce_kernel(np.max),
-                            grad=_max_grad))
+def _reduce_op(name, fn, infer, grad):
+    emit = f"np.{fn.__name__}({{0}}, axis={{axis}}, keepdims={{keepdims}}{{out}})"
+    return register(OpDef(name, infer=infer, kernel=_reduce_kernel(fn), grad=grad, emit=emit))
+
+
+REDUCE_SUM = _reduce_op("reduce_sum", np.sum, _reduce_infer, _sum_grad)
+REDUCE_MEAN = _reduce_op("reduce_mean", np.mean, _mean_infer, _mean_grad)
+REDUCE_MAX = _reduce_op("reduce_max", np.max, _reduce_infer, _max_grad)
 
 
 def _reduction_size_kernel(x, axis):

@@ -9,6 +9,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .. import dtypes as _dt
+from ..errors import ShapeError
+from ..graph import user_site
 from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
 from ..shapes import as_shape, broadcast, fmt, normalize_axis, num_elements
 from .core import apply, same_dtype
@@ -46,7 +48,7 @@ def _reshape_grad(node, g):
 
 
 RESHAPE = register(OpDef("reshape", infer=_reshape_infer, kernel=_reshape_kernel,
-                         grad=_reshape_grad))
+                         grad=_reshape_grad, emit="np.reshape({0}, {shape})", view=True))
 
 
 def reshape(x, shape, name: Optional[str] = None):
@@ -67,7 +69,7 @@ def _reshape_like_kernel(x, like):
 
 RESHAPE_LIKE = register(OpDef("reshape_like", infer=_like_second, kernel=_reshape_like_kernel,
                               grad=lambda node, g: (reshape_like(g, node.inputs[0]), None),
-                              value_inputs=1))
+                              value_inputs=1, view=True))
 
 
 def reshape_like(x, like, name: Optional[str] = None):
@@ -97,7 +99,7 @@ def _transpose_grad(node, g):
 
 
 TRANSPOSE = register(OpDef("transpose", infer=_transpose_infer, kernel=_transpose_kernel,
-                           grad=_transpose_grad))
+                           grad=_transpose_grad, emit="np.transpose({0}, {perm})", view=True))
 
 
 def transpose(x, perm: Optional[Sequence[int]] = None, name: Optional[str] = None):
@@ -126,7 +128,8 @@ def _reshape_back_grad(node, g):
 
 
 EXPAND_DIMS = register(OpDef("expand_dims", infer=_expand_dims_infer, kernel=_expand_dims_kernel,
-                             grad=_reshape_back_grad))
+                             grad=_reshape_back_grad, emit="np.expand_dims({0}, {axis})",
+                             view=True))
 
 
 def expand_dims(x, axis, name: Optional[str] = None):
@@ -155,7 +158,7 @@ def _squeeze_kernel(x, axis):
 
 
 SQUEEZE = register(OpDef("squeeze", infer=_squeeze_infer, kernel=_squeeze_kernel,
-                         grad=_reshape_back_grad))
+                         grad=_reshape_back_grad, emit="np.squeeze({0}, {axis})", view=True))
 
 
 def squeeze(x, axis=None, name: Optional[str] = None):
@@ -197,7 +200,8 @@ def _concat_grad(node, g):
                  for i in range(len(node.inputs)))
 
 
-CONCAT = register(OpDef("concat", infer=_concat_infer, kernel=_concat_kernel, grad=_concat_grad))
+CONCAT = register(OpDef("concat", infer=_concat_infer, kernel=_concat_kernel, grad=_concat_grad,
+                        emit="np.concatenate(({args},), axis={axis})"))
 
 
 def concat(values, axis: int, name: Optional[str] = None):
@@ -227,7 +231,7 @@ def _concat_part_grad(node, g):
 
 
 CONCAT_PART = register(OpDef("concat_part", infer=_concat_part_infer, kernel=_concat_part_kernel,
-                             grad=_concat_part_grad, value_inputs=1))
+                             grad=_concat_part_grad, value_inputs=1, view=True))
 
 
 def concat_part(g, values, index: int, axis: int, name: Optional[str] = None):
@@ -256,12 +260,16 @@ def _broadcast_to_kernel(x, shape):
 
 BROADCAST_TO = register(OpDef("broadcast_to", infer=_broadcast_to_infer,
                               kernel=_broadcast_to_kernel, grad=lambda node, g: (g,),
-                              broadcasts=True))
+                              broadcasts=True, emit="np.broadcast_to({0}, {shape})", view=True))
 
 
 def broadcast_to(x, shape, name: Optional[str] = None):
     """x broadcast to a static shape (a read-only view; nothing is copied)."""
-    return apply(BROADCAST_TO, [x], name, shape=as_shape(shape))
+    shape = as_shape(shape)
+    if shape is None or None in shape:
+        raise ShapeError(f"broadcast_to ({user_site()}): the target shape {shape} must be fully "
+                         f"known; to broadcast to a run-time shape use x + gf.zeros_like(other)")
+    return apply(BROADCAST_TO, [x], name, shape=shape)
 
 
 def _broadcast_like_infer(inputs):
@@ -280,7 +288,7 @@ def _broadcast_like_kernel(x, like):
 BROADCAST_LIKE = register(OpDef("broadcast_like", infer=_broadcast_like_infer,
                                 kernel=_broadcast_like_kernel,
                                 grad=lambda node, g: (g, None), broadcasts=True,
-                                value_inputs=1))
+                                value_inputs=1, view=True))
 
 
 def broadcast_like(x, like, name: Optional[str] = None):
@@ -302,7 +310,7 @@ def _sum_to_kernel(x, like):
 
 SUM_TO = register(OpDef("sum_to", infer=_like_second, kernel=_sum_to_kernel,
                         grad=lambda node, g: (broadcast_like(g, node.inputs[0]), None),
-                        value_inputs=1))
+                        value_inputs=1, view=True))
 
 
 def sum_to(x, like, name: Optional[str] = None):
@@ -315,7 +323,8 @@ def _index_items(index, rank):
     """The index as a tuple with Ellipsis expanded to full slices."""
     items = index if isinstance(index, tuple) else (index,)
     for item in items:
-        if not (item is None or item is Ellipsis or isinstance(item, slice)
+        if isinstance(item, (bool, np.bool_)) or not (
+                item is None or item is Ellipsis or isinstance(item, slice)
                 or isinstance(item, (int, np.integer))):
             raise TypeError(f"only basic indexing is supported (ints, slices, None, ...); "
                             f"got {item!r}")
@@ -359,7 +368,8 @@ def _getitem_kernel(x, index):
 
 GETITEM = register(OpDef("getitem", infer=_getitem_infer, kernel=_getitem_kernel,
                          grad=lambda node, g: (getitem_grad(g, node.inputs[0],
-                                                            node.attrs["index"]),)))
+                                                            node.attrs["index"]),),
+                         emit="{0}[{index}]", view=True))
 
 
 def getitem(x, index, name: Optional[str] = None):
@@ -379,7 +389,8 @@ def _getitem_grad_infer(inputs, index):
     return _like_second(inputs)
 
 
-GETITEM_GRAD = register(OpDef("getitem_grad", infer=_getitem_grad_infer, kernel=_getitem_grad_kernel,
+GETITEM_GRAD = register(OpDef("getitem_grad", infer=_getitem_grad_infer,
+                              kernel=_getitem_grad_kernel,
                               grad=lambda node, g: (getitem(g, node.attrs["index"]), None),
                               value_inputs=1))
 

@@ -7,6 +7,7 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
+from ..errors import DTypeError, ShapeError
 from ..function import Function, copy_node
 from ..graph import Graph, Node
 
@@ -42,15 +43,20 @@ def rewrite(fn: Function, rule: Rule) -> Function:
     use rw[input]) and returns a replacement in the new graph, or None to keep a copy.
 
     A replacement must have the old node's shape and dtype; one that does not is a bug in the rule
-    and raises, rather than silently changing what the function computes.
+    and raises, rather than silently changing what the function computes. A rule whose new nodes
+    are ill-typed (a reshape that cannot work) leaves the node as it was: running it reports the
+    error against the user's node.
     """
     rw = Rewriter(fn)
     for node in fn.nodes:
         if node in fn.inputs:
             rw.new[node] = rw.copy(node)
             continue
-        with rw.graph.creation_site(node.site):
-            new = rule(rw, node)
+        try:
+            with rw.graph.creation_site(node.site):
+                new = rule(rw, node)
+        except (ShapeError, DTypeError):
+            new = None  # the node cannot work with these shapes: keep it, it will fail at run time
         if new is None:
             new = rw.copy(node)
         elif new.shape != node.shape or new.dtype != node.dtype:

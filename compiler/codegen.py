@@ -1,0 +1,314 @@
+"""Code generation: an optimized Function becomes one straight-line Python function, one numpy call
+per node, named after the nodes, compiled with `exec`.
+
+    def step(x, y, W1, b1, W2, b2):
+        matmul = np.matmul(x, W1, out=_buf0)
+        add = np.add(matmul, b1, out=_buf0)      # in place: matmul dies here
+        ...
+        W1 -= multiply_2                         # variables are updated in place
+        return (loss, None)
+
+Three steps:
+1. schedule  a topological order in which variable updates come as late as possible, after every
+             read of the variable they overwrite (reads see the value at the start of the run).
+2. memory    liveness over the schedule: a value dies after its last use (views keep their base
+             alive); each op that can write into `out=` gets a buffer preallocated once for this
+             shape signature, reusing buffers of dead values, and elementwise ops write over an
+             input that dies at that node. Outputs never live in buffers, so arrays returned to
+             the caller are never overwritten by a later run.
+3. emit      the source text, registered with linecache so tracebacks show the generated line.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import keyword
+import linecache
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .errors import GraphflowError
+from .function import Function
+from .graph import Node
+from .ops.core import CONSTANT, PLACEHOLDER
+from .ops.state import VARIABLE
+from .shapes import ShapeOf, is_fully_known
+
+_SOURCES = (PLACEHOLDER, CONSTANT, VARIABLE)
+_program_ids = itertools.count()
+
+
+class CompileError(GraphflowError):
+    """The function cannot be turned into code (the Session then uses the interpreter)."""
+
+
+@dataclass
+class Generated:
+    """The result of code generation."""
+
+    source: str
+    function: callable
+    filename: str
+    variables: Tuple[Node, ...]        # passed after the feeds, in this order
+    ops: Tuple[str, ...]               # op types executed, in order
+    line_nodes: Dict[int, Node]        # source line -> node computed there
+    buffers: Dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# -- 1. schedule ---------------------------------------------------------------------------------
+def _is_update(node: Node) -> bool:
+    return node.opdef.emit_update
+
+
+def schedule(fn: Function) -> List[Node]:
+    """Topological order, taking variable updates (and what needs them) only when nothing else is
+    ready; ties go by the original order."""
+    index = {n: i for i, n in enumerate(fn.nodes)}
+    consumers: Dict[Node, List[Node]] = {n: [] for n in fn.nodes}
+    waiting = {}
+    for n in fn.nodes:
+        deps = set(n.inputs) | set(n.control_inputs)
+        waiting[n] = len(deps)
+        for d in deps:
+            consumers[d].append(n)
+    ready = [(_is_update(n), index[n], n) for n in fn.nodes if waiting[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, _, node = heapq.heappop(ready)
+        order.append(node)
+        for c in consumers[node]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, (_is_update(c), index[c], c))
+    return order
+
+
+def _root(node: Node, roots: Dict[Node, Node]) -> Node:
+    """The node whose storage `node`'s value lives in (through views)."""
+    return roots[node.inputs[0]] if node.opdef.view or node.opdef.emit_update else node
+
+
+def _check_updates(order: List[Node], roots: Dict[Node, Node]) -> None:
+    """Every read of a variable's old value must come before the in-place update of it."""
+    position = {n: i for i, n in enumerate(order)}
+    updates = [n for n in order if _is_update(n)]
+    for upd in updates:
+        var = roots[upd.inputs[0]]
+        after = _descendants(upd)
+        for node in order[position[upd] + 1:]:
+            if node in after or _is_update(node):
+                continue
+            if any(roots[i] is var for i in _value_inputs(node)):
+                raise CompileError(f"{node.describe()} reads variable '{var.name}' after its "
+                                   f"in-place update {upd.describe()}")
+
+
+def _descendants(node: Node) -> set:
+    out, stack = set(), [node]
+    graph_nodes = node.graph.nodes
+    consumers: Dict[Node, List[Node]] = {}
+    for n in graph_nodes:
+        for i in n.inputs:
+            consumers.setdefault(i, []).append(n)
+    while stack:
+        for c in consumers.get(stack.pop(), ()):
+            if c not in out:
+                out.add(c)
+                stack.append(c)
+    return out
+
+
+def _value_inputs(node: Node):
+    n = node.opdef.value_inputs
+    return node.inputs if n is None else node.inputs[:n]
+
+
+# -- 2. memory -----------------------------------------------------------------------------------
+def _plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node],
+                 reuse: bool) -> Tuple[Dict[Node, int], Dict[int, Tuple[tuple, np.dtype]],
+                                       Dict[int, List[Node]]]:
+    """Buffers for nodes: (node -> buffer id, buffer id -> (shape, dtype), position -> nodes whose
+    names can be deleted after that position)."""
+    position = {n: i for i, n in enumerate(order)}
+    end = len(order)
+    last_use: Dict[Node, int] = {}
+    for n in order:
+        for i in _value_inputs(n):
+            last_use[i] = position[n]
+    for o in outputs:
+        last_use[o] = end
+    # A storage root lives as long as the longest-lived view of it.
+    root_end: Dict[Node, int] = {}
+    for n in order:
+        r = roots[n]
+        root_end[r] = max(root_end.get(r, -1), last_use.get(n, position[n]))
+    dies_at: Dict[int, List[Node]] = {}
+    for r, e in root_end.items():
+        dies_at.setdefault(e, []).append(r)
+    names_die: Dict[int, List[Node]] = {}
+    for n, e in last_use.items():
+        if e < end:
+            names_die.setdefault(e, []).append(n)
+
+    assignment: Dict[Node, int] = {}
+    buffers: Dict[int, Tuple[tuple, np.dtype]] = {}
+    free: Dict[Tuple[tuple, str], List[int]] = {}
+
+    def release(nodes):
+        for r in nodes:
+            if r in assignment:
+                b = assignment[r]
+                free.setdefault((buffers[b][0], buffers[b][1].str), []).append(b)
+
+    out_set = set(outputs)
+    for p, node in enumerate(order):
+        dying = dies_at.get(p, [])
+        wants = (reuse and node.opdef.emit and "{out}" in node.opdef.emit
+                 and node not in out_set and is_fully_known(node.shape))
+        if wants and node.opdef.inplace:
+            # Write over an input that dies here, if it owns its buffer and has our shape.
+            release([r for r in dying if r in node.inputs and r.shape == node.shape])
+            dying = [r for r in dying if not (r in node.inputs and r.shape == node.shape)]
+        if wants:
+            pool = free.get((node.shape, node.dtype.str))
+            if pool:
+                assignment[node] = pool.pop()
+            else:
+                assignment[node] = len(buffers)
+                buffers[assignment[node]] = (node.shape, node.dtype)
+        release(dying)
+    return assignment, buffers, names_die
+
+
+# -- 3. emit -------------------------------------------------------------------------------------
+_IDENT = re.compile(r"[^0-9a-zA-Z_]")
+
+
+class _Names:
+    def __init__(self):
+        self.taken = {"np"}
+
+    def make(self, hint: str) -> str:
+        base = _IDENT.sub("_", hint) or "v"
+        if base[0].isdigit() or keyword.iskeyword(base):
+            base = "v_" + base
+        name, k = base, 1
+        while name in self.taken:
+            name, k = f"{base}_{k}", k + 1
+        self.taken.add(name)
+        return name
+
+
+def _render(value, bind) -> str:
+    """An attribute as source text: literals as themselves, anything else bound by name."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value):
+        return repr(value)
+    if isinstance(value, np.dtype):
+        return f"np.{value.name}"
+    return bind(value, "c")
+
+
+def generate(fn: Function, reuse_memory: bool = True, name: str = "step") -> Generated:
+    """Turn `fn` into a compiled Python function taking (*inputs, *variables)."""
+    order = schedule(fn)
+    roots: Dict[Node, Node] = {}
+    for n in order:
+        roots[n] = _root(n, roots)
+    _check_updates(order, roots)
+    assignment, buffers, names_die = _plan_memory(order, fn.outputs, roots, reuse_memory)
+
+    names = _Names()
+    namespace: Dict[str, object] = {"np": np}
+    bound: Dict[int, str] = {}
+
+    def bind(obj, prefix: str) -> str:
+        if id(obj) not in bound:
+            bound[id(obj)] = names.make(f"_{prefix}{len(bound)}")
+            namespace[bound[id(obj)]] = obj
+        return bound[id(obj)]
+
+    buffer_names = {b: names.make(f"_buf{b}") for b in buffers}
+    buffer_arrays = {buffer_names[b]: np.empty(shape, dtype) for b, (shape, dtype) in
+                     buffers.items()}
+    namespace.update(buffer_arrays)
+
+    var_nodes = tuple(n for n in order if n.opdef is VARIABLE)
+    value_name: Dict[Node, str] = {}
+    for n in list(fn.inputs) + list(var_nodes):
+        value_name[n] = names.make(n.name)
+    header = f"def {name}({', '.join(value_name[n] for n in list(fn.inputs) + list(var_nodes))}):"
+    lines: List[str] = [header]
+    line_nodes: Dict[int, Node] = {}
+    ops: List[str] = []
+    # Fetched values of variables that this run updates in place are copied before the update:
+    # a read sees the value at the start of the run.
+    updated = {roots[n] for n in order if _is_update(n)}
+    snapshot = {o: names.make(o.name + "_value") for o in fn.outputs
+                if roots[o] in updated and not _is_update(o)}
+
+    for p, node in enumerate(order):
+        op = node.opdef
+        if op is PLACEHOLDER or op is VARIABLE:
+            pass
+        elif op is CONSTANT:
+            value_name[node] = bind(node.attrs["value"], "c")
+        elif node.dtype is None:  # group: its inputs already ran
+            value_name[node] = "None"
+        else:
+            args = [value_name[i] for i in _value_inputs(node)]
+            args += [bind(ShapeOf(i.shape, i.dtype), "shape") for i in
+                     node.inputs[len(args):]]
+            target = value_name.setdefault(node, names.make(node.name))
+            if op.emit is None:
+                kernel = functools.partial(op.kernel, **node.attrs) if node.attrs else op.kernel
+                text = f"{target} = {bind(kernel, 'k_' + op.name + '_')}({', '.join(args)})"
+            else:
+                out = f", out={buffer_names[assignment[node]]}" if node in assignment else ""
+                attrs = {k: _render(v, bind) for k, v in node.attrs.items()}
+                expr = op.emit.format(*args, args=", ".join(args), out=out, **attrs)
+                if op.emit_update:
+                    text = f"{expr}\n    {target} = {args[0]}"
+                else:
+                    text = f"{target} = {expr}"
+            for k, line in enumerate(text.split("\n")):
+                lines.append(line if k else f"    {line}")
+                line_nodes[len(lines)] = node
+            ops.append(op.name)
+        if node in snapshot:
+            lines.append(f"    {snapshot[node]} = np.array({value_name[node]})")
+        dead = [value_name[n] for n in names_die.get(p, ())
+                if value_name.get(n, "None") != "None" and not value_name[n].startswith("_")]
+        if dead:
+            lines.append(f"    del {', '.join(dict.fromkeys(dead))}")
+    results = []
+    for o in fn.outputs:
+        v = snapshot.get(o) or value_name[o]
+        kept = roots[o].opdef in _SOURCES or o in assignment or roots[o] is not o
+        if o not in snapshot and v != "None" and kept:
+            v = f"np.array({v})"  # never hand out an array the program or session keeps
+        results.append(v)
+    lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+    source = "\n".join(lines) + "\n"
+    filename = f"<graphflow-program-{next(_program_ids)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return Generated(source, namespace[name], filename, var_nodes, tuple(ops), line_nodes,
+                     buffer_arrays)
+
+
+def node_at(generated: Generated, tb) -> Optional[Node]:
+    """The node whose generated line raised, from a traceback."""
+    node = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == generated.filename:
+            node = generated.line_nodes.get(tb.tb_lineno, node)
+        tb = tb.tb_next
+    return node

@@ -1,0 +1,45 @@
+"""Checking fed values against the tensors they are fed to (shared by every executor)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .errors import FeedError
+from .graph import Node, Operation
+from .ops.core import PLACEHOLDER
+from .shapes import compatible, fmt
+
+
+def check_feed(key: Node, value) -> np.ndarray:
+    """`value` as an array of key's dtype, or a FeedError naming the key, expected and got.
+
+    A cast within a kind or up bool -> int -> float is made (float64 into float32); one that would
+    lose information (float into int) is refused. None in key's shape matches any size.
+    """
+    if isinstance(value, (Node, Operation)):
+        raise FeedError(f"cannot feed a tensor to {_what(key)}: feed values must be numpy arrays "
+                        f"or Python numbers (sess.run the tensor first)")
+    arr = np.asarray(value)
+    if arr.dtype != key.dtype:
+        if arr.dtype == object or not _dt.can_feed(arr.dtype, key.dtype):
+            raise FeedError(f"cannot feed a {arr.dtype.name} value to {_what(key)} of dtype "
+                            f"{key.dtype.name}: the cast would lose information; cast it first")
+        arr = arr.astype(key.dtype)
+    if not compatible(key.shape, arr.shape):
+        raise FeedError(f"cannot feed value of shape {fmt(arr.shape)} to {_what(key)} of shape "
+                        f"{fmt(key.shape)}")
+    return arr
+
+
+def _what(key: Node) -> str:
+    kind = "placeholder" if key.opdef is PLACEHOLDER else key.opdef.name
+    return f"{kind} '{key.name}'"
+
+
+def missing_feeds_error(missing) -> FeedError:
+    """The error for placeholders a run needs but was not given."""
+    names = ", ".join(f"'{n.name}' (dtype {n.dtype.name}, shape {fmt(n.shape)}, made at "
+                      f"{n.site})" for n in missing)
+    return FeedError(f"you must feed a value for placeholder {names}; pass it in "
+                     f"feed_dict={{{missing[0].name}: value, ...}}")

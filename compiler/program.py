@@ -1,0 +1,192 @@
+"""Program: fetches and feeds compiled into generated code, specialised per feed shape signature.
+
+    prog = Program(graph, fetches=[loss, train_op], feeds=[x, y], store=store)
+    loss_value, _ = prog(x_batch, y_batch)      # compiles for these shapes on first use
+    print(prog.source)                          # the generated Python
+    prog.ops                                    # ("matmul", "add", "relu", ...)
+    print(prog.report())                        # per pass: nodes before/after, time
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .codegen import CompileError, Generated, generate, node_at
+from .errors import GraphflowError, OpError, ShapeError
+from .feeds import check_feed, missing_feeds_error
+from .function import Function, extract
+from .graph import Node
+from .interpreter import VariableStore, execute, plan
+from .ops.core import PLACEHOLDER
+from .passes import PassRecord, optimize
+
+
+@dataclass
+class Specialization:
+    """The compiled code for one signature of feed shapes and dtypes."""
+
+    function: Function          # after the passes
+    generated: Optional[Generated]  # None: the interpreter runs this signature
+    records: List[PassRecord]
+    extract_seconds: float
+    codegen_seconds: float
+    nodes_in: int
+
+
+class Report:
+    """What compiling did: one row per pass application (nodes before -> after, milliseconds)."""
+
+    def __init__(self, spec: Specialization, nodes_in: int):
+        self.records = spec.records
+        self.nodes_in = nodes_in
+        self.nodes_out = len(spec.function.nodes)
+        self.extract_seconds = spec.extract_seconds
+        self.codegen_seconds = spec.codegen_seconds
+
+    @property
+    def total_seconds(self) -> float:
+        return (self.extract_seconds + self.codegen_seconds
+                + sum(r.seconds for r in self.records))
+
+    def __str__(self) -> str:
+        rows = [f"{'pass':<10} {'round':>5} {'nodes before':>12} {'after':>6} {'ms':>7}",
+                f"{'extract':<10} {'':>5} {'':>12} {self.nodes_in:>6} "
+                f"{self.extract_seconds * 1e3:7.2f}"]
+        for r in self.records:
+            rows.append(f"{r.name:<10} {r.round:>5} {r.before:>12} {r.after:>6} "
+                        f"{r.seconds * 1e3:7.2f}")
+        rows.append(f"{'codegen':<10} {'':>5} {'':>12} {self.nodes_out:>6} "
+                    f"{self.codegen_seconds * 1e3:7.2f}")
+        rows.append(f"{'total':<10} {'':>5} {'':>12} {'':>6} {self.total_seconds * 1e3:7.2f}")
+        return "\n".join(rows)
+
+    __repr__ = __str__
+
+
+class Program:
+    """A callable for fixed fetches and feeds: takes the feed values positionally.
+
+    Each new signature of feed shapes and dtypes is compiled once (extract, passes, codegen) and
+    cached; later calls with that signature run the generated function directly.
+    """
+
+    def __init__(self, fetches: Sequence[Node], feeds: Sequence[Node], store: VariableStore,
+                 passes: Optional[Sequence[str]] = None, check: bool = False,
+                 reuse_memory: bool = True, rebuild: Optional[Callable] = None,
+                 before_run: Optional[Callable[[], None]] = None):
+        self.fetches = tuple(fetches)
+        self.feeds = tuple(feeds)
+        self._store = store
+        self._passes = passes
+        self._check = check
+        self._reuse_memory = reuse_memory
+        self._rebuild = rebuild
+        self._before_run = before_run
+        self._specs: Dict[tuple, Specialization] = {}
+        self._last: Optional[Specialization] = None
+        self._lock = threading.Lock()  # buffers are shared between calls: one call at a time
+        missing = [n for n in plan(self.fetches, self.feeds)
+                   if n.opdef is PLACEHOLDER and n not in self.feeds]
+        if missing:
+            raise missing_feeds_error(missing)
+
+    # -- running ----------------------------------------------------------------------------------
+    def __call__(self, *values):
+        if len(values) != len(self.feeds):
+            raise TypeError(f"this program takes {len(self.feeds)} feed values "
+                            f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
+        if self._before_run is not None:
+            self._before_run()
+        arrays = [check_feed(node, v) for node, v in zip(self.feeds, values)]
+        return self.run_checked(arrays)
+
+    def run_checked(self, arrays: List[np.ndarray]):
+        """Run with feed arrays already checked (right dtype, fitting shape)."""
+        key = tuple((a.shape, a.dtype.str) for a in arrays)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = self._compile(arrays)
+        self._last = spec
+        gen = spec.generated
+        if gen is None:
+            values = execute(plan(self.fetches, self.feeds), dict(zip(self.feeds, arrays)),
+                             self._store)
+            outs = [values[n] for n in self.fetches]
+            return self._rebuild(outs) if self._rebuild is not None else outs
+        variables = [self._store.read(v) for v in gen.variables]
+        with self._lock:
+            try:
+                with np.errstate(all="ignore"):  # inf/NaN come back as values, as in TF
+                    outs = gen.function(*arrays, *variables)
+            except GraphflowError:
+                raise
+            except Exception as exc:
+                node = node_at(gen, exc.__traceback__)
+                where = node.describe() if node is not None else "generated code"
+                raise OpError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
+        outs = [o[()] if isinstance(o, np.ndarray) and o.ndim == 0 else o for o in outs]
+        return self._rebuild(outs) if self._rebuild is not None else outs
+
+    def _compile(self, arrays) -> Specialization:
+        t0 = time.perf_counter()
+        try:
+            fn = extract(self.fetches, {n: (a.shape, a.dtype) for n, a in
+                                        zip(self.feeds, arrays)})
+        except ShapeError as exc:  # the graph cannot run with these fed shapes
+            fed = ", ".join(f"{n.name}: {a.shape}" for n, a in zip(self.feeds, arrays))
+            raise OpError(f"{exc} (with fed shapes {fed})") from exc
+        t1 = time.perf_counter()
+        nodes_in = len(fn.nodes)
+        fn, records = optimize(fn, self._passes, check=self._check)
+        t2 = time.perf_counter()
+        try:
+            generated = generate(fn, reuse_memory=self._reuse_memory)
+        except CompileError as exc:
+            warnings.warn(f"graphflow: running {self!r} in the reference interpreter: {exc}",
+                          stacklevel=3)
+            generated = None
+        t3 = time.perf_counter()
+        return Specialization(fn, generated, records, t1 - t0, t3 - t2, nodes_in)
+
+    # -- inspecting -------------------------------------------------------------------------------
+    def _spec(self) -> Specialization:
+        if self._last is None:
+            if all(n.shape is not None and None not in n.shape for n in self.feeds):
+                dummies = [np.zeros(n.shape, n.dtype) for n in self.feeds]
+                self._last = self._specs.setdefault(
+                    tuple((a.shape, a.dtype.str) for a in dummies), self._compile(dummies))
+            else:
+                unknown = [n.name for n in self.feeds if n.shape is None or None in n.shape]
+                raise RuntimeError(f"the code is generated per feed shape and {unknown} have "
+                                   f"unknown sizes: call the program once first")
+        return self._last
+
+    @property
+    def source(self) -> str:
+        """The generated Python source (of the most recently used feed shapes)."""
+        return self._spec().generated.source
+
+    @property
+    def ops(self) -> Tuple[str, ...]:
+        """The op types the generated code executes, in order."""
+        return self._spec().generated.ops
+
+    @property
+    def function(self) -> Function:
+        """The optimized graph the code was generated from."""
+        return self._spec().function
+
+    def report(self) -> Report:
+        """Per pass: nodes before/after and time taken (printable)."""
+        spec = self._spec()
+        return Report(spec, spec.nodes_in)
+
+    def __repr__(self) -> str:
+        return (f"<gf.Program fetches=[{', '.join(n.name for n in self.fetches)}] "
+                f"feeds=[{', '.join(n.name for n in self.feeds)}]>")
