@@ -28,7 +28,7 @@ import keyword
 import linecache
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -55,6 +55,7 @@ class Generated:
     function: callable
     filename: str
     variables: Tuple[Node, ...]        # passed after the feeds, in this order
+    variable_names: Tuple[str, ...]    # their names (the keys of the variable store)
     ops: Tuple[str, ...]               # op types executed, in order
     line_nodes: Dict[int, Node]        # source line -> node computed there
     buffers: Dict[str, np.ndarray] = field(default_factory=dict)
@@ -216,8 +217,10 @@ def _render(value, bind) -> str:
     return bind(value, "c")
 
 
-def generate(fn: Function, reuse_memory: bool = True, name: str = "step") -> Generated:
-    """Turn `fn` into a compiled Python function taking (*inputs, *variables)."""
+def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
+             none_outputs: Sequence[bool] = ()) -> Generated:
+    """Turn `fn` into a compiled Python function taking (*inputs, *variables) and returning a
+    tuple of the outputs (None where none_outputs says so; 0-d values as numpy scalars)."""
     order = schedule(fn)
     roots: Dict[Node, Node] = {}
     for n in order:
@@ -273,6 +276,8 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step") -> Gen
             else:
                 out = f", out={buffer_names[assignment[node]]}" if node in assignment else ""
                 attrs = {k: _render(v, bind) for k, v in node.attrs.items()}
+                if "{kernel}" in op.emit:
+                    attrs["kernel"] = bind(op.kernel, "k_" + op.name + "_")
                 expr = op.emit.format(*args, args=", ".join(args), out=out, **attrs)
                 if op.emit_update:
                     text = f"{expr}\n    {target} = {args[0]}"
@@ -289,19 +294,25 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step") -> Gen
         if dead:
             lines.append(f"    del {', '.join(dict.fromkeys(dead))}")
     results = []
-    for o in fn.outputs:
+    none_outputs = tuple(none_outputs) or (False,) * len(fn.outputs)
+    for o, is_none in zip(fn.outputs, none_outputs):
+        if is_none or o.dtype is None:
+            results.append("None")
+            continue
         v = snapshot.get(o) or value_name[o]
         kept = roots[o].opdef in _SOURCES or o in assignment or roots[o] is not o
         if o not in snapshot and v != "None" and kept:
             v = f"np.array({v})"  # never hand out an array the program or session keeps
+        if o.shape == ():
+            v = f"{v}[()]"  # a numpy scalar, as TF1 returns it
         results.append(v)
     lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
     source = "\n".join(lines) + "\n"
     filename = f"<graphflow-program-{next(_program_ids)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    return Generated(source, namespace[name], filename, var_nodes, tuple(ops), line_nodes,
-                     buffer_arrays)
+    return Generated(source, namespace[name], filename, var_nodes,
+                     tuple(v.name for v in var_nodes), tuple(ops), line_nodes, buffer_arrays)
 
 
 def node_at(generated: Generated, tb) -> Optional[Node]:

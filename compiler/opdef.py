@@ -36,8 +36,9 @@ class OpDef:
 
     Code generation (compiler/codegen.py):
     emit      a Python expression template for the generated code: {0}, {1}... are the inputs,
-              {args} all of them, {name} an attribute, {out} becomes ", out=<buffer>" when the
-              memory planner gives the node a preallocated buffer. None: call the kernel.
+              {args} all of them, {name} an attribute, {kernel} the op's kernel, {out} becomes
+              ", out=<buffer>" when the memory planner gives the node a preallocated buffer.
+              None: call the kernel.
     emit_update  emit is a statement that updates input 0 in place (`{0} -= {1}`), and the node's
               value is input 0 (variable updates).
     inplace   the output may be written over an input of the same shape and dtype (elementwise).

@@ -79,7 +79,8 @@ class Program:
     def __init__(self, fetches: Sequence[Node], feeds: Sequence[Node], store: VariableStore,
                  passes: Optional[Sequence[str]] = None, check: bool = False,
                  reuse_memory: bool = True, rebuild: Optional[Callable] = None,
-                 before_run: Optional[Callable[[], None]] = None):
+                 before_run: Optional[Callable[[], None]] = None,
+                 op_outputs: Optional[Sequence[bool]] = None):
         self.fetches = tuple(fetches)
         self.feeds = tuple(feeds)
         self._store = store
@@ -88,6 +89,8 @@ class Program:
         self._reuse_memory = reuse_memory
         self._rebuild = rebuild
         self._before_run = before_run
+        # Fetches that are ops: the program returns None for them.
+        self._op_outputs = tuple(op_outputs or [n.dtype is None for n in self.fetches])
         self._specs: Dict[tuple, Specialization] = {}
         self._last: Optional[Specialization] = None
         self._lock = threading.Lock()  # buffers are shared between calls: one call at a time
@@ -98,28 +101,42 @@ class Program:
 
     # -- running ----------------------------------------------------------------------------------
     def __call__(self, *values):
+        if self._before_run is not None:
+            self._before_run()
+        # Fast path: arrays of a shape and dtype seen before were checked then.
+        try:
+            spec = self._specs.get(tuple([(v.shape, v.dtype) for v in values]))
+        except (AttributeError, TypeError):
+            spec = None
+        if spec is not None and len(values) == len(self.feeds):
+            return self._run(spec, values)
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
-        if self._before_run is not None:
-            self._before_run()
-        arrays = [check_feed(node, v) for node, v in zip(self.feeds, values)]
-        return self.run_checked(arrays)
+        return self.run_checked([check_feed(node, v) for node, v in zip(self.feeds, values)])
 
     def run_checked(self, arrays: List[np.ndarray]):
         """Run with feed arrays already checked (right dtype, fitting shape)."""
-        key = tuple((a.shape, a.dtype.str) for a in arrays)
+        key = tuple([(a.shape, a.dtype) for a in arrays])
         spec = self._specs.get(key)
         if spec is None:
             spec = self._specs[key] = self._compile(arrays)
+        return self._run(spec, arrays)
+
+    def _run(self, spec: Specialization, arrays):
         self._last = spec
         gen = spec.generated
         if gen is None:
             values = execute(plan(self.fetches, self.feeds), dict(zip(self.feeds, arrays)),
                              self._store)
-            outs = [values[n] for n in self.fetches]
+            outs = [None if op else _scalar(values[n])
+                    for n, op in zip(self.fetches, self._op_outputs)]
             return self._rebuild(outs) if self._rebuild is not None else outs
-        variables = [self._store.read(v) for v in gen.variables]
+        store = self._store.values
+        try:
+            variables = [store[name] for name in gen.variable_names]
+        except KeyError:  # first use: the store sets them to their initial values
+            variables = [self._store.read(v) for v in gen.variables]
         with self._lock:
             try:
                 with np.errstate(all="ignore"):  # inf/NaN come back as values, as in TF
@@ -130,7 +147,6 @@ class Program:
                 node = node_at(gen, exc.__traceback__)
                 where = node.describe() if node is not None else "generated code"
                 raise OpError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
-        outs = [o[()] if isinstance(o, np.ndarray) and o.ndim == 0 else o for o in outs]
         return self._rebuild(outs) if self._rebuild is not None else outs
 
     def _compile(self, arrays) -> Specialization:
@@ -146,7 +162,8 @@ class Program:
         fn, records = optimize(fn, self._passes, check=self._check)
         t2 = time.perf_counter()
         try:
-            generated = generate(fn, reuse_memory=self._reuse_memory)
+            generated = generate(fn, reuse_memory=self._reuse_memory,
+                                 none_outputs=self._op_outputs)
         except CompileError as exc:
             warnings.warn(f"graphflow: running {self!r} in the reference interpreter: {exc}",
                           stacklevel=3)
@@ -190,3 +207,8 @@ class Program:
     def __repr__(self) -> str:
         return (f"<gf.Program fetches=[{', '.join(n.name for n in self.fetches)}] "
                 f"feeds=[{', '.join(n.name for n in self.feeds)}]>")
+
+
+def _scalar(value):
+    """A 0-d result as a numpy scalar, as TF1 returns it."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value

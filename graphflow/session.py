@@ -23,6 +23,9 @@ def _flatten(fetches) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
         parts = [_flatten(fetches[k]) for k in keys]
         return _join(parts, lambda items: _same_mapping(fetches, zip(keys, items)))
     if isinstance(fetches, (list, tuple)):
+        if type(fetches) in (list, tuple) and not any(
+                isinstance(f, (list, tuple, dict)) for f in fetches):
+            return list(fetches), type(fetches)  # flat: the common case, kept cheap
         parts = [_flatten(f) for f in fetches]
         if isinstance(fetches, tuple) and hasattr(fetches, "_fields"):  # namedtuple
             return _join(parts, lambda items: type(fetches)(*items))
@@ -113,9 +116,9 @@ class Session:
         key = (tuple(n.id for n in nodes), tuple(n.id for n in order))
         program = self._programs.get(key)
         if program is None:
-            program = self._programs[key] = Program(nodes, order, self._store, **self._options)
-        values = program.run_checked([feeds[n] for n in order])
-        return rebuild(_drop_op_values(flat, values))
+            program = self._programs[key] = Program(nodes, order, self._store,
+                                                    op_outputs=_op_fetches(flat), **self._options)
+        return rebuild(program.run_checked([feeds[n] for n in order]))
 
     def make_callable(self, fetches, feed_list: Sequence = ()):
         """A Program taking the values of `feed_list` positionally and returning what
@@ -127,8 +130,9 @@ class Session:
         feed_list = list(feed_list)
         self._prepare_feeds({t: None for t in feed_list}, check_values=False)
         if self.optimize:
-            return Program(nodes, feed_list, self._store, rebuild=lambda values: rebuild(
-                _drop_op_values(flat, values)), before_run=self._check_open, **self._options)
+            return Program(nodes, feed_list, self._store, rebuild=rebuild,
+                           before_run=self._check_open, op_outputs=_op_fetches(flat),
+                           **self._options)
 
         def call(*values):
             if len(values) != len(feed_list):
@@ -187,9 +191,9 @@ class Session:
         return feeds
 
 
-def _drop_op_values(flat: list, values: list) -> list:
+def _op_fetches(flat: list) -> list:
     """Fetching an op gives None, even where the op's node has a value (an assign's .op)."""
-    return [None if isinstance(f, Operation) else v for f, v in zip(flat, values)]
+    return [isinstance(f, Operation) for f in flat]
 
 
 def _result(value):

@@ -272,8 +272,11 @@ def _cast_infer(inputs, dtype):
     return inputs[0].shape, dtype
 
 
-def _cast_kernel(x, dtype):
-    return x.astype(dtype)
+def _cast_kernel(x, dtype, out=None):
+    if out is None:
+        return np.asarray(x).astype(dtype)
+    np.copyto(out, x, casting="unsafe")
+    return out
 
 
 def _cast_grad(node, g):
@@ -282,7 +285,7 @@ def _cast_grad(node, g):
 
 
 CAST = register(OpDef("cast", infer=_cast_infer, kernel=_cast_kernel, grad=_cast_grad,
-                      emit="{0}.astype({dtype})"))
+                      emit="{kernel}({0}, {dtype}{out})"))
 
 
 def cast(x, dtype, name: Optional[str] = None):

@@ -9,7 +9,7 @@ import numpy as np
 from ..opdef import OpDef, register
 from ..shapes import normalize_axis
 from .core import apply, require_float
-from .elementwise import _binary, exp, greater, where
+from .elementwise import _binary, cast, exp, greater
 from .reduce import reduce_sum
 
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
@@ -24,27 +24,42 @@ def _relu_kernel(x):
     return np.maximum(x, 0)
 
 
-def _sigmoid_kernel(x):
-    # exp of -|x| never overflows; both branches are exact.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def _sigmoid_kernel(x, out=None):
+    # 1 / (1 + exp(-x)) in place; for x < -88 (float32) exp overflows to inf and the result is
+    # 0, which is sigmoid(x) to within the smallest normal float: no NaN anywhere.
+    out = np.negative(x, out=np.empty_like(x) if out is None else out)
+    np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
-def _softplus_kernel(x):
-    return np.logaddexp(0, x)
+def _softplus_kernel(x, out=None):
+    # max(x, 0) + log1p(exp(-|x|)): exact for large |x| and, unlike np.logaddexp, cheap.
+    t = np.abs(x, out=np.empty_like(x))  # an array even for 0-d x, so the steps work in place
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)
+    out = np.maximum(x, 0, out=np.empty_like(x) if out is None else out)
+    out += t
+    return out
 
 
-RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel,
-                      grad=lambda node, g: (where(greater(node.inputs[0], 0), g, 0),),
+def _relu_grad(node, g):
+    # As TF1's ReluGrad: the gradient passes where the input is positive.
+    return (g * cast(greater(node.inputs[0], 0), g.dtype),)
+
+
+RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel, grad=_relu_grad,
                       emit="np.maximum({0}, 0{out})", inplace=True))
 SIGMOID = register(OpDef("sigmoid", infer=_float_unary, kernel=_sigmoid_kernel,
-                         grad=lambda node, g: (g * node * (1 - node),)))
+                         grad=lambda node, g: (g * node * (1 - node),),
+                         emit="{kernel}({0}{out})", inplace=True))
 TANH = register(OpDef("tanh", infer=_float_unary, kernel=np.tanh,
                       grad=lambda node, g: (g * (1 - node * node),),
                       emit="np.tanh({0}{out})", inplace=True))
 SOFTPLUS = register(OpDef("softplus", infer=_float_unary, kernel=_softplus_kernel,
                           grad=lambda node, g: (g * sigmoid(node.inputs[0]),),
-                          emit="np.logaddexp(0, {0}{out})", inplace=True))
+                          emit="{kernel}({0}{out})", inplace=True))
 
 
 def relu(x, name: Optional[str] = None):

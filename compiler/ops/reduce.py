@@ -74,14 +74,24 @@ def _reduce_kernel(fn):
     return kernel
 
 
-def _reduce_op(name, fn, infer, grad):
-    emit = f"np.{fn.__name__}({{0}}, axis={{axis}}, keepdims={{keepdims}}{{out}})"
-    return register(OpDef(name, infer=infer, kernel=_reduce_kernel(fn), grad=grad, emit=emit))
+def _mean_kernel(x, axis, keepdims, out=None):
+    # As np.mean (a float32 sum, divided by the count), without its Python-level overhead.
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
+    count = np.intp(np.size(x) // max(np.size(total), 1))
+    if isinstance(total, np.ndarray):
+        return np.true_divide(total, count, out=total, casting="unsafe")
+    return total.dtype.type(total / count)
 
 
-REDUCE_SUM = _reduce_op("reduce_sum", np.sum, _reduce_infer, _sum_grad)
-REDUCE_MEAN = _reduce_op("reduce_mean", np.mean, _mean_infer, _mean_grad)
-REDUCE_MAX = _reduce_op("reduce_max", np.max, _reduce_infer, _max_grad)
+REDUCE_SUM = register(OpDef(
+    "reduce_sum", infer=_reduce_infer, kernel=_reduce_kernel(np.sum), grad=_sum_grad,
+    emit="np.add.reduce({0}, axis={axis}, keepdims={keepdims}{out})"))
+REDUCE_MEAN = register(OpDef(
+    "reduce_mean", infer=_mean_infer, kernel=_mean_kernel, grad=_mean_grad,
+    emit="{kernel}({0}, {axis}, {keepdims}{out})"))
+REDUCE_MAX = register(OpDef(
+    "reduce_max", infer=_reduce_infer, kernel=_reduce_kernel(np.max), grad=_max_grad,
+    emit="np.maximum.reduce({0}, axis={axis}, keepdims={keepdims}{out})"))
 
 
 def _reduction_size_kernel(x, axis):
@@ -160,15 +170,21 @@ def _add_n_infer(inputs):
     return shape, dtype
 
 
-def _add_n_kernel(*xs):
-    out = xs[0] + xs[1] if len(xs) > 1 else np.array(xs[0])
-    for x in xs[2:]:
-        out += x
+def _add_n_kernel(*xs, out=None):
+    if len(xs) == 1:
+        if out is None:
+            return np.array(xs[0])
+        np.copyto(out, xs[0])
+        return out
+    out = np.add(xs[0], xs[1], out=out)
+    for x in xs[2:]:  # in place on our own result (a numpy scalar for 0-d inputs cannot be)
+        out = np.add(out, x, out=out if isinstance(out, np.ndarray) else None)
     return out
 
 
 ADD_N = register(OpDef("add_n", infer=_add_n_infer, kernel=_add_n_kernel,
-                       grad=lambda node, g: (g,) * len(node.inputs)))
+                       grad=lambda node, g: (g,) * len(node.inputs),
+                       emit="{kernel}({args}{out})"))
 
 
 def add_n(inputs, name: Optional[str] = None):

@@ -18,8 +18,9 @@ import numpy as np
 from ..function import Function
 from ..graph import Node
 from ..ops import elementwise as ew
+from ..ops import reduce as red
 from ..ops import shape as sh
-from ..ops.core import CONSTANT
+from ..ops.core import CONSTANT, apply
 from ..shapes import is_fully_known
 from .rewrite import rewrite
 
@@ -60,12 +61,14 @@ def _subtract(node, x, y):  # x - 0 -> x;  0 - y -> -y;  x - (-y) -> x + y
     return None
 
 
-def _multiply(node, x, y):  # x * 1 -> x;  1 * x -> x;  x * -1 -> -x
+def _multiply(node, x, y):  # x * 1 -> x;  1 * x -> x;  x * -1 -> -x;  (-x) * (-y) -> x * y
     for a, b in ((x, y), (y, x)):
         if _const(b, 1) and _fits(a, node):
             return a
         if _const(b, -1) and _fits(a, node):
             return ew.negative(a)
+    if x.type == "negative" and y.type == "negative":
+        return ew.multiply(x.inputs[0], y.inputs[0])
     return None
 
 
@@ -73,8 +76,50 @@ def _divide(node, x, y):  # x / 1 -> x
     return x if _const(y, 1) and _fits(x, node) else None
 
 
-def _negative(node, x):  # -(-x) -> x
-    return x.inputs[0] if x.type == "negative" else None
+def _negative(node, x):  # -(-x) -> x;  -((-a) * b) -> a * b;  -(a * (-b)) -> a * b
+    if x.type == "negative":
+        return x.inputs[0]
+    if x.type == "multiply":
+        a, b = x.inputs
+        if a.type == "negative":
+            return ew.multiply(a.inputs[0], b)
+        if b.type == "negative":
+            return ew.multiply(a, b.inputs[0])
+    return None
+
+
+def _power(node, x, y):  # x ** 1 -> x
+    return x if _const(y, 1) and _fits(x, node) else None
+
+
+def _where(node, cond, x, y):  # where(True, x, y) -> x;  where(False, x, y) -> y
+    if cond.opdef is CONSTANT and cond.attrs["value"].size == 1:
+        pick = x if cond.attrs["value"].item() else y
+        return pick if _fits(pick, node) else None
+    return None
+
+
+def _unbroadcast_operands(node, *inputs):
+    """An elementwise op whose operand is broadcast_to(v) while another operand already has the
+    full output shape: use v itself (numpy broadcasts it the same way, without the view).
+        broadcast_to(c, (32, 10)) * t  ->  c * t         when t is (32, 10)"""
+    if not node.opdef.inplace or not any(i.shape == node.shape for i in inputs):
+        return None
+    if not any(i.type == "broadcast_to" for i in inputs):
+        return None
+    new = [i.inputs[0] if i.type == "broadcast_to" else i for i in inputs]
+    return _rebuild(node, new)
+
+
+def _rebuild(node, inputs):
+    """A node of node's op and attributes on other inputs."""
+    return apply(node.opdef, inputs, None, **node.attrs)
+
+
+def _unary_of_broadcast(node, x):  # f(broadcast_to(v, s)) -> broadcast_to(f(v), s)
+    if x.type == "broadcast_to" and node.opdef.inplace:
+        return sh.broadcast_to(_rebuild(node, [x.inputs[0]]), node.shape)
+    return None
 
 
 def _pass_through(node, x, *rest):  # identity(x) -> x;  stop_gradient(x) -> x;  add_n(x) -> x
@@ -128,8 +173,16 @@ def _broadcast_to(node, x):
     return x if _fits(x, node) else None
 
 
-def _sum_to(node, x, like):  # sum_to(x, like) -> x when nothing is summed
-    return x if _fits(x, node) else None
+def _sum_to(node, x, like):  # sum_to(x, like) -> x, or a static reduce_sum once shapes are known
+    if _fits(x, node):
+        return x
+    if not (is_fully_known(x.shape) and is_fully_known(node.shape)):
+        return None
+    lead = len(x.shape) - len(node.shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(node.shape)
+                                      if d == 1 and x.shape[lead + i] != 1)
+    summed = red.reduce_sum(x, axes, keepdims=lead == 0)
+    return summed if _fits(summed, node) else sh.reshape(summed, node.shape)
 
 
 def _reduce(node, x):  # a reduction over size-1 axes only is a reshape
@@ -142,7 +195,8 @@ def _reduce(node, x):  # a reduction over size-1 axes only is a reshape
 
 RULES: Dict[str, List[Callable[..., Optional[Node]]]] = {
     "add": [_add], "subtract": [_subtract], "multiply": [_multiply], "divide": [_divide],
-    "negative": [_negative], "identity": [_pass_through], "stop_gradient": [_pass_through],
+    "negative": [_negative, _unary_of_broadcast], "power": [_power], "where": [_where],
+    "identity": [_pass_through], "stop_gradient": [_pass_through],
     "add_n": [_pass_through], "cast": [_cast], "transpose": [_transpose],
     "reshape": [_static_reshape], "expand_dims": [_static_reshape],
     "squeeze": [_static_reshape], "reshape_like": [_reshape_like],
@@ -153,7 +207,7 @@ RULES: Dict[str, List[Callable[..., Optional[Node]]]] = {
 
 def _simplify(rw, node):
     inputs = [rw[i] for i in node.inputs]
-    for rule in RULES.get(node.type, ()):
+    for rule in [*RULES.get(node.type, ()), _unbroadcast_operands]:
         new = rule(node, *inputs)
         if new is not None and _fits(new, node):
             return new
