@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check compiler graphflow tests examples
+	$(VENV)/bin/ruff check compiler graphflow tests examples bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

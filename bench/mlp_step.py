@@ -2,7 +2,7 @@
 the 10 sigmoid outputs, SGD: graphflow compiled vs the reference interpreter vs hand-written numpy
 vs PyTorch eager, measured side by side in one run.
 
-    python bench/mlp_step.py [--batches 32 128 1024] [--repeats 30] [--out bench/results/mlp_step.json]
+    python bench/mlp_step.py [--batches 32 128 1024] [--repeats 30] [--out FILE.json]
 """
 
 from __future__ import annotations
