@@ -5,8 +5,8 @@
 
 from .graph import Node
 from .ops import elementwise as ew
+from .ops.indexing import getitem
 from .ops.linalg import matmul
-from .ops.shape import getitem
 
 
 def _flip(fn):

@@ -25,6 +25,7 @@ from compiler.graph import Graph, Operation, get_default_graph, reset_default_gr
 from compiler.graph import Node as Tensor
 from compiler.ops.core import constant, convert_to_tensor, placeholder
 from compiler.ops.elementwise import *  # noqa: F401,F403
+from compiler.ops.indexing import one_hot
 from compiler.ops.linalg import matmul
 from compiler.ops.nn import log_softmax, relu, sigmoid, softmax, softplus, tanh
 from compiler.ops.reduce import add_n, argmax, reduce_max, reduce_mean, reduce_sum
@@ -32,7 +33,6 @@ from compiler.ops.shape import (
     broadcast_to,
     concat,
     expand_dims,
-    one_hot,
     reshape,
     squeeze,
     transpose,

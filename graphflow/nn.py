@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from compiler.ops.indexing import one_hot
 from compiler.ops.nn import (
     log_softmax,
     relu,
@@ -14,7 +15,6 @@ from compiler.ops.nn import (
     tanh,
 )
 from compiler.ops.reduce import reduce_sum
-from compiler.ops.shape import one_hot
 
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",

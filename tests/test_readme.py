@@ -19,3 +19,9 @@ def test_quickstart_runs_and_learns(capsys):
     # eye(3) @ w + b = 1 is solved exactly when w_i + b = 1 for every i.
     params = scope["params"]
     np.testing.assert_allclose(params["w"][:, 0] + params["b"], 1.0, atol=1e-3)
+
+
+def test_examples_quickstart_is_the_readme_code():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = README.parent / "examples" / "quickstart.py"
+    assert blocks[0] in example.read_text()

@@ -1,5 +1,5 @@
-"""Ops that move elements around: reshape, transpose, expand/squeeze, concat, broadcast, indexing,
-one_hot, and the run-time-shaped helpers autodiff uses (`reshape_like`, `broadcast_like`,
+"""Ops that move elements around: reshape, transpose, expand/squeeze, concat, broadcast, and the
+run-time-shaped helpers autodiff uses (`reshape_like`, `broadcast_like`,
 `sum_to`)."""
 
 from __future__ import annotations
@@ -8,16 +8,15 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .. import dtypes as _dt
 from ..errors import ShapeError
 from ..graph import user_site
-from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
+from ..opdef import OpDef, register
 from ..shapes import as_shape, broadcast, fmt, normalize_axis, num_elements
 from .core import apply, same_dtype
 from .elementwise import zeros_like
 
-__all__ = ["reshape", "transpose", "expand_dims", "squeeze", "concat", "broadcast_to", "one_hot",
-           "reshape_like", "broadcast_like", "sum_to", "getitem"]
+__all__ = ["reshape", "transpose", "expand_dims", "squeeze", "concat", "broadcast_to",
+           "reshape_like", "broadcast_like", "sum_to"]
 
 
 # -- reshape ---------------------------------------------------------------------------------------
@@ -316,112 +315,3 @@ SUM_TO = register(OpDef("sum_to", infer=_like_second, kernel=_sum_to_kernel,
 def sum_to(x, like, name: Optional[str] = None):
     """x summed down to the run-time shape of `like` (the gradient of broadcasting)."""
     return apply(SUM_TO, [x, like], name)
-
-
-# -- basic indexing --------------------------------------------------------------------------------
-def _index_items(index, rank):
-    """The index as a tuple with Ellipsis expanded to full slices."""
-    items = index if isinstance(index, tuple) else (index,)
-    for item in items:
-        if isinstance(item, (bool, np.bool_)) or not (
-                item is None or item is Ellipsis or isinstance(item, slice)
-                or isinstance(item, (int, np.integer))):
-            raise TypeError(f"only basic indexing is supported (ints, slices, None, ...); "
-                            f"got {item!r}")
-    if sum(item is Ellipsis for item in items) > 1:
-        raise ValueError("an index can hold only one Ellipsis (...)")
-    used = sum(1 for item in items if item is not None and item is not Ellipsis)
-    if used > rank:
-        raise ValueError(f"too many indices ({used}) for a tensor of rank {rank}")
-    out = []
-    for item in items:
-        if item is Ellipsis:
-            out.extend([slice(None)] * (rank - used))
-        else:
-            out.append(item)
-    if Ellipsis not in items:
-        out.extend([slice(None)] * (rank - used))
-    return tuple(out)
-
-
-def _getitem_infer(inputs, index):
-    x = inputs[0]
-    if x.shape is None:
-        raise ValueError("indexing needs a tensor of known rank")
-    out, axis = [], 0
-    for item in _index_items(index, len(x.shape)):
-        if item is None:
-            out.append(1)
-            continue
-        size = x.shape[axis]
-        axis += 1
-        if isinstance(item, slice):
-            out.append(None if size is None else len(range(*item.indices(size))))
-        elif size is not None and not -size <= item < size:
-            raise ValueError(f"index {item} is out of range for axis {axis - 1} of size {size}")
-    return tuple(out), x.dtype
-
-
-def _getitem_kernel(x, index):
-    return x[index]
-
-
-GETITEM = register(OpDef("getitem", infer=_getitem_infer, kernel=_getitem_kernel,
-                         grad=lambda node, g: (getitem_grad(g, node.inputs[0],
-                                                            node.attrs["index"]),),
-                         emit="{0}[{index}]", view=True))
-
-
-def getitem(x, index, name: Optional[str] = None):
-    """x[index] with basic indexing: ints, slices, None (new axis) and Ellipsis."""
-    index = tuple(int(i) if isinstance(i, np.integer) else i
-                  for i in (index if isinstance(index, tuple) else (index,)))
-    return apply(GETITEM, [x], name, index=index)
-
-
-def _getitem_grad_kernel(g, x, index):
-    out = np.zeros(x.shape, g.dtype)
-    out[index] = g
-    return out
-
-
-def _getitem_grad_infer(inputs, index):
-    return _like_second(inputs)
-
-
-GETITEM_GRAD = register(OpDef("getitem_grad", infer=_getitem_grad_infer,
-                              kernel=_getitem_grad_kernel,
-                              grad=lambda node, g: (getitem(g, node.attrs["index"]), None),
-                              value_inputs=1))
-
-
-def getitem_grad(g, x, index, name: Optional[str] = None):
-    """Zeros of x's shape with g written at x[index] (the gradient of indexing)."""
-    return apply(GETITEM_GRAD, [g, x], name, index=index)
-
-
-# -- one_hot ---------------------------------------------------------------------------------------
-def _one_hot_infer(inputs, depth, dtype):
-    x = inputs[0]
-    if x.dtype.kind not in "iu":
-        raise TypeError(f"indices must be integers, got {x.dtype.name}")
-    return (None if x.shape is None else x.shape + (depth,)), dtype
-
-
-def _one_hot_kernel(indices, depth, dtype):
-    return (indices[..., None] == np.arange(depth)).astype(dtype)
-
-
-ONE_HOT = register(OpDef("one_hot", infer=_one_hot_infer, kernel=_one_hot_kernel,
-                         grad=NOT_DIFFERENTIABLE))
-
-
-def one_hot(indices, depth: int, dtype=_dt.float32, name: Optional[str] = None):
-    """A new last axis of size depth, 1 at each index and 0 elsewhere (out-of-range: all 0)."""
-    if isinstance(indices, (list, tuple, np.ndarray)) or np.isscalar(indices):
-        indices = np.asarray(indices)
-        if indices.dtype.kind not in "iu":
-            raise TypeError(f"one_hot: indices must be integers, got {indices.dtype.name}")
-        indices = indices.astype(np.int64)
-    return apply(ONE_HOT, [indices], name, depth=int(depth), dtype=_dt.as_dtype(dtype))
-
