@@ -254,8 +254,7 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     # Fetched values of variables that this run updates in place are copied before the update:
     # a read sees the value at the start of the run.
     updated = {roots[n] for n in order if _is_update(n)}
-    snapshot = {o: names.make(o.name + "_value") for o in fn.outputs
-                if roots[o] in updated and not _is_update(o)}
+    snapshot = {o: names.make(o.name + "_value") for o in fn.outputs if roots[o] in updated}
 
     for p, node in enumerate(order):
         op = node.opdef
@@ -278,7 +277,8 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
                 attrs = {k: _render(v, bind) for k, v in node.attrs.items()}
                 if "{kernel}" in op.emit:
                     attrs["kernel"] = bind(op.kernel, "k_" + op.name + "_")
-                expr = op.emit.format(*args, args=", ".join(args), out=out, **attrs)
+                expr = op.emit.format(*args, args=", ".join(args), out=out,
+                                      odtype=_render(node.dtype, bind), **attrs)
                 if op.emit_update:
                     text = f"{expr}\n    {target} = {args[0]}"
                 else:

@@ -36,7 +36,8 @@ class OpDef:
 
     Code generation (compiler/codegen.py):
     emit      a Python expression template for the generated code: {0}, {1}... are the inputs,
-              {args} all of them, {name} an attribute, {kernel} the op's kernel, {out} becomes
+              {args} all of them, {name} an attribute, {kernel} the op's kernel, {odtype} the
+              node's dtype, {out} becomes
               ", out=<buffer>" when the memory planner gives the node a preallocated buffer.
               None: call the kernel.
     emit_update  emit is a statement that updates input 0 in place (`{0} -= {1}`), and the node's

@@ -47,6 +47,8 @@ PLACEHOLDER = register(OpDef("placeholder", infer=_placeholder_infer, kernel=_pl
 
 def _as_array(value, dtype: Optional[np.dtype]) -> np.ndarray:
     """A Python number/list or numpy array as an array of a supported dtype, cast without loss."""
+    if isinstance(value, np.generic):  # a numpy scalar keeps its own dtype, as an array does
+        value = np.asarray(value)
     if dtype is not None:
         dtype = _dt.as_dtype(dtype)
         if isinstance(value, bool) or isinstance(value, numbers.Number):

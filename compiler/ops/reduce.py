@@ -83,9 +83,19 @@ def _mean_kernel(x, axis, keepdims, out=None):
     return total.dtype.type(total / count)
 
 
+def _sum_kernel(x, axis, keepdims):
+    return np.asarray(np.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype))  # int32 stays int32
+
+
+def _sum_infer(inputs, axis, keepdims):
+    if inputs[0].dtype == _dt.bool_:
+        raise TypeError("cannot sum a bool tensor; gf.cast it to a number type first")
+    return _reduce_infer(inputs, axis, keepdims)
+
+
 REDUCE_SUM = register(OpDef(
-    "reduce_sum", infer=_reduce_infer, kernel=_reduce_kernel(np.sum), grad=_sum_grad,
-    emit="np.add.reduce({0}, axis={axis}, keepdims={keepdims}{out})"))
+    "reduce_sum", infer=_sum_infer, kernel=_sum_kernel, grad=_sum_grad,
+    emit="np.add.reduce({0}, axis={axis}, keepdims={keepdims}, dtype={odtype}{out})"))
 REDUCE_MEAN = register(OpDef(
     "reduce_mean", infer=_mean_infer, kernel=_mean_kernel, grad=_mean_grad,
     emit="{kernel}({0}, {axis}, {keepdims}{out})"))

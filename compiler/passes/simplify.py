@@ -131,13 +131,14 @@ def _cast(node, x):  # cast(x, x.dtype) -> x
 
 
 def _transpose(node, x):  # transpose(x, identity) -> x;  transpose(transpose(x, p), q) -> ...
-    perm = node.attrs["perm"]
-    if perm is None or x.shape is None:
+    if x.shape is None:
         return None
+    rank = len(x.shape)
+    perm = node.attrs["perm"] or tuple(reversed(range(rank)))  # None: reverse the axes
     if list(perm) == list(range(len(perm))):
         return x
-    if x.type == "transpose" and x.attrs["perm"] is not None:
-        inner = x.attrs["perm"]
+    if x.type == "transpose" and x.inputs[0].shape is not None:
+        inner = x.attrs["perm"] or tuple(reversed(range(rank)))
         combined = tuple(inner[p] for p in perm)
         if list(combined) == list(range(len(combined))):
             return x.inputs[0]
