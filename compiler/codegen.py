@@ -56,6 +56,7 @@ class Generated:
     filename: str
     variables: Tuple[Node, ...]        # passed after the feeds, in this order
     variable_names: Tuple[str, ...]    # their names (the keys of the variable store)
+    undo: Tuple[int, ...]              # variables to copy first: computation follows an update
     ops: Tuple[str, ...]               # op types executed, in order
     line_nodes: Dict[int, Node]        # source line -> node computed there
     buffers: Dict[str, np.ndarray] = field(default_factory=dict)
@@ -312,7 +313,22 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
     return Generated(source, namespace[name], filename, var_nodes,
-                     tuple(v.name for v in var_nodes), tuple(ops), line_nodes, buffer_arrays)
+                     tuple(v.key for v in var_nodes), _undo(order, var_nodes, roots),
+                     tuple(ops), line_nodes, buffer_arrays)
+
+
+def _undo(order: List[Node], var_nodes: Tuple[Node, ...], roots: Dict[Node, Node]):
+    """Indices (in var_nodes) of the variables a failure could leave half-updated: those updated
+    before some later computation. In a training step updates come last, so none."""
+    first = next((p for p, n in enumerate(order) if _is_update(n)), None)
+    if first is None:
+        return ()
+    later = [n for n in order[first:] if not _is_update(n) and n.dtype is not None
+             and n.opdef not in _SOURCES]
+    if not later:
+        return ()
+    updated = {roots[n] for n in order if _is_update(n)}
+    return tuple(i for i, v in enumerate(var_nodes) if v in updated)
 
 
 def node_at(generated: Generated, tb) -> Optional[Node]:

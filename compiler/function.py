@@ -45,7 +45,7 @@ def copy_node(graph: Graph, node: Node, inputs: Sequence[Node], name: str = None
     if node.opdef is VARIABLE:
         var = Variable.__new__(Variable)
         graph.add_node(VARIABLE, [], node.attrs, name=name or node.name, node=var, site=node.site)
-        var.initial_value, var.trainable = node.initial_value, node.trainable
+        var.initial_value, var.trainable, var.key = node.initial_value, node.trainable, node.key
         var._initializer = None
         return var
     return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name, site=node.site)
@@ -56,12 +56,19 @@ def extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]]) 
     shape and dtype (feeding an intermediate tensor cuts the graph there)."""
     graph = Graph()
     copies: Dict[Node, Node] = {}
+    fed_variables: Dict[Node, Node] = {}  # a fed variable is still the target of its updates
     needed = set(plan(fetches, feeds)) | set(feeds)  # a feed the fetches ignore is still an input
     for node in sorted(needed, key=lambda n: n.id):
         if node in feeds:
             shape, dtype = feeds[node]
             copies[node] = graph.add_node(PLACEHOLDER, [], {"dtype": dtype, "shape": tuple(shape)},
                                           name=node.name, site=node.site)
-        else:
-            copies[node] = copy_node(graph, node, [copies[i] for i in node.inputs])
+            continue
+        inputs = [copies[i] for i in node.inputs]
+        if node.opdef.emit_update and node.inputs[0] in feeds:
+            var = node.inputs[0]
+            if var not in fed_variables:
+                fed_variables[var] = copy_node(graph, var, [], name=var.name + "/ref")
+            inputs[0] = fed_variables[var]
+        copies[node] = copy_node(graph, node, inputs)
     return Function(graph, tuple(copies[n] for n in feeds), tuple(copies[n] for n in fetches))

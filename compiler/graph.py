@@ -137,7 +137,8 @@ class Graph:
     def __init__(self):
         self.nodes: List[Node] = []
         self.collections: Dict[str, list] = {}
-        self.seed: Optional[int] = None
+        self.seed: Optional[int] = None  # graph-level random seed (gf.set_random_seed)
+        self._draws = 0  # random draws made so far: the default op-level seed, as in TF1
         self._names: Dict[str, int] = {}
         self._scope: List[str] = []
         self._site: Optional[str] = None
@@ -220,6 +221,16 @@ class Graph:
         shown = ", ".join(f"'{x.name}' {fmt(x.shape)} {_dt.short_name(x.dtype)}" for x in inputs)
         label = f" '{name}'" if name else ""
         return f"{opdef.name}{label} ({site}): {exc}; inputs: {shown or 'none'}"
+
+    # -- randomness -------------------------------------------------------------------------------
+    def random_state(self, op_seed: Optional[int] = None) -> np.random.Generator:
+        """A generator for one random draw (an initializer, a random op). With a graph seed set
+        (or an op seed given), the same program built again in a fresh graph draws the same
+        numbers; with neither, every draw is fresh."""
+        self._draws += 1
+        if self.seed is None and op_seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng([self.seed or 0, self._draws if op_seed is None else op_seed])
 
     # -- collections ------------------------------------------------------------------------------
     def add_to_collection(self, key: str, value) -> None:

@@ -30,8 +30,8 @@ def plan(fetches: Iterable[Node], fed: Iterable[Node]) -> List[Node]:
 
 
 class VariableStore:
-    """Variable values of one session, by variable name (names are unique in a graph, and compiled
-    copies of a graph keep them). Writes made during a run are staged and only committed when the
+    """Variable values of one session, by the variable's key (its name in the user's graph, kept
+    by compiled copies of it). Writes made during a run are staged and only committed when the
     whole run succeeds, so a failed run leaves every variable as it was."""
 
     def __init__(self):
@@ -40,16 +40,16 @@ class VariableStore:
 
     def read(self, var) -> np.ndarray:
         """The value at the start of the run (the initial value the first time it is needed)."""
-        if var.name not in self.values:
-            self.values[var.name] = np.array(var.initial_value)
-        return self.values[var.name]
+        if var.key not in self.values:
+            self.values[var.key] = np.array(var.initial_value)
+        return self.values[var.key]
 
     def latest(self, var) -> np.ndarray:
         """The value including writes made earlier in this run."""
-        return self._pending[var.name] if var.name in self._pending else self.read(var)
+        return self._pending[var.key] if var.key in self._pending else self.read(var)
 
     def write(self, var, value: np.ndarray) -> np.ndarray:
-        self._pending[var.name] = value
+        self._pending[var.key] = value
         return value
 
     def commit(self) -> None:

@@ -138,12 +138,17 @@ class Program:
         except KeyError:  # first use: the store sets them to their initial values
             variables = [self._store.read(v) for v in gen.variables]
         with self._lock:
+            # Where computation follows an in-place update, keep copies to undo it on failure.
+            saved = [np.array(variables[i]) for i in gen.undo] if gen.undo else None
             try:
                 with np.errstate(all="ignore"):  # inf/NaN come back as values, as in TF
                     outs = gen.function(*arrays, *variables)
-            except GraphflowError:
-                raise
             except Exception as exc:
+                if saved is not None:
+                    for i, value in zip(gen.undo, saved):
+                        np.copyto(variables[i], value)
+                if isinstance(exc, GraphflowError):
+                    raise
                 node = node_at(gen, exc.__traceback__)
                 where = node.describe() if node is not None else "generated code"
                 raise OpError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
@@ -176,8 +181,10 @@ class Program:
         if self._last is None:
             if all(n.shape is not None and None not in n.shape for n in self.feeds):
                 dummies = [np.zeros(n.shape, n.dtype) for n in self.feeds]
-                self._last = self._specs.setdefault(
-                    tuple((a.shape, a.dtype.str) for a in dummies), self._compile(dummies))
+                key = tuple([(a.shape, a.dtype) for a in dummies])
+                if key not in self._specs:
+                    self._specs[key] = self._compile(dummies)
+                self._last = self._specs[key]
             else:
                 unknown = [n.name for n in self.feeds if n.shape is None or None in n.shape]
                 raise RuntimeError(f"the code is generated per feed shape and {unknown} have "

@@ -143,6 +143,18 @@ class Session:
             return rebuild(self._interpret(nodes, flat, feeds))
         return call
 
+    # -- variable values (for Saver) ----------------------------------------------------------------
+    def _variable_values(self, variables) -> Dict[str, np.ndarray]:
+        """Copies of the current values of `variables`, by name."""
+        self._check_open()
+        return {v.name: np.array(self._store.read(v)) for v in variables}
+
+    def _load_variable_values(self, values: Dict[Node, np.ndarray]) -> None:
+        """Set variables to the given arrays (already checked: dtype and shape match)."""
+        self._check_open()
+        for var, value in values.items():
+            self._store.values[var.key] = np.array(value, dtype=var.dtype)
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this Session is closed; create a new one")

@@ -41,7 +41,7 @@ class Variable(Node):
     gf.global_variables_initializer() (or `var.initializer`) resets it.
     """
 
-    __slots__ = ("initial_value", "trainable", "_initializer")
+    __slots__ = ("initial_value", "trainable", "key", "_initializer")
 
     def __init__(self, initial_value, name: Optional[str] = None, trainable: bool = True,
                  dtype=None):
@@ -52,6 +52,7 @@ class Variable(Node):
                        name=name or "Variable", node=self)
         self.initial_value = value
         self.trainable = bool(trainable)
+        self.key = self.name  # where a session keeps its value (compiled copies share it)
         self._initializer = None
         graph.add_to_collection(GLOBAL_VARIABLES, self)
         if self.trainable:
