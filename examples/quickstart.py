@@ -1,6 +1,7 @@
 """The README quickstart: a tiny graph, its gradients, and a session."""
 
 import numpy as np
+
 import graphflow as gf
 
 x = gf.placeholder(gf.float32, shape=(None, 3), name="x")       # None: any batch size
@@ -13,7 +14,7 @@ train = gf.group(w.assign_sub(0.1 * dw), b.assign_sub(0.1 * db))
 
 with gf.Session() as sess:
     data = np.eye(3, dtype=np.float32)
-    for step in range(50):
+    for _ in range(50):
         value, _ = sess.run([loss, train], feed_dict={x: data})
     print(f"loss after 50 steps: {value:.6f}")
     params = sess.run({"w": w, "b": b})        # fetches can be any nest of lists/tuples/dicts

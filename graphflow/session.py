@@ -143,7 +143,7 @@ class Session:
             return rebuild(self._interpret(nodes, flat, feeds))
         return call
 
-    # -- variable values (for Saver) ----------------------------------------------------------------
+    # -- variable values (for Saver) ------------------------------------------------------------
     def _variable_values(self, variables) -> Dict[str, np.ndarray]:
         """Copies of the current values of `variables`, by name."""
         self._check_open()
