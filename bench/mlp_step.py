@@ -156,6 +156,20 @@ def measure_alone(step, X, Y, repeats):
     return us
 
 
+def markdown_table(rows) -> str:
+    """The README's table: microseconds per step and the ratios that the targets are about."""
+    lines = ["| batch | graphflow compiled | interpreter | numpy by hand | PyTorch eager "
+             "| compiled / numpy | compiled / PyTorch | interpreter / compiled |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for batch in sorted({r["batch"] for r in rows}):
+        us = {r["contender"]: r["us_per_step"] for r in rows if r["batch"] == batch}
+        c, i = us["graphflow compiled"], us["graphflow interpreter"]
+        n, t = us["numpy by hand"], us["pytorch eager"]
+        lines.append(f"| {batch} | {c:.0f} µs | {i:.0f} µs | {n:.0f} µs | {t:.0f} µs "
+                     f"| {c / n:.2f} | {c / t:.2f} | {i / c:.2f} |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, nargs="+", default=[32, 128, 1024])
@@ -191,6 +205,8 @@ def main():
                           "numpy": np.__version__,
                           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset")},
               "matmul_peak_gflops": round(peak / 1e9, 1), "rows": rows}
+    print()
+    print(markdown_table(rows))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
