@@ -1,9 +1,11 @@
-"""Algebraic simplification: exact rewrites only (x*0 is NOT turned into 0, since NaN*0 is NaN).
+"""Algebraic simplification: exact rewrites only, bit for bit. x*0 is NOT turned into 0 (NaN*0 is
+NaN), and x + 0.0 is only dropped when the zero is -0.0 (or the dtype an integer): -0.0 + 0.0 is
++0.0, which 1/x tells apart from -0.0. (XLA and grappler drop x + 0.0; we don't.)
 
-    x*1 -> x,  x+0 -> x,  x/1 -> x,  -(-x) -> x,  x + (-y) -> x - y,  transpose(transpose(x)) -> x,
-    reshape(reshape(x)) -> reshape(x),  identity(x) -> x,  add_n(x) -> x,  sum over size-1 axes ->
-    reshape,  and the run-time-shaped helpers of autodiff (sum_to, broadcast_like, reshape_like)
-    turned into static ones or removed once shapes are known.
+    x*1 -> x,  x-0 -> x,  x+(-0) -> x,  x/1 -> x,  -(-x) -> x,  x + (-y) -> x - y,
+    transpose(transpose(x)) -> x,  reshape(reshape(x)) -> reshape(x),  identity(x) -> x,
+    add_n(x) -> x,  sum over size-1 axes -> reshape (+ 0.0),  and the run-time-shaped helpers of
+    autodiff (sum_to, broadcast_like, reshape_like) made static or removed once shapes are known.
 
 Every rule keeps the node's shape and dtype: `x * ones` where the ones would broadcast x to a
 bigger shape is left alone.
@@ -39,10 +41,20 @@ def _first(*candidates):
     return next((c for c in candidates if c is not None), None)
 
 
-def _add(node, x, y):  # x + 0 -> x;  0 + x -> x;  x + (-y) -> x - y;  (-x) + y -> y - x
-    if _const(y, 0) and _fits(x, node):
+def _zero(x: Node, negative: bool) -> bool:
+    """x is a constant zero that adding (negative=True: -0.0) or subtracting (+0.0) leaves every
+    value as it is, the sign of zero included. For integers any zero will do."""
+    if not _const(x, 0):
+        return False
+    value = x.attrs["value"]
+    return value.dtype.kind != "f" or bool(np.all(np.signbit(value) == negative))
+
+
+def _add(node, x, y):  # x + (-0.0) -> x;  x + (-y) -> x - y;  (-x) + y -> y - x
+    # x + (+0.0) is not x: it turns -0.0 into +0.0, which 1/x or signbit can tell apart.
+    if _zero(y, negative=True) and _fits(x, node):
         return x
-    if _const(x, 0) and _fits(y, node):
+    if _zero(x, negative=True) and _fits(y, node):
         return y
     if y.type == "negative":
         return ew.subtract(x, y.inputs[0])
@@ -51,10 +63,10 @@ def _add(node, x, y):  # x + 0 -> x;  0 + x -> x;  x + (-y) -> x - y;  (-x) + y 
     return None
 
 
-def _subtract(node, x, y):  # x - 0 -> x;  0 - y -> -y;  x - (-y) -> x + y
-    if _const(y, 0) and _fits(x, node):
+def _subtract(node, x, y):  # x - (+0.0) -> x;  (-0.0) - y -> -y;  x - (-y) -> x + y
+    if _zero(y, negative=False) and _fits(x, node):
         return x
-    if _const(x, 0) and _fits(y, node):
+    if _zero(x, negative=True) and _fits(y, node):
         return ew.negative(y)
     if y.type == "negative":
         return ew.add(x, y.inputs[0])
@@ -187,11 +199,16 @@ def _sum_to(node, x, like):  # sum_to(x, like) -> x, or a static reduce_sum once
 
 
 def _reduce(node, x):  # a reduction over size-1 axes only is a reshape
-    if x.shape is None or node.attrs["axis"] is None:
+    if x.shape is None or node.attrs["axis"] is None or not is_fully_known(node.shape):
         return None
-    if all(x.shape[a] == 1 for a in node.attrs["axis"]) and is_fully_known(node.shape):
-        return x if _fits(x, node) else sh.reshape(x, node.shape)
-    return None
+    if not all(x.shape[a] == 1 for a in node.attrs["axis"]):
+        return None
+    same = x if _fits(x, node) else sh.reshape(x, node.shape)
+    if node.type == "reduce_max" or x.dtype.kind != "f":
+        return same
+    # numpy's sum of [-0.0] is +0.0 (it starts from 0): adding +0.0 keeps that, still cheaper
+    # than a reduction.
+    return ew.add(same, np.zeros((), x.dtype))
 
 
 RULES: Dict[str, List[Callable[..., Optional[Node]]]] = {
