@@ -39,14 +39,20 @@ from compiler.ops.shape import (
 )
 from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
-from . import losses, nn
+from . import data, datasets, initializers, layers, losses, nn, train, viz
 from .session import Session
+from .train.optimizers import clip_by_global_norm
 from .variables import (
     global_variables,
     global_variables_initializer,
     trainable_variables,
     variables_initializer,
 )
+
+
+def set_random_seed(seed: int) -> None:
+    """Graph-level seed of the default graph: makes initializers (and random ops) reproducible."""
+    get_default_graph().seed = int(seed)
 
 
 def name_scope(name: str):

@@ -16,9 +16,11 @@ from compiler.ops.nn import (
 )
 from compiler.ops.reduce import reduce_sum
 
+from .regularizers import l2_loss
+
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
-           "sparse_softmax_cross_entropy_with_logits"]
+           "sparse_softmax_cross_entropy_with_logits", "l2_loss"]
 
 
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,

@@ -1,0 +1,205 @@
+"""Train the product's MLP, sigma(W2 relu(X W1 + b1) + b2), on MNIST with session.run.
+
+    python examples/train_mnist.py                      # the defaults reach >= 98% test accuracy
+    python examples/train_mnist.py --loss mse --optimizer sgd --lr 0.5
+    python examples/train_mnist.py --data-dir DIR       # four MNIST IDX files instead of the cache
+
+Writes to --out (default out/mnist): model.npz (checkpoint), metrics.json and metrics.csv (per
+epoch), curves.png (loss and accuracy; needs matplotlib: pip install graphflow[plot]), and
+forward.dot / backward.dot (the graphs). Ctrl-C stops after saving what has been trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+import graphflow as gf
+from graphflow.datasets import mnist
+
+CLASSES = 10
+DEFAULTS = {"hidden": 512, "loss": "bce", "optimizer": "adam", "epochs": 15, "batch_size": 128}
+DEFAULT_LR = {"sgd": 0.5, "momentum": 0.05, "adam": 0.001}
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became inf or NaN: training stops rather than go on with broken weights."""
+
+
+def build_model(hidden: int, loss_kind: str, optimizer: str, lr: float, seed: int):
+    """The literal net and its training step. Returns a dict of the tensors the loop needs."""
+    gf.set_random_seed(seed)
+    x = gf.placeholder(gf.float32, (None, 784), name="x")
+    labels = gf.placeholder(gf.int64, (None,), name="labels")
+    with gf.name_scope("layer1"):
+        W1 = gf.Variable(gf.initializers.he_normal()((784, hidden)), name="W1")
+        b1 = gf.Variable(np.zeros(hidden, np.float32), name="b1")
+        hidden_out = gf.relu(x @ W1 + b1, name="hidden")
+    with gf.name_scope("layer2"):
+        W2 = gf.Variable(gf.initializers.glorot_uniform()((hidden, CLASSES)), name="W2")
+        b2 = gf.Variable(np.zeros(CLASSES, np.float32), name="b2")
+        logits = gf.add(hidden_out @ W2, b2, name="logits")
+        out = gf.sigmoid(logits, name="out")
+    with gf.name_scope("loss"):
+        target = gf.one_hot(labels, CLASSES)
+        if loss_kind == "bce":  # written by hand: the compiler makes it stable
+            per_example = -gf.reduce_sum(target * gf.log(out) + (1 - target) * gf.log(1 - out), 1)
+        elif loss_kind == "mse":  # the quadratic loss, 1/2 ||out - target||^2
+            per_example = 0.5 * gf.reduce_sum(gf.square(out - target), 1)
+        else:  # softmax cross-entropy on the pre-sigmoid logits
+            per_example = gf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                         logits=logits)
+        loss = gf.reduce_mean(per_example, name="loss")
+    opt = {"sgd": lambda: gf.train.GradientDescentOptimizer(lr),
+           "momentum": lambda: gf.train.MomentumOptimizer(lr, 0.9, use_nesterov=True),
+           "adam": lambda: gf.train.AdamOptimizer(lr)}[optimizer]()
+    train_op = opt.minimize(loss, var_list=[W1, b1, W2, b2])
+    return {"x": x, "labels": labels, "logits": logits, "loss": loss, "train_op": train_op,
+            "params": [W1, b1, W2, b2]}
+
+
+def accuracy(predict, images, labels, chunk: int = 2000) -> float:
+    hits = 0
+    for start in range(0, len(images), chunk):
+        logits = predict(images[start:start + chunk])
+        hits += int(np.sum(np.argmax(logits, 1) == labels[start:start + chunk]))
+    return hits / len(images)
+
+
+def write_metrics(out_dir: str, history: list) -> None:
+    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
+        json.dump(history, f, indent=1)
+    with open(os.path.join(out_dir, "metrics.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def write_plot(out_dir: str, history: list) -> str:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "plot skipped: matplotlib is not installed (pip install graphflow[plot])"
+    epochs = [h["epoch"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, [h["train_loss"] for h in history], marker="o")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("training loss")
+    ax2.plot(epochs, [100 * h["val_accuracy"] for h in history], marker="o", color="tab:green")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("validation accuracy (%)")
+    fig.suptitle("graphflow MLP on MNIST")
+    fig.tight_layout()
+    path = os.path.join(out_dir, "curves.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return f"plot: {path}"
+
+
+def write_graphs(out_dir: str, model: dict) -> list:
+    """forward.dot (what the loss needs) and backward.dot (the training step)."""
+    paths = []
+    for name, fetch in (("forward", model["loss"]), ("backward", model["train_op"])):
+        path = os.path.join(out_dir, f"{name}.dot")
+        with open(path, "w") as f:
+            f.write(gf.viz.to_dot(fetch).source)
+        paths.append(path)
+    return paths
+
+
+def train(args) -> dict:
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = mnist.load(args.data_dir)
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    os.makedirs(args.out, exist_ok=True)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    model = build_model(args.hidden, args.loss, args.optimizer, lr, args.seed)
+    sess = gf.Session()
+    step = sess.make_callable([model["loss"], model["train_op"]], [model["x"], model["labels"]])
+    predict = sess.make_callable(model["logits"], [model["x"]])
+    saver = gf.train.Saver(model["params"])
+    history, started = [], time.perf_counter()
+    print(f"MLP 784-{args.hidden}-10, loss={args.loss}, optimizer={args.optimizer}, lr={lr}, "
+          f"batch={args.batch_size}, {len(x_train)} training examples")
+    try:
+        for epoch in range(1, args.epochs + 1):
+            total, seen, t0 = 0.0, 0, time.perf_counter()
+            batches = gf.data.batches(x_train, y_train, args.batch_size, shuffle=True,
+                                      seed=args.seed * 1000 + epoch)
+            bar = tqdm(batches, total=math.ceil(len(x_train) / args.batch_size),
+                       desc=f"epoch {epoch}/{args.epochs}", unit="batch", leave=False,
+                       disable=args.quiet)
+            for k, (xb, yb) in enumerate(bar):
+                loss_value, _ = step(xb, yb)
+                if not np.isfinite(loss_value):
+                    raise NonFiniteLoss(
+                        f"the loss became {loss_value} at epoch {epoch}, step {k + 1}; "
+                        f"try a lower learning rate than --lr {lr}")
+                total += float(loss_value) * len(xb)
+                seen += len(xb)
+                if k % 20 == 0:
+                    rate = seen / (time.perf_counter() - t0)
+                    bar.set_postfix(loss=f"{total / seen:.4f}", ex_per_s=f"{rate:,.0f}")
+            seconds = time.perf_counter() - t0
+            val_acc = accuracy(predict, x_val, y_val)
+            history.append({"epoch": epoch, "train_loss": total / seen,
+                            "val_accuracy": val_acc, "seconds": seconds,
+                            "examples_per_second": seen / seconds})
+            print(f"epoch {epoch:2d}  loss {total / seen:.4f}  val acc {100 * val_acc:.2f}%  "
+                  f"{seen / seconds:,.0f} ex/s")
+    except KeyboardInterrupt:
+        print("interrupted: saving what has been trained so far")
+    finally:
+        path = saver.save(sess, os.path.join(args.out, "model.npz"))
+        print(f"checkpoint: {path}")
+    test_acc = accuracy(predict, x_test, y_test)
+    result = {"test_accuracy": test_acc, "train_seconds": time.perf_counter() - started,
+              "epochs": history}
+    print(f"test accuracy {100 * test_acc:.2f}%  ({result['train_seconds']:.1f} s)")
+    if history:
+        write_metrics(args.out, history)
+        print(write_plot(args.out, history))
+    print("graphs: " + ", ".join(write_graphs(args.out, model)))
+    return result
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--hidden", type=int, default=DEFAULTS["hidden"])
+    p.add_argument("--loss", choices=["bce", "mse", "softmax"], default=DEFAULTS["loss"])
+    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"],
+                   default=DEFAULTS["optimizer"])
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default: 0.5 sgd, 0.05 momentum, 0.001 adam)")
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=os.path.join("out", "mnist"))
+    p.add_argument("--data-dir", default=None, help="a folder with the four MNIST IDX files")
+    p.add_argument("--limit", type=int, default=0, help="use only this many training examples")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        train(args)
+    except NonFiniteLoss as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

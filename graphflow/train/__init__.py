@@ -1,0 +1,4 @@
+"""gf.train: optimizers (graph ops that update variables) and checkpoints (Saver)."""
+
+from .optimizers import *  # noqa: F401,F403
+from .saver import *  # noqa: F401,F403

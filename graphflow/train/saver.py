@@ -1,0 +1,202 @@
+"""Saver: checkpoints of variables as one .npz file, written atomically.
+
+    saver = gf.train.Saver()
+    path = saver.save(sess, "ckpt/model")      # -> "ckpt/model.npz"
+    saver.restore(sess, path)
+
+The file is a plain numpy .npz archive, one array per variable, keyed by the variable's name
+("dense/kernel"): `np.load(path)` reads it without graphflow, and nothing in it is pickled.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zipfile
+from typing import Dict, List, Mapping, Sequence, Union
+
+import numpy as np
+
+from compiler.errors import GraphflowError
+from compiler.ops.state import Variable
+
+from ..session import Session
+from ..variables import global_variables
+
+__all__ = ["Saver"]
+
+SUFFIX = ".npz"
+
+
+class CheckpointError(GraphflowError, ValueError):
+    """A checkpoint that cannot be read, or that does not fit the variables it is restored into."""
+
+
+class Saver:
+    """Saves and restores variables of a session.
+
+    var_list: None (every variable of the session's graph, taken when saving or restoring), a list
+    of variables (stored under their names), or a dict {name in the checkpoint: variable}.
+
+    restore() checks the whole checkpoint first (names, shapes, dtypes) and changes nothing unless
+    everything fits. A checkpoint entry no variable asks for is an error with var_list=None (the
+    file is of another model); with an explicit var_list it is skipped, as in TF1, so a subset can
+    be restored from a full checkpoint.
+    """
+
+    def __init__(self, var_list: Union[None, Sequence[Variable], Mapping[str, Variable]] = None):
+        self._var_list = None if var_list is None else _check_var_list(var_list)
+
+    def save(self, sess: Session, save_path: Union[str, os.PathLike]) -> str:
+        """Write the variables' current values to `save_path` (".npz" is added if missing) and
+        return that path. The file is replaced atomically: a save that fails or is interrupted
+        leaves the previous checkpoint as it was. Missing parent directories are created."""
+        path = _with_suffix(save_path)
+        variables = self._variables(sess)
+        values = sess._variable_values(variables.values())
+        arrays = {key: values[var.name] for key, var in variables.items()}
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+        # Mode 0o666 less the umask, as for any new file (mkstemp would make it owner-only).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                _write_npz(f, arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:  # KeyboardInterrupt too: never leave a half-written temp file
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        _fsync_directory(directory)
+        return path
+
+    def restore(self, sess: Session, save_path: Union[str, os.PathLike]) -> None:
+        """Set the variables to the values saved in `save_path` (with or without ".npz").
+
+        Raises FileNotFoundError if there is no such file, and CheckpointError (a ValueError) if
+        the file is not a readable checkpoint or if any name, shape or dtype does not match; in
+        both cases no variable is changed."""
+        path = os.fspath(save_path)
+        if not os.path.isfile(path) and os.path.isfile(path + SUFFIX):
+            path = path + SUFFIX
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no checkpoint file '{path}'")
+        arrays = _read_npz(path)
+        variables = self._variables(sess)
+        problems = _mismatches(variables, arrays, strict=self._var_list is None)
+        if problems:
+            raise CheckpointError(f"checkpoint '{path}' does not fit the variables; nothing was "
+                                  f"restored:\n  " + "\n  ".join(problems))
+        sess._load_variable_values({var: arrays[key] for key, var in variables.items()})
+
+    def _variables(self, sess: Session) -> Dict[str, Variable]:
+        """{checkpoint key: variable}, each checked to belong to the session's graph."""
+        if self._var_list is None:
+            variables = {v.name: v for v in global_variables(sess.graph)}
+            if not variables:
+                raise ValueError("no variables to save or restore: the session's graph has none")
+            return variables
+        for key, var in self._var_list.items():
+            if var.graph is not sess.graph:
+                raise ValueError(f"variable '{var.name}' (checkpoint key '{key}') belongs to "
+                                 f"another graph than the session's")
+        return self._var_list
+
+
+def _check_var_list(var_list) -> Dict[str, Variable]:
+    if isinstance(var_list, Mapping):
+        items = list(var_list.items())
+    elif isinstance(var_list, (list, tuple)):
+        items = [(getattr(v, "name", None), v) for v in var_list]
+    else:
+        raise TypeError(f"var_list must be None, a list of variables or a dict name -> variable, "
+                        f"not {type(var_list).__name__}")
+    if not items:
+        raise ValueError("var_list is empty: there is nothing to save or restore")
+    out: Dict[str, Variable] = {}
+    for key, var in items:
+        if not isinstance(var, Variable):
+            raise TypeError(f"var_list holds {var!r}, which is not a gf.Variable")
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"checkpoint names must be non-empty strings, got {key!r} for "
+                            f"variable '{var.name}'")
+        if key in out:
+            raise ValueError(f"var_list names '{key}' twice")
+        out[key] = var
+    return out
+
+
+def _with_suffix(save_path) -> str:
+    path = os.fspath(save_path)
+    return path if path.endswith(SUFFIX) else path + SUFFIX
+
+
+def _write_npz(f, arrays: Dict[str, np.ndarray]) -> None:
+    """np.savez's format, written directly: np.savez(f, **arrays) would clash with variables named
+    'file' or 'allow_pickle', and this refuses object arrays (allow_pickle=False)."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, value in arrays.items():
+            with zf.open(key + ".npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
+def _read_npz(path: str) -> Dict[str, np.ndarray]:
+    """Every array of the .npz at path (read fully, so a damaged member shows up here)."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise _unreadable(path, exc) from exc
+    if isinstance(loaded, np.ndarray):
+        raise CheckpointError(f"cannot read checkpoint '{path}': it is a .npy array, not an .npz "
+                              f"archive of variables")
+    with loaded as npz:
+        try:
+            return {key: npz[key] for key in npz.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: str, exc: BaseException) -> CheckpointError:
+    return CheckpointError(f"cannot read checkpoint '{path}': the file is damaged or not a "
+                           f"checkpoint ({type(exc).__name__}: {exc})")
+
+
+def _mismatches(variables: Dict[str, Variable], arrays: Dict[str, np.ndarray],
+                strict: bool) -> List[str]:
+    """One line per problem: a variable missing from the checkpoint, an entry no variable takes
+    (when strict), a shape or a dtype that differs."""
+    problems = []
+    for key, var in variables.items():
+        if key not in arrays:
+            problems.append(f"variable '{var.name}': no entry '{key}' in the checkpoint")
+            continue
+        found = arrays[key]
+        if found.shape != var.shape:
+            problems.append(f"variable '{var.name}': expected shape {var.shape}, the checkpoint "
+                            f"has {found.shape}")
+        if found.dtype != var.dtype:
+            problems.append(f"variable '{var.name}': expected dtype {var.dtype.name}, the "
+                            f"checkpoint has {found.dtype.name}")
+    if strict:
+        extra = sorted(set(arrays) - set(variables))
+        if extra:
+            problems.append(f"entries with no variable of that name in the graph: {extra}")
+    return problems
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+

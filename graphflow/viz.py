@@ -1,0 +1,237 @@
+"""Graphviz pictures of graphs: the forward pass, the backward pass, what the compiler runs.
+
+    dot = gf.viz.to_dot(loss)                 # a graphviz.Digraph; dot.source is the DOT text
+    gf.viz.save(dot, "out/forward.svg")       # .dot always; .svg/.png/.pdf rendered by `dot`
+
+Node kinds are drawn distinctly (see the legend): placeholders, variables, constants, ops,
+gradient ops (made by gf.gradients, in the "gradients" scope) and updates (assignments). Name
+scopes become clusters; edges carry static shapes, `?` for an unknown size.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import graphviz
+import numpy as np
+
+from compiler.autodiff import gradients
+from compiler.graph import Graph, Node, Operation, get_default_graph
+from compiler.interpreter import plan
+from compiler.ops.state import TRAINABLE_VARIABLES
+from compiler.shapes import fmt
+
+__all__ = ["to_dot", "save", "forward", "backward", "optimized", "GraphvizMissing"]
+
+# kind -> (shape, fill colour, legend text)
+STYLES = {
+    "placeholder": ("ellipse", "#cfe8fc", "placeholder (fed)"),
+    "variable": ("cylinder", "#ffd8a8", "variable"),
+    "constant": ("note", "#eeeeee", "constant"),
+    "op": ("box", "#ffffff", "op"),
+    "gradient": ("box", "#fcc2d7", "gradient op"),
+    "update": ("octagon", "#ffa8a8", "update (assign)"),
+}
+_UPDATES = {"assign", "assign_add", "assign_sub", "group"}
+
+
+class GraphvizMissing(RuntimeError):
+    """Graphviz's `dot` program is not installed; the .dot file was still written."""
+
+
+def kind(node: Node) -> str:
+    """Which of STYLES a node is drawn as."""
+    if node.type in ("placeholder", "variable", "constant"):
+        return node.type
+    if node.type in _UPDATES:
+        return "update"
+    if node.name.startswith("gradients/") or "/gradients/" in node.name:
+        return "gradient"
+    return "op"
+
+
+def _nodes(fetches, graph: Optional[Graph]) -> List[Node]:
+    if fetches is None:
+        return list((graph or get_default_graph()).nodes)
+    flat = fetches if isinstance(fetches, (list, tuple)) else [fetches]
+    nodes = [f.node if isinstance(f, Operation) else f for f in flat]
+    return plan(nodes, ())
+
+
+def _summary(value) -> str:
+    arr = np.asarray(value)
+    if arr.size == 1:
+        return f"{arr.reshape(()).item():.4g}"
+    if arr.size == 0 or arr.dtype.kind not in "fiub":
+        return f"shape {arr.shape}"
+    a = arr.astype(np.float64)
+    return f"{arr.shape} min {a.min():.3g} mean {a.mean():.3g} max {a.max():.3g}"
+
+
+def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object]) -> str:
+    short = node.name.rsplit("/", 1)[-1]
+    plain = node.type in ("placeholder", "variable") or short.rstrip("_0123456789") == node.type
+    head = short if plain else f"{short}\n{node.type}"
+    if node.type == "constant" and node.attrs["value"].size == 1:
+        head = f"{node.attrs['value'].item():.4g}"
+    lines = [head]
+    if node in values:
+        lines.append(f"data {_summary(values[node])}")
+    if node in grads:
+        lines.append(f"grad {_summary(grads[node])}")
+    return "\n".join(lines)
+
+
+def _scope_of(node: Node, collapse: Sequence[str]) -> List[str]:
+    parts = node.name.split("/")[:-1]
+    for k in range(1, len(parts) + 1):
+        if "/".join(parts[:k]) in collapse:
+            return parts[:k]
+    return parts
+
+
+def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
+           values=None, grads=None, title: Optional[str] = None,
+           collapse: Iterable[str] = ()) -> graphviz.Digraph:
+    """A picture of what `fetches` need (or of the whole graph when fetches is None).
+
+    values: a dict tensor -> array (or a list parallel to `fetches`, as sess.run returns it):
+        each such node shows its value (a scalar, or shape and min/mean/max).
+    grads: a dict tensor -> gradient array, shown under the value (micrograd's data | grad).
+    collapse: name scopes drawn as one node each (keeps 500-node graphs readable).
+    """
+    nodes = _nodes(fetches, graph)
+    values = _as_mapping(values, fetches)
+    grads = _as_mapping(grads, None)
+    collapse = tuple(collapse)
+    dot = graphviz.Digraph("graphflow", graph_attr={"rankdir": "TB", "fontname": "Helvetica",
+                                                    "label": title or "", "labelloc": "t"},
+                           node_attr={"fontname": "Helvetica", "fontsize": "10"},
+                           edge_attr={"fontname": "Helvetica", "fontsize": "8"})
+    ident: Dict[Node, str] = {}
+    clusters: Dict[tuple, List[str]] = {}
+    for node in nodes:
+        scope = tuple(_scope_of(node, collapse))
+        if scope and "/".join(scope) in collapse:
+            ident[node] = "scope_" + "/".join(scope)
+            continue
+        ident[node] = node.name
+        shape, fill, _ = STYLES[kind(node)]
+        clusters.setdefault(scope, []).append(node.name)
+        dot.node(node.name, _label(node, values, grads), shape=shape, style="filled,rounded"
+                 if shape == "box" else "filled", fillcolor=fill, tooltip=node.site)
+    for name in collapse:
+        if any(v == "scope_" + name for v in ident.values()):
+            dot.node("scope_" + name, f"{name}\n(collapsed)", shape="box3d",
+                     style="filled", fillcolor="#e9ecef")
+    _add_clusters(dot, clusters)
+    seen = set()
+    for node in nodes:
+        for inp in node.inputs:
+            if inp not in ident:
+                continue
+            a, b = ident[inp], ident[node]
+            if a == b or (a, b) in seen:
+                continue
+            seen.add((a, b))
+            attrs = {}
+            if shapes and inp.dtype is not None:
+                attrs["label"] = fmt(inp.shape) + ("" if inp.dtype == np.float32
+                                                   else f" {inp.dtype.name}")
+            if kind(node) == "gradient" and kind(inp) not in ("gradient", "constant"):
+                attrs.update(color="#c2255c", penwidth="1.5")  # a forward value kept for backward
+            dot.edge(a, b, **attrs)
+    _add_legend(dot)
+    return dot
+
+
+def _as_mapping(values, fetches) -> Dict[Node, object]:
+    if values is None:
+        return {}
+    if isinstance(values, dict):
+        return {(k.node if isinstance(k, Operation) else k): v for k, v in values.items()}
+    flat = fetches if isinstance(fetches, (list, tuple)) else [fetches]
+    vals = values if isinstance(values, (list, tuple)) else [values]
+    return {f: v for f, v in zip(flat, vals) if isinstance(f, Node) and v is not None}
+
+
+def _add_clusters(dot: graphviz.Digraph, clusters: Dict[tuple, List[str]]) -> None:
+    """Nested subgraphs, one per name scope; the "gradients" scope is labelled backward."""
+    tree: dict = {}
+    for scope, names in clusters.items():
+        branch = tree
+        for part in scope:
+            branch = branch.setdefault(part, {})
+        branch.setdefault(None, []).extend(names)
+
+    def emit(parent, branch, path):
+        for name in branch.get(None, []):
+            parent.node(name)
+        for part, sub in branch.items():
+            if part is None:
+                continue
+            full = "/".join(path + [part])
+            label = f"backward ({full})" if part.startswith("gradients") else full
+            with parent.subgraph(name=f"cluster_{full}") as c:
+                c.attr(label=label, style="rounded,dashed" if part.startswith("gradients")
+                       else "rounded", color="#c2255c" if part.startswith("gradients")
+                       else "#868e96")
+                emit(c, sub, path + [part])
+    emit(dot, tree, [])
+
+
+def _add_legend(dot: graphviz.Digraph) -> None:
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", style="rounded", color="#adb5bd")
+        previous = None
+        for key, (shape, fill, text) in STYLES.items():
+            legend.node(f"legend_{key}", text, shape=shape, style="filled", fillcolor=fill)
+            if previous:
+                legend.edge(previous, f"legend_{key}", style="invis")
+            previous = f"legend_{key}"
+
+
+def forward(loss, **kwargs) -> graphviz.Digraph:
+    """The forward graph: everything `loss` needs."""
+    return to_dot(loss, title=kwargs.pop("title", "forward"), **kwargs)
+
+
+def backward(loss, var_list=None, **kwargs) -> graphviz.Digraph:
+    """The gradient subgraph of d loss / d var_list, with the forward nodes it reads."""
+    var_list = var_list or loss.graph.get_collection(TRAINABLE_VARIABLES)
+    grads = [g for g in gradients(loss, var_list) if g is not None]
+    return to_dot(grads, title=kwargs.pop("title", "backward"), **kwargs)
+
+
+def optimized(program, **kwargs) -> graphviz.Digraph:
+    """What the compiler actually runs for a Program (after folding, CSE, pruning...)."""
+    fn = program.function
+    return to_dot(list(fn.outputs), fn.graph, title=kwargs.pop("title", "optimized"), **kwargs)
+
+
+def save(obj, path: str) -> str:
+    """Write a Digraph (or anything with .source) to `path`: .dot as text; .svg/.png/.pdf rendered
+    by Graphviz's `dot` program (the .dot beside it is written first, whatever happens)."""
+    source = obj.source if hasattr(obj, "source") else str(obj)
+    root, ext = os.path.splitext(path)
+    ext = ext.lstrip(".").lower()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    dot_path = path if ext == "dot" else root + ".dot"
+    with open(dot_path, "w") as f:
+        f.write(source)
+    if ext == "dot":
+        return path
+    if ext not in ("svg", "png", "pdf"):
+        raise ValueError(f"cannot write {path!r}: use .dot, .svg, .png or .pdf")
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizMissing(f"wrote {dot_path}, but rendering {path} needs Graphviz's `dot` "
+                              f"program, which is not installed: apt-get install graphviz")
+    run = subprocess.run([exe, f"-T{ext}", dot_path, "-o", path], capture_output=True,
+                         text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"dot failed on {dot_path}: {run.stderr.strip()}")
+    return path
