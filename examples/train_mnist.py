@@ -26,7 +26,7 @@ import graphflow as gf
 from graphflow.datasets import mnist
 
 CLASSES = 10
-DEFAULTS = {"hidden": 512, "loss": "bce", "optimizer": "adam", "epochs": 15, "batch_size": 128}
+DEFAULTS = {"hidden": 1024, "loss": "bce", "optimizer": "adam", "epochs": 20, "batch_size": 128}
 DEFAULT_LR = {"sgd": 0.5, "momentum": 0.05, "adam": 0.001}
 
 

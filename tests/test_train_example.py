@@ -88,3 +88,18 @@ def test_ctrl_c_saves_the_checkpoint(script, data_dir, tmp_path, monkeypatch, ca
     assert run(script, data_dir, out) == 0
     assert "interrupted" in capsys.readouterr().out
     assert (out / "model.npz").exists()
+
+
+@pytest.mark.parametrize("loss, optimizer", [("bce", "adam"), ("mse", "sgd"),
+                                             ("softmax", "momentum")])
+def test_compare_torch_losses_agree_to_float32_rounding(data_dir, loss, optimizer, capsys):
+    path = EXAMPLE.with_name("compare_torch.py")
+    spec = importlib.util.spec_from_file_location("compare_torch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--data-dir", str(data_dir), "--hidden", "32", "--steps", "6",
+                        "--batch-size", "16", "--loss", loss, "--optimizer", optimizer]) == 0
+    printed = capsys.readouterr().out
+    rel = float(printed.split("(relative ")[1].split(")")[0])
+    assert rel < 1e-5, printed
+    assert "examples/s: graphflow" in printed
