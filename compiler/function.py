@@ -7,7 +7,7 @@ and specialised to the concrete shapes and dtypes of the feeds. It is what the p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Sequence, Tuple
 
 import numpy as np
@@ -28,6 +28,8 @@ class Function:
     graph: Graph
     inputs: Tuple[Node, ...]
     outputs: Tuple[Node, ...]
+    # node -> the pass that made it (a fold's constant, a stabilized log_softmax); copies keep it
+    origin: Dict[Node, str] = field(default_factory=dict, compare=False)
 
     @property
     def nodes(self):

@@ -71,7 +71,8 @@ def _summary(value) -> str:
     return f"{arr.shape} min {a.min():.3g} mean {a.mean():.3g} max {a.max():.3g}"
 
 
-def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object]) -> str:
+def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object],
+           tags: Dict[Node, str]) -> str:
     short = node.name.rsplit("/", 1)[-1]
     plain = node.type in ("placeholder", "variable") or short.rstrip("_0123456789") == node.type
     head = short if plain else f"{short}\n{node.type}"
@@ -82,6 +83,8 @@ def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object]) ->
         lines.append(f"data {_summary(values[node])}")
     if node in grads:
         lines.append(f"grad {_summary(grads[node])}")
+    if node in tags:
+        lines.append(f"[{tags[node]}]")
     return "\n".join(lines)
 
 
@@ -95,13 +98,15 @@ def _scope_of(node: Node, collapse: Sequence[str]) -> List[str]:
 
 def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
            values=None, grads=None, title: Optional[str] = None,
-           collapse: Iterable[str] = ()) -> graphviz.Digraph:
+           collapse: Iterable[str] = (), tags: Optional[Dict[Node, str]] = None
+           ) -> graphviz.Digraph:
     """A picture of what `fetches` need (or of the whole graph when fetches is None).
 
     values: a dict tensor -> array (or a list parallel to `fetches`, as sess.run returns it):
         each such node shows its value (a scalar, or shape and min/mean/max).
     grads: a dict tensor -> gradient array, shown under the value (micrograd's data | grad).
     collapse: name scopes drawn as one node each (keeps 500-node graphs readable).
+    tags: a note per node, shown in brackets (the optimized view: which pass made the node).
     """
     nodes = _nodes(fetches, graph)
     values = _as_mapping(values, fetches)
@@ -121,8 +126,9 @@ def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
         ident[node] = node.name
         shape, fill, _ = STYLES[kind(node)]
         clusters.setdefault(scope, []).append(node.name)
-        dot.node(node.name, _label(node, values, grads), shape=shape, style="filled,rounded"
-                 if shape == "box" else "filled", fillcolor=fill, tooltip=node.site)
+        style = "filled,rounded" if shape == "box" else "filled"
+        dot.node(node.name, _label(node, values, grads, tags or {}), shape=shape, style=style,
+                 fillcolor=fill, tooltip=node.site)
     for name in collapse:
         if any(v == "scope_" + name for v in ident.values()):
             dot.node("scope_" + name, f"{name}\n(collapsed)", shape="box3d",
@@ -207,9 +213,11 @@ def backward(loss, var_list=None, **kwargs) -> graphviz.Digraph:
 
 
 def optimized(program, **kwargs) -> graphviz.Digraph:
-    """What the compiler actually runs for a Program (after folding, CSE, pruning...)."""
+    """What the compiler actually runs for a Program (after folding, CSE, pruning...), each node
+    made by a pass tagged with its name ([fold], [cse], [simplify], [stabilize])."""
     fn = program.function
-    return to_dot(list(fn.outputs), fn.graph, title=kwargs.pop("title", "optimized"), **kwargs)
+    return to_dot(list(fn.outputs), fn.graph, title=kwargs.pop("title", "optimized"),
+                  tags=fn.origin, **kwargs)
 
 
 def save(obj, path: str) -> str:

@@ -27,6 +27,8 @@ def run(fn: Function) -> Function:
         key = (op.name, tuple(id(rw[i]) for i in node.inputs), attr_key(node.attrs))
         if key not in seen:
             seen[key] = rw.copy(node)
+        else:
+            rw.origin.setdefault(seen[key], "cse")  # it now stands for a merged duplicate too
         return seen[key]
 
-    return rewrite(fn, merge)
+    return rewrite(fn, merge, "cse")

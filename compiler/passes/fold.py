@@ -48,4 +48,4 @@ def _fold(rw, node):
 
 
 def run(fn: Function) -> Function:
-    return rewrite(fn, _fold)
+    return rewrite(fn, _fold, "fold")

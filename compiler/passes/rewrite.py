@@ -26,32 +26,39 @@ class Rewriter:
         self.fn = fn
         self.graph = Graph()
         self.new: Dict[Node, Node] = {}
+        self.origin: Dict[Node, str] = {}
+        self._copies = set()
 
     def __getitem__(self, old: Node) -> Node:
         return self.new[old]
 
     def copy(self, node: Node) -> Node:
-        return copy_node(self.graph, node, [self.new[i] for i in node.inputs])
+        new = copy_node(self.graph, node, [self.new[i] for i in node.inputs])
+        self._copies.add(new)
+        if node in self.fn.origin:
+            self.origin[new] = self.fn.origin[node]
+        return new
 
     def finish(self) -> Function:
         return Function(self.graph, tuple(self.new[n] for n in self.fn.inputs),
-                        tuple(self.new[n] for n in self.fn.outputs))
+                        tuple(self.new[n] for n in self.fn.outputs), self.origin)
 
 
-def rewrite(fn: Function, rule: Rule) -> Function:
+def rewrite(fn: Function, rule: Rule, name: str) -> Function:
     """Apply `rule` to every node in order. The rule sees the old node (its inputs already mapped:
     use rw[input]) and returns a replacement in the new graph, or None to keep a copy.
 
     A replacement must have the old node's shape and dtype; one that does not is a bug in the rule
     and raises, rather than silently changing what the function computes. A rule whose new nodes
     are ill-typed (a reshape that cannot work) leaves the node as it was: running it reports the
-    error against the user's node.
+    error against the user's node. Nodes the rule makes are tagged with the pass `name`.
     """
     rw = Rewriter(fn)
     for node in fn.nodes:
         if node in fn.inputs:
             rw.new[node] = rw.copy(node)
             continue
+        made = len(rw.graph.nodes)
         try:
             with rw.graph.creation_site(node.site):
                 new = rule(rw, node)
@@ -63,6 +70,9 @@ def rewrite(fn: Function, rule: Rule) -> Function:
             raise AssertionError(f"rewrite of {node.describe()} changed its type from "
                                  f"{node.dtype} {node.shape} to {new.dtype} {new.shape}")
         rw.new[node] = new
+        for n in rw.graph.nodes[made:]:
+            if n not in rw._copies:
+                rw.origin.setdefault(n, name)
     return rw.finish()
 
 

@@ -233,4 +233,4 @@ def _simplify(rw, node):
 
 
 def run(fn: Function) -> Function:
-    return rewrite(fn, _simplify)
+    return rewrite(fn, _simplify, "simplify")

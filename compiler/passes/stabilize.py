@@ -87,4 +87,4 @@ def _stabilize(rw, node):
 
 
 def run(fn: Function) -> Function:
-    return rewrite(fn, _stabilize)
+    return rewrite(fn, _stabilize, "stabilize")
