@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TRAIN_STAMP := $(VENV)/.installed-train
 
-.PHONY: install test lint bench train compare clean
+.PHONY: install test lint bench train compare dot graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ $(TRAIN_STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The picture tests render with Graphviz's `dot`: install it where it is missing (as root, with
+# apt-get); where that cannot be done they skip and say so.
 test: $(STAMP)
+	@command -v dot >/dev/null || $(MAKE) --no-print-directory graphviz
 	$(PY) -m pytest -q
+
+graphviz:
+	@(apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
+	  || echo "could not install graphviz (apt-get install graphviz): DOT rendering tests will skip"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check compiler graphflow tests examples bench
@@ -39,6 +46,11 @@ train: $(TRAIN_STAMP)
 
 compare: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/compare_torch.py
+
+dot: $(TRAIN_STAMP)
+	@command -v dot >/dev/null || $(MAKE) --no-print-directory graphviz
+	$(PY) examples/export_graphs.py --out out/graphs
+	$(PY) examples/micrograd_expression.py --out out/graphs/micrograd.svg
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -11,6 +11,7 @@ scopes become clusters; edges carry static shapes, `?` for an unknown size.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from typing import Dict, Iterable, List, Optional, Sequence
@@ -36,6 +37,7 @@ STYLES = {
     "update": ("octagon", "#ffa8a8", "update (assign)"),
 }
 _UPDATES = {"assign", "assign_add", "assign_sub", "group"}
+_GRADIENT_SCOPE = re.compile(r"gradients(_\d+)?")  # gf.gradients builds in these scopes
 
 
 class GraphvizMissing(RuntimeError):
@@ -48,7 +50,7 @@ def kind(node: Node) -> str:
         return node.type
     if node.type in _UPDATES:
         return "update"
-    if node.name.startswith("gradients/") or "/gradients/" in node.name:
+    if any(_GRADIENT_SCOPE.fullmatch(part) for part in node.name.split("/")[:-1]):
         return "gradient"
     return "op"
 
@@ -79,7 +81,7 @@ def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object],
     if node.type == "constant" and node.attrs["value"].size == 1:
         head = f"{node.attrs['value'].item():.4g}"
     lines = [head]
-    if node in values:
+    if node in values and node.type != "constant":
         lines.append(f"data {_summary(values[node])}")
     if node in grads:
         lines.append(f"grad {_summary(grads[node])}")
@@ -180,11 +182,11 @@ def _add_clusters(dot: graphviz.Digraph, clusters: Dict[tuple, List[str]]) -> No
             if part is None:
                 continue
             full = "/".join(path + [part])
-            label = f"backward ({full})" if part.startswith("gradients") else full
+            backward = bool(_GRADIENT_SCOPE.fullmatch(part))
+            label = f"backward ({full})" if backward else full
             with parent.subgraph(name=f"cluster_{full}") as c:
-                c.attr(label=label, style="rounded,dashed" if part.startswith("gradients")
-                       else "rounded", color="#c2255c" if part.startswith("gradients")
-                       else "#868e96")
+                c.attr(label=label, style="rounded,dashed" if backward else "rounded",
+                       color="#c2255c" if backward else "#868e96")
                 emit(c, sub, path + [part])
     emit(dot, tree, [])
 
