@@ -57,6 +57,7 @@ class Generated:
     variables: Tuple[Node, ...]        # passed after the feeds, in this order
     variable_names: Tuple[str, ...]    # their names (the keys of the variable store)
     undo: Tuple[int, ...]              # variables to copy first: computation follows an update
+    needs_state: bool                  # takes the session's store last (random ops)
     ops: Tuple[str, ...]               # op types executed, in order
     line_nodes: Dict[int, Node]        # source line -> node computed there
     buffers: Dict[str, np.ndarray] = field(default_factory=dict)
@@ -116,7 +117,7 @@ def _descendants(node: Node) -> set:
     graph_nodes = node.graph.nodes
     consumers: Dict[Node, List[Node]] = {}
     for n in graph_nodes:
-        for i in n.inputs:
+        for i in n.inputs + n.control_inputs:
             consumers.setdefault(i, []).append(n)
     while stack:
         for c in consumers.get(stack.pop(), ()):
@@ -220,7 +221,7 @@ def _render(value, bind) -> str:
 
 def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
              none_outputs: Sequence[bool] = ()) -> Generated:
-    """Turn `fn` into a compiled Python function taking (*inputs, *variables) and returning a
+    """Turn `fn` into a compiled Python function taking (*inputs, *variables[, state]) returning a
     tuple of the outputs (None where none_outputs says so; 0-d values as numpy scalars)."""
     order = schedule(fn)
     roots: Dict[Node, Node] = {}
@@ -248,7 +249,11 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     value_name: Dict[Node, str] = {}
     for n in list(fn.inputs) + list(var_nodes):
         value_name[n] = names.make(n.name)
-    header = f"def {name}({', '.join(value_name[n] for n in list(fn.inputs) + list(var_nodes))}):"
+    needs_state = any(n.opdef.stateful_kernel and n.opdef.emit is None for n in order
+                      if n.opdef not in _SOURCES)
+    params = [value_name[n] for n in list(fn.inputs) + list(var_nodes)]
+    params += ["_state"] if needs_state else []  # random ops draw from the session's streams
+    header = f"def {name}({', '.join(params)}):"
     lines: List[str] = [header]
     line_nodes: Dict[int, Node] = {}
     ops: List[str] = []
@@ -270,7 +275,10 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
             args += [bind(ShapeOf(i.shape, i.dtype), "shape") for i in
                      node.inputs[len(args):]]
             target = value_name.setdefault(node, names.make(node.name))
-            if op.emit is None:
+            if op.emit is None and op.stateful_kernel:  # random ops: kernel(state, node, ...)
+                call = ", ".join(["_state", bind(node, "node")] + args)
+                text = f"{target} = {bind(op.kernel, 'k_' + op.name + '_')}({call})"
+            elif op.emit is None:
                 kernel = functools.partial(op.kernel, **node.attrs) if node.attrs else op.kernel
                 text = f"{target} = {bind(kernel, 'k_' + op.name + '_')}({', '.join(args)})"
             else:
@@ -313,7 +321,7 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
     return Generated(source, namespace[name], filename, var_nodes,
-                     tuple(v.key for v in var_nodes), _undo(order, var_nodes, roots),
+                     tuple(v.key for v in var_nodes), _undo(order, var_nodes, roots), needs_state,
                      tuple(ops), line_nodes, buffer_arrays)
 
 

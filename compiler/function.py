@@ -41,16 +41,19 @@ class Function:
         return f"function({ins}) -> ({outs})\n{self.graph}"
 
 
-def copy_node(graph: Graph, node: Node, inputs: Sequence[Node], name: str = None) -> Node:
-    """A copy of `node` in `graph` with new inputs: same op, attrs and creation site; the shape and
-    dtype are inferred again from the new inputs (so concrete feed shapes propagate)."""
+def copy_node(graph: Graph, node: Node, inputs: Sequence[Node], name: str = None,
+              control_inputs: Sequence[Node] = ()) -> Node:
+    """A copy of `node` in `graph` with new inputs (and control inputs): same op, attrs and
+    creation site; shape and dtype are inferred again from the new inputs (so concrete feed
+    shapes propagate)."""
     if node.opdef is VARIABLE:
         var = Variable.__new__(Variable)
         graph.add_node(VARIABLE, [], node.attrs, name=name or node.name, node=var, site=node.site)
         var.initial_value, var.trainable, var.key = node.initial_value, node.trainable, node.key
         var._initializer = None
         return var
-    return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name, site=node.site)
+    return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name, site=node.site,
+                          control_inputs=control_inputs)
 
 
 def extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]]) -> Function:
@@ -67,10 +70,11 @@ def extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]]) 
                                           name=node.name, site=node.site)
             continue
         inputs = [copies[i] for i in node.inputs]
+        controls = [copies[c] for c in node.control_inputs]
         if node.opdef.emit_update and node.inputs[0] in feeds:
             var = node.inputs[0]
             if var not in fed_variables:
                 fed_variables[var] = copy_node(graph, var, [], name=var.name + "/ref")
             inputs[0] = fed_variables[var]
-        copies[node] = copy_node(graph, node, inputs)
+        copies[node] = copy_node(graph, node, inputs, control_inputs=controls)
     return Function(graph, tuple(copies[n] for n in feeds), tuple(copies[n] for n in fetches))

@@ -12,7 +12,7 @@ import itertools
 import os
 import sys
 import threading
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -142,6 +142,7 @@ class Graph:
         self._names: Dict[str, int] = {}
         self._scope: List[str] = []
         self._site: Optional[str] = None
+        self._control: List[List[Node]] = []  # the stack of control_dependencies blocks
 
     # -- building -------------------------------------------------------------------------------
     def unique_name(self, base: str) -> str:
@@ -176,6 +177,36 @@ class Graph:
             self._scope.pop()
 
     @contextlib.contextmanager
+    def control_dependencies(self, control_inputs):
+        """Nodes made inside the block run after `control_inputs` (tensors or ops). None clears
+        the outer blocks' dependencies, as in TF1."""
+        if control_inputs is None:
+            outer, self._control = self._control, []
+            try:
+                yield
+            finally:
+                self._control = outer
+            return
+        deps = []
+        for c in control_inputs:
+            node = c.node if isinstance(c, Operation) else c
+            if not isinstance(node, Node):
+                raise TypeError(f"control_dependencies: {c!r} is not a tensor or an operation")
+            if node.graph is not self:
+                raise GraphMismatchError(f"control_dependencies: '{node.name}' belongs to "
+                                         f"another graph")
+            deps.append(node)
+        self._control.append(deps)
+        try:
+            yield
+        finally:
+            self._control.pop()
+
+    def current_control_inputs(self) -> List[Node]:
+        """The control inputs a node made now gets (from every enclosing block)."""
+        return list(dict.fromkeys(n for deps in self._control for n in deps))
+
+    @contextlib.contextmanager
     def creation_site(self, site: str):
         """Nodes made inside the block record `site` instead of the caller's file:line, so that a
         compiler pass rewriting a user's node leaves the user's site on its replacement."""
@@ -187,11 +218,13 @@ class Graph:
 
     def add_node(self, opdef: OpDef, inputs: Sequence[Node], attrs: Optional[dict] = None,
                  name: Optional[str] = None, node: Optional[Node] = None,
-                 site: Optional[str] = None) -> Node:
+                 site: Optional[str] = None,
+                 control_inputs: Optional[Sequence[Node]] = None) -> Node:
         """Create a node: check its inputs belong here, infer its shape and dtype, record the site.
 
         `node` lets a Node subclass (Variable) initialize an instance it has already made; `site`
-        overrides the creation site (passes copy the user's site onto the nodes they make).
+        overrides the creation site (passes copy the user's site onto the nodes they make);
+        `control_inputs` defaults to those of the enclosing control_dependencies blocks.
         """
         attrs = dict(attrs or {})
         site = site or self._site or user_site()
@@ -212,8 +245,10 @@ class Graph:
         except ValueError as exc:
             raise ShapeError(self._build_error(opdef, name, site, inputs, exc)) from None
         node = Node.__new__(Node) if node is None else node
+        if control_inputs is None:
+            control_inputs = [c for c in self.current_control_inputs() if c not in inputs]
         Node.__init__(node, self, opdef, inputs, attrs, self.unique_name(name or opdef.name),
-                      shape, None if dtype is None else np.dtype(dtype), site)
+                      shape, None if dtype is None else np.dtype(dtype), site, control_inputs)
         self.nodes.append(node)
         return node
 
@@ -231,6 +266,17 @@ class Graph:
         if self.seed is None and op_seed is None:
             return np.random.default_rng()
         return np.random.default_rng([self.seed or 0, self._draws if op_seed is None else op_seed])
+
+    DEFAULT_GRAPH_SEED = 87654321  # TF1's, used when only an op seed is given
+
+    def op_seed(self, op_seed: Optional[int] = None) -> Optional[Tuple[int, int]]:
+        """The (graph seed, op seed) pair of a new random op, TF1's rules: None when neither is
+        set (fresh randomness); a per-graph counter stands in for a missing op seed."""
+        self._draws += 1
+        if self.seed is None and op_seed is None:
+            return None
+        graph_seed = self.DEFAULT_GRAPH_SEED if self.seed is None else self.seed
+        return (int(graph_seed), int(self._draws if op_seed is None else op_seed))
 
     # -- collections ------------------------------------------------------------------------------
     def add_to_collection(self, key: str, value) -> None:

@@ -37,6 +37,16 @@ class VariableStore:
     def __init__(self):
         self.values: Dict[str, np.ndarray] = {}
         self._pending: Dict[str, np.ndarray] = {}
+        self._generators: Dict[str, np.random.Generator] = {}
+
+    def random(self, node) -> np.random.Generator:
+        """The generator of a random op: one stream per op and session, seeded from the op's
+        `seed` attribute (graph seed, op seed) when set, so a program built again in a fresh graph
+        draws the same numbers; each run draws new ones."""
+        gen = self._generators.get(node.name)
+        if gen is None:
+            gen = self._generators[node.name] = np.random.default_rng(node.attrs.get("seed"))
+        return gen
 
     def read(self, var) -> np.ndarray:
         """The value at the start of the run (the initial value the first time it is needed)."""

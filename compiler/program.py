@@ -142,6 +142,8 @@ class Program:
             saved = [np.array(variables[i]) for i in gen.undo] if gen.undo else None
             try:
                 with np.errstate(all="ignore"):  # inf/NaN come back as values, as in TF
+                    if gen.needs_state:
+                        variables.append(self._store)
                     outs = gen.function(*arrays, *variables)
             except Exception as exc:
                 if saved is not None:

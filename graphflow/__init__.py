@@ -21,7 +21,7 @@ from compiler.errors import (
     OpError,
     ShapeError,
 )
-from compiler.graph import Graph, Operation, get_default_graph, reset_default_graph
+from compiler.graph import Graph, Operation, get_default_graph, graph_of, reset_default_graph
 from compiler.graph import Node as Tensor
 from compiler.ops.core import constant, convert_to_tensor, placeholder
 from compiler.ops.elementwise import *  # noqa: F401,F403
@@ -40,14 +40,29 @@ from compiler.ops.shape import (
 from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
 from . import data, datasets, initializers, layers, losses, nn, train, viz
-from .session import Session
+from .session import InteractiveSession, Session, get_default_session
 from .train.optimizers import clip_by_global_norm
 from .variables import (
+    GraphKeys,
+    add_to_collection,
+    get_collection,
     global_variables,
     global_variables_initializer,
     trainable_variables,
     variables_initializer,
 )
+
+
+def control_dependencies(control_inputs):
+    """Context manager: ops made inside run after `control_inputs` (tensors or ops); a variable
+    read inside sees what those assigned. None clears the enclosing blocks' dependencies."""
+    graph = graph_of(list(control_inputs or ()))
+    return graph.control_dependencies(control_inputs)
+
+
+def no_op(name: str = None) -> Operation:
+    """An op that does nothing (a target for control dependencies)."""
+    return group(name=name or "NoOp")
 
 
 def set_random_seed(seed: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -87,10 +89,22 @@ class Session:
 
     # -- context manager --------------------------------------------------------------------------
     def __enter__(self) -> "Session":
+        """`with gf.Session() as sess:` makes it the default session and closes it at the end."""
+        _default_stack().append(self)
         return self
 
     def __exit__(self, *exc) -> None:
+        _remove_default(self)
         self.close()
+
+    @contextlib.contextmanager
+    def as_default(self):
+        """Make this the default session (for tensor.eval() and op.run()) inside the block."""
+        _default_stack().append(self)
+        try:
+            yield self
+        finally:
+            _remove_default(self)
 
     def close(self) -> None:
         """Free the variables' values and compiled programs; the session cannot run afterwards."""
@@ -211,3 +225,67 @@ def _op_fetches(flat: list) -> list:
 def _result(value):
     out = np.array(value)
     return out[()] if out.ndim == 0 else out
+
+
+class InteractiveSession(Session):
+    """A session that makes itself the default until it is closed (for shells and notebooks)."""
+
+    def __init__(self, graph: Optional[Graph] = None, **options):
+        super().__init__(graph, **options)
+        _default_stack().append(self)
+
+    def close(self) -> None:
+        _remove_default(self)
+        super().close()
+
+
+# -- the default session, one stack per thread ---------------------------------------------------
+_local = threading.local()
+
+
+def _default_stack() -> List[Session]:
+    if not hasattr(_local, "stack"):
+        _local.stack = []
+    return _local.stack
+
+
+def _remove_default(session: Session) -> None:
+    stack = _default_stack()
+    for k in range(len(stack) - 1, -1, -1):
+        if stack[k] is session:
+            del stack[k]
+            return
+
+
+def get_default_session() -> Optional[Session]:
+    """The innermost `with sess:` / `sess.as_default()` session or InteractiveSession, else None."""
+    stack = _default_stack()
+    return stack[-1] if stack else None
+
+
+def _session_for(what: str, node: Node, session: Optional[Session]) -> Session:
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError(f"cannot {what} '{node.name}': no default session is registered; use "
+                         f"`with sess.as_default():`, `with gf.Session() as sess:`, or pass "
+                         f"session=sess")
+    if session.graph is not node.graph:
+        raise ValueError(f"cannot {what} '{node.name}': the session's graph is not the graph of "
+                         f"'{node.name}'")
+    return session
+
+
+def _eval(tensor: Node, feed_dict: Optional[dict] = None, session: Optional[Session] = None):
+    """TF1's tensor.eval(): the tensor's value in the default (or the given) session."""
+    return _session_for("evaluate", tensor, session).run(tensor, feed_dict)
+
+
+def _run(op: Operation, feed_dict: Optional[dict] = None, session: Optional[Session] = None):
+    """TF1's op.run(): run the op in the default (or the given) session."""
+    _session_for("run", op.node, session).run(op, feed_dict)
+
+
+# TF1 puts eval/run on its Tensor and Operation classes; the compiler's classes know no sessions,
+# so the library attaches them here.
+Node.eval = _eval
+Operation.run = _run

@@ -1,11 +1,38 @@
-"""Variable collections and the initializer op."""
+"""Variable collections, TF1's GraphKeys and the initializer op."""
 
 from __future__ import annotations
 
-from typing import List
+import re
+from typing import List, Optional
 
 from compiler.graph import Graph, Operation, get_default_graph
 from compiler.ops.state import GLOBAL_VARIABLES, TRAINABLE_VARIABLES, Variable, group
+
+
+class GraphKeys:
+    """TF1's standard collection names."""
+
+    GLOBAL_VARIABLES = GLOBAL_VARIABLES
+    TRAINABLE_VARIABLES = TRAINABLE_VARIABLES
+    UPDATE_OPS = "update_ops"
+    REGULARIZATION_LOSSES = "regularization_losses"
+    LOSSES = "losses"
+    GLOBAL_STEP = "global_step"
+
+
+def add_to_collection(name: str, value) -> None:
+    """Add value to the default graph's collection `name`."""
+    get_default_graph().add_to_collection(name, value)
+
+
+def get_collection(key: str, scope: Optional[str] = None) -> list:
+    """The default graph's collection `key` (a copy), keeping items whose name matches the regular
+    expression `scope` from the start, when given (as TF1)."""
+    items = get_default_graph().get_collection(key)
+    if scope is None:
+        return items
+    pattern = re.compile(scope)
+    return [i for i in items if hasattr(i, "name") and pattern.match(i.name)]
 
 
 def global_variables(graph: Graph = None) -> List[Variable]:

@@ -112,14 +112,39 @@ def convert_to_tensor(value, dtype=None, graph: Optional[Graph] = None) -> Node:
 
 def apply(opdef: OpDef, inputs: Sequence, name: Optional[str] = None, **attrs) -> Node:
     """Build a node of `opdef`. Operands that are not tensors become constants of the dtype of the
-    first tensor operand (so `x * 2` keeps x's dtype), or of their own default dtype."""
+    first tensor operand (so `x * 2` keeps x's dtype), or of their own default dtype.
+
+    Inside gf.control_dependencies, a variable operand is read by a `read_variable` node that
+    runs after the dependencies, so it sees what they assigned (TF1's semantics)."""
     graph = graph_of(inputs)
     like = next((x.dtype for x in inputs if isinstance(x, Node)), None)
     try:
         nodes = [x if isinstance(x, Node) else convert_to_tensor(x, like, graph) for x in inputs]
     except TypeError as exc:
         raise TypeError(f"{opdef.name} ({user_site()}): {exc}") from None
+    if graph.current_control_inputs() and not opdef.emit_update:
+        nodes = [read_variable(x) if x.type == "variable" else x for x in nodes]
     return graph.add_node(opdef, nodes, attrs, name=name)
+
+
+def _read_infer(inputs):
+    return inputs[0].shape, inputs[0].dtype
+
+
+def _read_kernel(state, node, value):
+    return np.array(state.latest(node.inputs[0]))
+
+
+READ_VARIABLE = register(OpDef(
+    "read_variable", infer=_read_infer, kernel=_read_kernel, grad=lambda node, g: (g,),
+    stateful=True, stateful_kernel=True, emit="np.array({0})"))
+
+
+def read_variable(var: Node, name: Optional[str] = None) -> Node:
+    """The variable's value when this node runs (after its control dependencies), not at the start
+    of the run as a plain use of the variable sees it."""
+    return var.graph.add_node(READ_VARIABLE, [var], name=name or var.name.rsplit("/", 1)[-1]
+                              + "/read")
 
 
 def same_dtype(inputs, what: str = "inputs") -> np.dtype:

@@ -24,7 +24,8 @@ def run(fn: Function) -> Function:
             return None
         if op is CONSTANT and node.attrs["value"].size > MAX_KEYED_CONSTANT:
             return None
-        key = (op.name, tuple(id(rw[i]) for i in node.inputs), attr_key(node.attrs))
+        key = (op.name, tuple(id(rw[i]) for i in node.inputs), attr_key(node.attrs),
+               tuple(id(rw[c]) for c in node.control_inputs))
         if key not in seen:
             seen[key] = rw.copy(node)
         else:

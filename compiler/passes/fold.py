@@ -22,7 +22,8 @@ SMALL = 64
 
 def _fold(rw, node):
     op = node.opdef
-    if op.stateful or op.stateful_kernel or not node.inputs or not is_fully_known(node.shape):
+    if (op.stateful or op.stateful_kernel or not node.inputs or node.control_inputs
+            or not is_fully_known(node.shape)):
         return None
     inputs = [rw[i] for i in node.inputs]
     n_values = len(inputs) if op.value_inputs is None else op.value_inputs

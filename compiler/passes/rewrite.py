@@ -33,7 +33,8 @@ class Rewriter:
         return self.new[old]
 
     def copy(self, node: Node) -> Node:
-        new = copy_node(self.graph, node, [self.new[i] for i in node.inputs])
+        new = copy_node(self.graph, node, [self.new[i] for i in node.inputs],
+                        control_inputs=[self.new[c] for c in node.control_inputs])
         self._copies.add(new)
         if node in self.fn.origin:
             self.origin[new] = self.fn.origin[node]
@@ -59,6 +60,9 @@ def rewrite(fn: Function, rule: Rule, name: str) -> Function:
             rw.new[node] = rw.copy(node)
             continue
         made = len(rw.graph.nodes)
+        if node.control_inputs:  # ordered after other work: rewriting it could lose that
+            rw.new[node] = rw.copy(node)
+            continue
         try:
             with rw.graph.creation_site(node.site):
                 new = rule(rw, node)
