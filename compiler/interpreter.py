@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List
 
 import numpy as np
 
-from .errors import GraphflowError, OpError
+from .errors import FeedError, GraphflowError, OpError
 from .graph import Node
 from .shapes import compatible, fmt
 
@@ -51,7 +51,10 @@ class VariableStore:
     def read(self, var) -> np.ndarray:
         """The value at the start of the run (the initial value the first time it is needed)."""
         if var.key not in self.values:
-            self.values[var.key] = np.array(var.initial_value)
+            init = var.initial_value
+            if isinstance(init, Node):  # a tensor (random_normal, ...): evaluated now, once
+                init = evaluate(init, self)
+            self.values[var.key] = np.array(init, dtype=var.dtype)
         return self.values[var.key]
 
     def latest(self, var) -> np.ndarray:
@@ -85,6 +88,21 @@ def execute(order: List[Node], feeds: Dict[Node, np.ndarray], store: VariableSto
         raise
     store.commit()
     return values
+
+
+def evaluate(tensor: Node, store: VariableStore) -> np.ndarray:
+    """The value of a tensor that needs no feeds (a variable's initial value), computed without
+    committing or discarding the writes of a run in progress."""
+    order = plan([tensor], ())
+    missing = [n.name for n in order if n.type == "placeholder"]
+    if missing:
+        raise FeedError(f"the initial value '{tensor.name}' depends on placeholder(s) {missing}; "
+                        f"a variable's initial value cannot be fed")
+    values: Dict[Node, object] = {}
+    with np.errstate(all="ignore"):
+        for node in order:
+            values[node] = _run_node(node, [values[i] for i in node.inputs], store)
+    return values[tensor]
 
 
 def _run_node(node: Node, args: list, store: VariableStore):

@@ -130,3 +130,27 @@ def test_collections_and_graph_keys():
     assert gf.Session().run(gf.losses.get_regularization_loss()) == pytest.approx(1.5 + 3.0)
     with gf.Graph().as_default():
         assert gf.Session().run(gf.losses.get_regularization_loss()) == 0.0
+
+
+@pytest.mark.parametrize("options", SESSIONS)
+def test_variable_from_a_tensor_is_evaluated_once(options):
+    a = gf.Variable(np.arange(3.0), name="a")
+    b = gf.Variable(a * 2.0 + 1.0, name="b")
+    c = gf.Variable(gf.zeros_like(a), name="c", dtype=gf.float32)
+    assert b.shape == (3,) and c.dtype == gf.float32
+    sess = gf.Session(**options)
+    np.testing.assert_array_equal(sess.run(b), [1.0, 3.0, 5.0])
+    sess.run(a.assign([5.0, 5.0, 5.0]))
+    np.testing.assert_array_equal(sess.run(b), [1.0, 3.0, 5.0])  # not evaluated again
+    sess.run(b.initializer)
+    np.testing.assert_array_equal(sess.run(b), [11.0, 11.0, 11.0])
+
+
+def test_variable_initial_value_needs_a_known_shape_and_no_feed():
+    x = gf.placeholder(gf.float32, (None,), name="x")
+    with pytest.raises(ValueError, match="fully known shape"):
+        gf.Variable(x * 2.0)
+    y = gf.placeholder(gf.float32, (2,), name="y")
+    v = gf.Variable(y * 2.0, name="v")
+    with pytest.raises(gf.FeedError, match="depends on placeholder"):
+        gf.Session().run(v)

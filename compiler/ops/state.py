@@ -15,6 +15,7 @@ from ..graph import Node, Operation, graph_of
 from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
 from ..shapes import fmt
 from .core import _as_array, apply, constant
+from .elementwise import cast
 
 __all__ = ["Variable", "assign", "assign_add", "assign_sub", "group"]
 
@@ -37,19 +38,26 @@ VARIABLE = register(OpDef("variable", infer=_variable_infer, kernel=_variable_ke
 class Variable(Node):
     """A tensor whose value is kept by the session between runs.
 
-    The session gives it `initial_value` the first time a run needs it; running
-    gf.global_variables_initializer() (or `var.initializer`) resets it.
+    `initial_value` is an array, a Python number (a float makes a float32 variable, as in TF1), or
+    a tensor of fully known shape (gf.random_normal([784, 256])), which is evaluated once, when
+    the session first needs the variable. Running gf.global_variables_initializer() (or
+    `var.initializer`) sets it to its initial value again.
     """
 
     __slots__ = ("initial_value", "trainable", "key", "_initializer")
 
     def __init__(self, initial_value, name: Optional[str] = None, trainable: bool = True,
                  dtype=None):
-        value = np.array(_as_array(initial_value, dtype))  # own copy, frozen
-        value.flags.writeable = False
-        graph = graph_of(())
-        graph.add_node(VARIABLE, [], {"shape": value.shape, "dtype": value.dtype},
-                       name=name or "Variable", node=self)
+        if isinstance(initial_value, Node):
+            value = _initial_tensor(initial_value, dtype)
+            graph = value.graph
+        else:
+            value = np.array(_as_array(initial_value, dtype))  # own copy, frozen
+            value.flags.writeable = False
+            graph = graph_of(())
+        with graph.control_dependencies(None):
+            graph.add_node(VARIABLE, [], {"shape": value.shape, "dtype": value.dtype},
+                           name=name or "Variable", node=self)
         self.initial_value = value
         self.trainable = bool(trainable)
         self.key = self.name  # where a session keeps its value (compiled copies share it)
@@ -62,8 +70,10 @@ class Variable(Node):
     def initializer(self) -> Operation:
         """The op that sets the variable back to its initial value."""
         if self._initializer is None:
-            with self.graph.name_scope(self.name):
-                init = constant(self.initial_value, name="initial_value", graph=self.graph)
+            with self.graph.name_scope(self.name), self.graph.control_dependencies(None):
+                init = self.initial_value
+                if not isinstance(init, Node):
+                    init = constant(init, name="initial_value", graph=self.graph)
                 self._initializer = apply(ASSIGN, [self, init], "Assign").op
         return self._initializer
 
@@ -78,6 +88,16 @@ class Variable(Node):
 
     def __repr__(self) -> str:
         return f"<gf.Variable '{self.name}' shape={fmt(self.shape)} dtype={self.dtype.name}>"
+
+
+def _initial_tensor(tensor: Node, dtype) -> Node:
+    """A tensor initial value: of fully known shape, cast to `dtype` when one is asked."""
+    if tensor.shape is None or None in tensor.shape:
+        raise ValueError(f"the initial value of a variable needs a fully known shape; "
+                         f"'{tensor.name}' has shape {fmt(tensor.shape)}")
+    if dtype is not None and tensor.dtype != np.dtype(dtype):
+        tensor = cast(tensor, dtype)
+    return tensor
 
 
 def _assign_infer(inputs):
