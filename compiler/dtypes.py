@@ -12,8 +12,16 @@ SUPPORTED = (float32, float64, int32, int64, bool_)
 _SHORT = {float32: "f32", float64: "f64", int32: "i32", int64: "i64", bool_: "bool"}
 
 
+# TF1's spellings where numpy's differ: numpy reads "float" as float64.
+_NAMES = {"float": float32, "double": float64, "float32": float32, "float64": float64,
+          "int32": int32, "int64": int64, "bool": bool_}
+
+
 def as_dtype(dtype) -> np.dtype:
-    """Turn a numpy dtype, a numpy type or a dtype name into one of the supported dtypes."""
+    """Turn a numpy dtype, a numpy type or a dtype name ("float" is float32 and "double" float64,
+    as in TF1) into one of the supported dtypes."""
+    if isinstance(dtype, str) and dtype in _NAMES:
+        return _NAMES[dtype]
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:

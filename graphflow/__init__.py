@@ -28,7 +28,7 @@ from compiler.ops.elementwise import *  # noqa: F401,F403
 from compiler.ops.indexing import one_hot
 from compiler.ops.linalg import matmul
 from compiler.ops.nn import log_softmax, relu, sigmoid, softmax, softplus, tanh
-from compiler.ops.reduce import add_n, argmax, reduce_max, reduce_mean, reduce_sum
+from compiler.ops.reduce import add_n, argmax
 from compiler.ops.shape import (
     broadcast_to,
     concat,
@@ -39,7 +39,8 @@ from compiler.ops.shape import (
 )
 from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
-from . import data, datasets, initializers, layers, losses, nn, train, viz
+from . import compat, data, datasets, initializers, layers, losses, nn, train, viz
+from .compat import div, fill, ones, pow, reduce_max, reduce_mean, reduce_sum, truediv, zeros
 from .session import InteractiveSession, Session, get_default_session
 from .train.optimizers import clip_by_global_norm
 from .variables import (
@@ -76,3 +77,12 @@ def name_scope(name: str):
 
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """TF1 names graphflow does not have get an error that says so, not a bare AttributeError."""
+    error = compat.unsupported(name)
+    if error is not None:
+        raise error
+    raise AttributeError(f"module 'graphflow' has no attribute {name!r}; see the README section "
+                         f"'Coming from TensorFlow 1' for the TF1 names graphflow supports")

@@ -1,0 +1,106 @@
+"""TF1's spellings of graphflow's ops: old keyword names (reduction_indices, keep_dims), fill
+functions, aliases (pow, div, truediv), and a clear error for TF1 features graphflow lacks."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from compiler import dtypes as _dt
+from compiler.ops import elementwise as ew
+from compiler.ops import reduce as red
+from compiler.ops.core import constant
+
+__all__ = ["reduce_sum", "reduce_mean", "reduce_max", "zeros", "ones", "fill", "pow", "div",
+           "truediv", "UNSUPPORTED", "unsupported"]
+
+
+def _axis(axis, reduction_indices, keepdims, keep_dims):
+    if axis is not None and reduction_indices is not None:
+        raise ValueError("give axis or reduction_indices (TF1's old name for it), not both")
+    return (axis if reduction_indices is None else reduction_indices,
+            bool(keep_dims if keepdims is None else keepdims))
+
+
+def _reduction(op, doc):
+    def reduce(input_tensor, axis=None, keepdims=None, name: Optional[str] = None,
+               reduction_indices=None, keep_dims=None):
+        axis, keepdims = _axis(axis, reduction_indices, keepdims, keep_dims)
+        return op(input_tensor, axis, keepdims=keepdims, name=name)
+    reduce.__name__ = op.__name__
+    reduce.__doc__ = doc + " Also takes TF1's old names reduction_indices= and keep_dims=."
+    return reduce
+
+
+reduce_sum = _reduction(red.reduce_sum, red.reduce_sum.__doc__)
+reduce_mean = _reduction(red.reduce_mean, red.reduce_mean.__doc__)
+reduce_max = _reduction(red.reduce_max, red.reduce_max.__doc__)
+
+
+def zeros(shape, dtype=_dt.float32, name: Optional[str] = None):
+    """A tensor of zeros of a static shape."""
+    return constant(np.zeros(tuple(shape) if np.ndim(shape) else (int(shape),),
+                             _dt.as_dtype(dtype)), name=name or "zeros")
+
+
+def ones(shape, dtype=_dt.float32, name: Optional[str] = None):
+    """A tensor of ones of a static shape."""
+    return constant(np.ones(tuple(shape) if np.ndim(shape) else (int(shape),),
+                            _dt.as_dtype(dtype)), name=name or "ones")
+
+
+def fill(dims, value, name: Optional[str] = None):
+    """A tensor of shape `dims` filled with `value` (its dtype follows TF1: float32 for a Python
+    float, int32 for a Python int)."""
+    base = np.asarray(constant(value).attrs["value"])
+    return constant(np.full(tuple(dims), base, base.dtype), name=name or "Fill")
+
+
+def pow(x, y, name: Optional[str] = None):  # noqa: A001 - TF1's public name
+    """x ** y (TF1's tf.pow)."""
+    return ew.power(x, y, name=name)
+
+
+def truediv(x, y, name: Optional[str] = None):
+    """x / y, true division (integers give float64)."""
+    return ew.divide(x, y, name=name)
+
+
+def div(x, y, name: Optional[str] = None):
+    """TF1's tf.div, here true division for every dtype (TF1 floors for integers)."""
+    return ew.divide(x, y, name=name)
+
+
+# TF1 features graphflow does not have, with what to use instead.
+UNSUPPORTED = {
+    "summary": "tf.summary (TensorBoard); print values or use gf.viz for graphs",
+    "cond": "tf.cond; use gf.where, which computes both branches",
+    "while_loop": "tf.while_loop; write the loop in Python around sess.run",
+    "case": "tf.case; use gf.where",
+    "scan": "tf.scan; write the loop in Python",
+    "map_fn": "tf.map_fn; use vectorised ops",
+    "py_func": "tf.py_func",
+    "Print": "tf.Print; fetch the tensor with sess.run",
+    "FIFOQueue": "queues; feed batches with feed_dict and gf.data.batches",
+    "RandomShuffleQueue": "queues; feed batches with feed_dict and gf.data.batches",
+    "estimator": "tf.estimator; write the training loop with sess.run",
+    "keras": "tf.keras; use gf.layers",
+    "contrib": "tf.contrib",
+    "variable_scope": "tf.variable_scope/get_variable; use gf.name_scope and gf.Variable",
+    "get_variable": "tf.get_variable; use gf.Variable",
+    "sparse_placeholder": "sparse tensors",
+    "SparseTensor": "sparse tensors",
+    "image": "tf.image",
+    "string": "string tensors",
+    "saved_model": "SavedModel; use gf.train.Saver (.npz checkpoints)",
+}
+
+
+def unsupported(name: str):
+    """The error for a TF1 name graphflow does not support (None if the name is not known)."""
+    why = UNSUPPORTED.get(name)
+    if why is None:
+        return None
+    return NotImplementedError(f"graphflow does not support {why}. See the README section "
+                               f"'Coming from TensorFlow 1' for what is supported.")

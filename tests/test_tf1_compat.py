@@ -1,0 +1,104 @@
+"""TF1 parity: inputs as TF1 scripts write them, old keyword names, aliases, unsupported names."""
+
+import numpy as np
+import pytest
+import torch
+
+import graphflow as gf
+
+
+@pytest.mark.parametrize("name, want", [("float", np.float32), ("double", np.float64),
+                                        ("float32", np.float32), ("float64", np.float64),
+                                        ("int32", np.int32), ("int64", np.int64),
+                                        ("bool", np.bool_)])
+def test_string_dtypes(name, want):
+    assert gf.placeholder(name, [None, 3]).dtype == want
+    assert gf.cast(gf.constant(1), name).dtype == want
+
+
+def test_placeholder_positional_and_list_shapes():
+    x = gf.placeholder(gf.float32, [None, 784], "images")
+    assert (x.shape, x.name) == ((None, 784), "images")
+    with pytest.raises(TypeError, match="not a dtype|not supported"):
+        gf.placeholder("float16", [2])
+
+
+def test_variables_from_numbers_arrays_and_tensors():
+    assert gf.Variable(0.5).dtype == np.float32      # a Python float: float32, as in TF1
+    assert gf.Variable(3).dtype == np.int32
+    assert gf.Variable(np.zeros(2)).dtype == np.float64
+    w = gf.Variable(gf.zeros([784, 10]))
+    b = gf.Variable(gf.ones([10], "float64"))
+    assert (w.shape, w.dtype, b.dtype) == ((784, 10), np.float32, np.float64)
+    values = gf.Session().run([gf.zeros([2, 3]), gf.ones(2), gf.fill([2, 2], 7.0),
+                               gf.fill([3], 2)])
+    np.testing.assert_array_equal(values[0], np.zeros((2, 3), np.float32))
+    np.testing.assert_array_equal(values[1], np.ones(2, np.float32))
+    np.testing.assert_array_equal(values[2], np.full((2, 2), 7.0, np.float32))
+    assert values[3].dtype == np.int32 and list(values[3]) == [2, 2, 2]
+
+
+@pytest.mark.parametrize("fn, torch_fn", [(gf.reduce_sum, torch.sum), (gf.reduce_mean,
+                                                                        torch.mean),
+                                          (gf.reduce_max, torch.amax)])
+def test_reduction_indices_and_keep_dims(fn, torch_fn):
+    a = np.random.default_rng(0).standard_normal((2, 3, 4))
+    got = gf.Session().run(fn(gf.constant(a), reduction_indices=[0, 2], keep_dims=True))
+    want = torch_fn(torch.tensor(a), dim=(0, 2), keepdim=True).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(ValueError, match="not both"):
+        fn(gf.constant(a), axis=0, reduction_indices=0)
+
+
+def test_pow_div_truediv():
+    x, y = gf.constant(np.array([2.0, 9.0])), gf.constant(np.array([4.0, 2.0]))
+    got = gf.Session().run([gf.pow(x, y), gf.div(x, y), gf.truediv(x, y)])
+    np.testing.assert_allclose(got, [[16.0, 81.0], [0.5, 4.5], [0.5, 4.5]])
+
+
+def test_nn_aliases_against_torch():
+    rng = np.random.default_rng(1)
+    v, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    labels = np.eye(3)[[0, 2, 1, 1]]
+    sess = gf.Session()
+    np.testing.assert_allclose(sess.run(gf.nn.bias_add(gf.constant(v), gf.constant(b))), v + b)
+    got = sess.run(gf.nn.softmax_cross_entropy_with_logits_v2(labels=labels,
+                                                               logits=gf.constant(v)))
+    want = torch.nn.functional.cross_entropy(torch.tensor(v), torch.tensor(labels),
+                                             reduction="none").numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(ValueError, match="bias must be 1-D"):
+        gf.nn.bias_add(gf.constant(v), gf.constant(v))
+    with pytest.raises(ValueError, match="does not match"):
+        gf.nn.bias_add(gf.constant(v), gf.constant(np.ones(4)))
+
+
+def test_tf1_losses_against_torch_and_the_losses_collection():
+    rng = np.random.default_rng(2)
+    logits, targets = rng.standard_normal((5, 4)), rng.random((5, 4))
+    onehot = np.eye(4)[[0, 1, 3, 2, 2]]
+    sess = gf.Session()
+    xent = gf.losses.softmax_cross_entropy(onehot, gf.constant(logits))
+    bce = gf.losses.sigmoid_cross_entropy(targets, gf.constant(logits))
+    F, t = torch.nn.functional, torch.tensor
+    np.testing.assert_allclose(sess.run(xent), F.cross_entropy(t(logits), t(onehot)).item(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(sess.run(bce), F.binary_cross_entropy_with_logits(
+        t(logits), t(targets)).item(), rtol=1e-12)
+    assert gf.get_collection(gf.GraphKeys.LOSSES) == [xent, bce]
+    weights = np.array([[1.0], [0.0], [2.0], [1.0], [0.0]])
+    weighted = gf.losses.sigmoid_cross_entropy(targets, gf.constant(logits), weights=weights)
+    per = F.binary_cross_entropy_with_logits(t(logits), t(targets), reduction="none").numpy()
+    want = (per * weights).sum() / np.count_nonzero(np.broadcast_to(weights, per.shape))
+    np.testing.assert_allclose(sess.run(weighted), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["summary", "cond", "while_loop", "get_variable", "keras"])
+def test_unsupported_tf1_names_say_so(name):
+    with pytest.raises(NotImplementedError, match="graphflow does not support"):
+        getattr(gf, name)
+
+
+def test_unknown_names_point_to_the_readme():
+    with pytest.raises(AttributeError, match="Coming from TensorFlow 1"):
+        gf.no_such_thing  # noqa: B018
