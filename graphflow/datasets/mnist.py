@@ -32,16 +32,18 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
+
+from .tf1 import Datasets, make_datasets
 
 try:  # numpy >= 2
     from numpy._core.multiarray import _reconstruct
 except ImportError:  # numpy 1.x
     from numpy.core.multiarray import _reconstruct
 
-__all__ = ["load", "DownloadError", "ChecksumError", "FormatError"]
+__all__ = ["load", "read_data_sets", "DownloadError", "ChecksumError", "FormatError"]
 
 Split = Tuple[np.ndarray, np.ndarray]
 
@@ -310,3 +312,12 @@ def _splits_from_pickle(data: bytes, source: str) -> Tuple[Split, Split, Split]:
         if x.size and (x.min() < 0 or x.max() > 1):
             raise FormatError(f"{source}: pixel values outside [0, 1]")
     return splits
+
+
+def read_data_sets(train_dir: Union[None, str, os.PathLike] = None, one_hot: bool = False,
+                   validation_size: int = 5000, seed: Optional[int] = None) -> Datasets:
+    """TF1's `input_data.read_data_sets`: `.train`, `.validation`, `.test`, each with `.images`
+    (float32 in [0, 1], (N, 784)), `.labels` (int64, or one-hot float32), `.num_examples` and
+    `.next_batch(batch_size, shuffle=True)`. Backed by load(): works offline from the cache or
+    from a folder of IDX files (train_dir)."""
+    return make_datasets(load(train_dir), one_hot, validation_size, seed)
