@@ -147,6 +147,9 @@ class Graph:
     # -- building -------------------------------------------------------------------------------
     def unique_name(self, base: str) -> str:
         """Prefix `base` with the current name scope and make it unique: x, x_1, x_2, ..."""
+        if ":" in base:
+            raise ValueError(f"invalid name {base!r}: ':' is reserved (TF1 writes 'x:0' for the "
+                             f"first output of op x)")
         if self._scope:
             base = "/".join(self._scope) + "/" + base
         if base not in self._names:
@@ -175,6 +178,16 @@ class Graph:
             yield "/".join(self._scope)
         finally:
             self._scope.pop()
+
+    @contextlib.contextmanager
+    def within_scope(self, scope: str):
+        """Nodes made inside are named under `scope` as it is (no renaming of the scope): passes
+        keep the nodes they make next to the node they replace."""
+        outer, self._scope = self._scope, [scope] if scope else []
+        try:
+            yield
+        finally:
+            self._scope = outer
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):

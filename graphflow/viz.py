@@ -18,6 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import graphviz
 import numpy as np
+from graphviz import nohtml
 
 from compiler.autodiff import gradients
 from compiler.graph import Graph, Node, Operation, get_default_graph
@@ -63,10 +64,17 @@ def _nodes(fetches, graph: Optional[Graph]) -> List[Node]:
     return plan(nodes, ())
 
 
+def _number(v) -> str:
+    """Four decimals as micrograd prints them (24.7041), or 4 significant digits when tiny/huge."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, float):
+        return str(v)
+    return f"{v:.4f}" if v == 0 or 1e-3 <= abs(v) < 1e6 else f"{v:.4g}"
+
+
 def _summary(value) -> str:
     arr = np.asarray(value)
     if arr.size == 1:
-        return f"{arr.reshape(()).item():.4g}"
+        return _number(arr.reshape(()).item())
     if arr.size == 0 or arr.dtype.kind not in "fiub":
         return f"shape {arr.shape}"
     a = arr.astype(np.float64)
@@ -79,7 +87,7 @@ def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object],
     plain = node.type in ("placeholder", "variable") or short.rstrip("_0123456789") == node.type
     head = short if plain else f"{short}\n{node.type}"
     if node.type == "constant" and node.attrs["value"].size == 1:
-        head = f"{node.attrs['value'].item():.4g}"
+        head = _number(node.attrs["value"].item())
     lines = [head]
     if node in values and node.type != "constant":
         lines.append(f"data {_summary(values[node])}")
@@ -115,7 +123,8 @@ def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
     grads = _as_mapping(grads, None)
     collapse = tuple(collapse)
     dot = graphviz.Digraph("graphflow", graph_attr={"rankdir": "TB", "fontname": "Helvetica",
-                                                    "label": title or "", "labelloc": "t"},
+                                                    "label": nohtml(title or ""),
+                                                    "labelloc": "t"},
                            node_attr={"fontname": "Helvetica", "fontsize": "10"},
                            edge_attr={"fontname": "Helvetica", "fontsize": "8"})
     ident: Dict[Node, str] = {}
@@ -129,16 +138,18 @@ def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
         shape, fill, _ = STYLES[kind(node)]
         clusters.setdefault(scope, []).append(node.name)
         style = "filled,rounded" if shape == "box" else "filled"
-        dot.node(node.name, _label(node, values, grads, tags or {}), shape=shape, style=style,
-                 fillcolor=fill, tooltip=node.site)
+        dot.node(node.name, nohtml(_label(node, values, grads, tags or {})), shape=shape,
+                 style=style, fillcolor=fill, tooltip=nohtml(node.site))
     for name in collapse:
         if any(v == "scope_" + name for v in ident.values()):
-            dot.node("scope_" + name, f"{name}\n(collapsed)", shape="box3d",
+            dot.node("scope_" + name, nohtml(f"{name}\n(collapsed)"), shape="box3d",
                      style="filled", fillcolor="#e9ecef")
+            clusters.setdefault(tuple(name.split("/")[:-1]), []).append("scope_" + name)
     _add_clusters(dot, clusters)
     seen = set()
     for node in nodes:
-        for inp in node.inputs:
+        edges = [(inp, False) for inp in node.inputs] + [(c, True) for c in node.control_inputs]
+        for inp, control in edges:
             if inp not in ident:
                 continue
             a, b = ident[inp], ident[node]
@@ -146,10 +157,13 @@ def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
                 continue
             seen.add((a, b))
             attrs = {}
-            if shapes and inp.dtype is not None:
-                attrs["label"] = fmt(inp.shape) + ("" if inp.dtype == np.float32
-                                                   else f" {inp.dtype.name}")
-            if kind(node) == "gradient" and kind(inp) not in ("gradient", "constant"):
+            if control:  # runs after, reads nothing
+                attrs.update(style="dashed", arrowhead="odot", color="#868e96")
+            elif shapes and inp.dtype is not None:
+                attrs["label"] = nohtml(fmt(inp.shape) + ("" if inp.dtype == np.float32
+                                                          else f" {inp.dtype.name}"))
+            if not control and kind(node) == "gradient" and kind(inp) not in ("gradient",
+                                                                             "constant"):
                 attrs.update(color="#c2255c", penwidth="1.5")  # a forward value kept for backward
             dot.edge(a, b, **attrs)
     _add_legend(dot)
@@ -185,7 +199,7 @@ def _add_clusters(dot: graphviz.Digraph, clusters: Dict[tuple, List[str]]) -> No
             backward = bool(_GRADIENT_SCOPE.fullmatch(part))
             label = f"backward ({full})" if backward else full
             with parent.subgraph(name=f"cluster_{full}") as c:
-                c.attr(label=label, style="rounded,dashed" if backward else "rounded",
+                c.attr(label=nohtml(label), style="rounded,dashed" if backward else "rounded",
                        color="#c2255c" if backward else "#868e96")
                 emit(c, sub, path + [part])
     emit(dot, tree, [])

@@ -45,7 +45,8 @@ def _fold(rw, node):
             value = np.asarray(op.kernel(*args, **node.attrs))
     except Exception:  # leave it to run time, where the error names the node properly
         return None
-    return constant(value, dtype=node.dtype, name=node.name, graph=rw.graph)
+    # Made inside the node's name scope (see rewrite), so its own short name keeps its full name.
+    return constant(value, dtype=node.dtype, name=node.name.rpartition("/")[2], graph=rw.graph)
 
 
 def run(fn: Function) -> Function:

@@ -33,8 +33,9 @@ class Rewriter:
         return self.new[old]
 
     def copy(self, node: Node) -> Node:
-        new = copy_node(self.graph, node, [self.new[i] for i in node.inputs],
-                        control_inputs=[self.new[c] for c in node.control_inputs])
+        with self.graph.within_scope(""):  # a copy keeps its full name as it is
+            new = copy_node(self.graph, node, [self.new[i] for i in node.inputs],
+                            control_inputs=[self.new[c] for c in node.control_inputs])
         self._copies.add(new)
         if node in self.fn.origin:
             self.origin[new] = self.fn.origin[node]
@@ -64,7 +65,8 @@ def rewrite(fn: Function, rule: Rule, name: str) -> Function:
             rw.new[node] = rw.copy(node)
             continue
         try:
-            with rw.graph.creation_site(node.site):
+            scope = node.name.rpartition("/")[0]
+            with rw.graph.creation_site(node.site), rw.graph.within_scope(scope):
                 new = rule(rw, node)
         except (ShapeError, DTypeError):
             new = None  # the node cannot work with these shapes: keep it, it will fail at run time
