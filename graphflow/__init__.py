@@ -41,6 +41,16 @@ from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
 from . import compat, data, datasets, initializers, layers, losses, nn, train, viz
 from .compat import div, fill, ones, pow, reduce_max, reduce_mean, reduce_sum, truediv, zeros
+from .initializers import (
+    constant_initializer,
+    glorot_uniform_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    truncated_normal_initializer,
+    variance_scaling_initializer,
+    zeros_initializer,
+)
 from .session import InteractiveSession, Session, get_default_session
 from .train.optimizers import clip_by_global_norm
 from .variables import (

@@ -11,6 +11,7 @@ NOT_TORCH_CHECKED = {
     "placeholder": "test_session.py", "variable": "test_session.py",
     "assign": "test_session.py", "assign_add": "test_session.py",
     "assign_sub": "test_session.py", "group": "test_session.py",
+    "read_variable": "test_tf1_graph.py",
 }
 
 

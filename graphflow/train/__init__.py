@@ -2,3 +2,4 @@
 
 from .optimizers import *  # noqa: F401,F403
 from .saver import *  # noqa: F401,F403
+from .schedules import *  # noqa: F401,F403
