@@ -210,6 +210,8 @@ class _Names:
 
 def _render(value, bind) -> str:
     """An attribute as source text: literals as themselves, anything else bound by name."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return bind(value, "c")  # inf and nan have no literal
     if value is None or isinstance(value, (bool, int, float, str)):
         return repr(value)
     if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value):

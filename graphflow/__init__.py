@@ -23,11 +23,23 @@ from compiler.errors import (
 )
 from compiler.graph import Graph, Operation, get_default_graph, graph_of, reset_default_graph
 from compiler.graph import Node as Tensor
+from compiler.ops.array import gather, pad, rank, shape, size, split, stack, tile, unstack
 from compiler.ops.core import constant, convert_to_tensor, placeholder
 from compiler.ops.elementwise import *  # noqa: F401,F403
 from compiler.ops.indexing import one_hot
 from compiler.ops.linalg import matmul
+from compiler.ops.math import (
+    argmin,
+    cos,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    rsqrt,
+    sin,
+)
 from compiler.ops.nn import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from compiler.ops.random import random_normal, random_shuffle, random_uniform, truncated_normal
 from compiler.ops.reduce import add_n, argmax
 from compiler.ops.shape import (
     broadcast_to,
@@ -40,7 +52,19 @@ from compiler.ops.shape import (
 from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
 from . import compat, data, datasets, initializers, layers, losses, nn, train, viz
-from .compat import div, fill, ones, pow, reduce_max, reduce_mean, reduce_sum, truediv, zeros
+from .compat import (
+    div,
+    fill,
+    ones,
+    pow,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_prod,
+    reduce_sum,
+    truediv,
+    zeros,
+)
 from .initializers import (
     constant_initializer,
     glorot_uniform_initializer,

@@ -9,11 +9,12 @@ import numpy as np
 
 from compiler import dtypes as _dt
 from compiler.ops import elementwise as ew
+from compiler.ops import math as math_ops
 from compiler.ops import reduce as red
 from compiler.ops.core import constant
 
-__all__ = ["reduce_sum", "reduce_mean", "reduce_max", "zeros", "ones", "fill", "pow", "div",
-           "truediv", "UNSUPPORTED", "unsupported"]
+__all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "zeros",
+           "ones", "fill", "pow", "div", "truediv", "UNSUPPORTED", "unsupported"]
 
 
 def _axis(axis, reduction_indices, keepdims, keep_dims):
@@ -36,6 +37,8 @@ def _reduction(op, doc):
 reduce_sum = _reduction(red.reduce_sum, red.reduce_sum.__doc__)
 reduce_mean = _reduction(red.reduce_mean, red.reduce_mean.__doc__)
 reduce_max = _reduction(red.reduce_max, red.reduce_max.__doc__)
+reduce_min = _reduction(math_ops.reduce_min, math_ops.reduce_min.__doc__)
+reduce_prod = _reduction(math_ops.reduce_prod, math_ops.reduce_prod.__doc__)
 
 
 def zeros(shape, dtype=_dt.float32, name: Optional[str] = None):
