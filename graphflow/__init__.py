@@ -110,6 +110,8 @@ def name_scope(name: str):
     return get_default_graph().name_scope(name)
 
 
+bool = bool_  # noqa: A001 - TF1 spells it tf.bool
+
 __version__ = "0.1.0"
 
 

@@ -1,7 +1,11 @@
 """gf.layers: layers that make their own variables, as TF1's tf.layers.
 
     h = gf.layers.dense(x, 128, activation=gf.nn.relu)     # variables dense/kernel, dense/bias
+    h = gf.layers.batch_normalization(h, training=is_training)   # gamma, beta, moving_*
+    h = gf.layers.dropout(h, rate=0.5, training=is_training)
     logits = gf.layers.dense(h, 10, name="logits")          # logits/kernel, logits/bias
+
+dropout and batch_normalization live in graphflow/normalization.py.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from compiler.ops.state import Variable
 from compiler.shapes import fmt
 
 from .initializers import glorot_uniform, zeros
+from .normalization import batch_normalization, dropout
 
-__all__ = ["dense"]
+__all__ = ["dense", "dropout", "batch_normalization"]
 
 Initializer = Callable[..., object]
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Optional
 
-from compiler.ops.elementwise import add
+from compiler import dtypes as _dt
+from compiler.graph import Node, graph_of
+from compiler.ops.core import convert_to_tensor
+from compiler.ops.elementwise import add, cast, divide, greater_equal, multiply, subtract
 from compiler.ops.indexing import one_hot
 from compiler.ops.nn import (
     log_softmax,
@@ -15,14 +19,17 @@ from compiler.ops.nn import (
     softplus,
     tanh,
 )
+from compiler.ops.random import random_uniform_like
 from compiler.ops.reduce import reduce_sum
+from compiler.ops.shape import reshape
+from compiler.shapes import as_shape, fmt
 
 from .regularizers import l2_loss
 
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "sparse_softmax_cross_entropy_with_logits", "l2_loss", "bias_add",
-           "softmax_cross_entropy_with_logits_v2"]
+           "softmax_cross_entropy_with_logits_v2", "dropout"]
 
 
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,
@@ -61,3 +68,67 @@ def bias_add(value, bias, name: Optional[str] = None):
         raise ValueError(f"bias_add: bias of size {bias.shape[0]} does not match the last "
                          f"dimension of value {value.shape}")
     return add(value, bias, name=name)
+
+
+def dropout(x, keep_prob=None, noise_shape=None, seed: Optional[int] = None,
+            name: Optional[str] = None, rate=None) -> Node:
+    """TF1's tf.nn.dropout: each element of x is kept with probability keep_prob (or 1 - rate:
+    give exactly one) and scaled by 1 / keep_prob, or set to 0; a new mask is drawn every run.
+
+    keep_prob/rate may be a number or a scalar tensor (a placeholder fed 1.0 at test time gives x
+    back exactly). noise_shape (a list of ints, None for x's size) draws a mask of that shape and
+    broadcasts it: [batch, 1] keeps or drops whole rows. Built from graph ops (a uniform draw
+    compared with rate, a multiply), so the gradient of a run uses that run's mask.
+    """
+    if (keep_prob is None) == (rate is None):
+        raise ValueError("dropout: give exactly one of keep_prob and rate")
+    x = convert_to_tensor(x)
+    if not _dt.is_floating(x.dtype):
+        raise TypeError(f"dropout: x '{x.name}' is {x.dtype.name}; dropout needs a float tensor")
+    graph = graph_of([x, keep_prob, rate])
+    with graph.as_default(), graph.name_scope(name or "dropout"):
+        if keep_prob is not None:
+            keep_prob = _probability(keep_prob, x, "keep_prob", lambda p: 0 < p <= 1, "(0, 1]")
+            rate = 1 - keep_prob if isinstance(keep_prob, float) else subtract(1, keep_prob)
+        else:
+            rate = _probability(rate, x, "rate", lambda p: 0 <= p < 1, "[0, 1)")
+            keep_prob = 1 - rate if isinstance(rate, float) else subtract(1, rate)
+        if isinstance(keep_prob, float):
+            scaled = multiply(x, 1 / keep_prob)  # TF1 multiplies by the scale, as a number
+        else:
+            scaled = divide(x, keep_prob)
+        noise = random_uniform_like(x, _noise_shape(noise_shape, x), seed=seed)
+        keep = cast(greater_equal(noise, rate), x.dtype)  # P(u >= rate) = keep_prob
+        return multiply(scaled, keep)
+
+
+def _probability(p, x: Node, what: str, ok, interval: str):
+    """A keep_prob/rate: a Python number checked to lie in `interval`, or a scalar tensor of a
+    float dtype (cast to x's)."""
+    if isinstance(p, numbers.Real) and not isinstance(p, bool):
+        if not ok(p):
+            raise ValueError(f"dropout: {what} must be in {interval}, got {p}")
+        return float(p)
+    p = convert_to_tensor(p)
+    if not _dt.is_floating(p.dtype):
+        raise TypeError(f"dropout: {what} '{p.name}' must be a float tensor, got {p.dtype.name}")
+    if p.shape is not None and p.shape != ():
+        raise ValueError(f"dropout: {what} '{p.name}' must be a scalar, got shape {fmt(p.shape)}")
+    if p.shape is None:  # a placeholder of no shape: a scalar, so the result keeps x's shape
+        p = reshape(p, ())
+    return p if p.dtype == x.dtype else cast(p, x.dtype)
+
+
+def _noise_shape(noise_shape, x: Node):
+    """The mask's shape for random_uniform_like: None (x's own shape) or a tuple of x's rank whose
+    None sizes are x's, each size 1 or x's (so the mask broadcasts to x)."""
+    if noise_shape is None:
+        return None
+    shape = as_shape(noise_shape)
+    if x.shape is None:
+        raise ValueError(f"dropout: noise_shape {fmt(shape)} needs x '{x.name}' of known rank")
+    if len(shape) != len(x.shape) or any(
+            n is not None and n != 1 and d is not None and n != d for n, d in zip(shape, x.shape)):
+        raise ValueError(f"dropout: noise_shape {fmt(shape)} does not broadcast to x '{x.name}' "
+                         f"of shape {fmt(x.shape)}: it needs x's rank and sizes 1 or x's")
+    return shape

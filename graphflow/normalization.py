@@ -1,0 +1,168 @@
+"""The layers that behave differently in training and in inference: dropout and batch
+normalization (TF1's tf.layers.dropout and tf.layers.batch_normalization).
+
+`training` is a Python bool (the graph holds one behaviour) or a scalar bool tensor, usually a
+placeholder, choosing per run with gf.where, so one graph trains and evaluates:
+
+    is_training = gf.placeholder(gf.bool_, (), name="is_training")
+    h = gf.layers.batch_normalization(x, training=is_training)
+    h = gf.layers.dropout(h, rate=0.5, training=is_training)
+    with gf.control_dependencies(gf.get_collection(gf.GraphKeys.UPDATE_OPS)):
+        train_op = gf.train.AdamOptimizer(1e-3).minimize(loss)
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+
+from compiler import dtypes as _dt
+from compiler.errors import ShapeError
+from compiler.graph import Node, graph_of
+from compiler.ops.core import convert_to_tensor
+from compiler.ops.elementwise import (
+    add,
+    divide,
+    identity,
+    multiply,
+    negative,
+    sqrt,
+    square,
+    stop_gradient,
+    subtract,
+    where,
+)
+from compiler.ops.reduce import reduce_mean
+from compiler.ops.shape import reshape
+from compiler.ops.state import Variable, assign_sub
+from compiler.shapes import fmt
+
+from . import nn
+from .variables import GraphKeys, add_to_collection
+
+__all__ = ["dropout", "batch_normalization"]
+
+Training = Union[bool, Node]
+
+
+def _training_flag(training, what: str) -> Training:
+    """A Python bool as is, or a scalar bool tensor."""
+    if isinstance(training, (bool, np.bool_)):
+        return bool(training)
+    if not isinstance(training, Node):
+        raise TypeError(f"{what}: training must be a Python bool or a bool tensor, got "
+                        f"{training!r}")
+    if training.dtype != _dt.bool_ or (training.shape is not None and training.shape != ()):
+        raise TypeError(f"{what}: training '{training.name}' must be a scalar bool tensor, got "
+                        f"{training.dtype.name} of shape {fmt(training.shape)}")
+    if training.shape is None:  # a placeholder of no shape: a scalar, so shapes stay known
+        training = reshape(training, ())
+    return training
+
+
+def dropout(inputs, rate=0.5, noise_shape=None, seed: Optional[int] = None,
+            training: Training = False, name: Optional[str] = None) -> Node:
+    """TF1's tf.layers.dropout: gf.nn.dropout(inputs, rate=rate) while training, inputs as they
+    are otherwise. Note `rate` is the fraction dropped (gf.nn.dropout's keep_prob is 1 - rate).
+    With a bool tensor for `training`, each run picks by its value."""
+    inputs = convert_to_tensor(inputs)
+    training = _training_flag(training, "dropout")
+    graph = graph_of([inputs, training, rate])
+    with graph.as_default(), graph.name_scope(name or "dropout"):
+        if training is False:
+            return identity(inputs, name="Identity")
+        dropped = nn.dropout(inputs, noise_shape=noise_shape, seed=seed, rate=rate)
+        if training is True:
+            return dropped
+        return where(training, dropped, inputs, name="cond")
+
+
+def batch_normalization(inputs, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                        center: bool = True, scale: bool = True, training: Training = False,
+                        name: Optional[str] = None) -> Node:
+    """TF1's tf.layers.batch_normalization over the features on `axis` (the last by default):
+    (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+
+    Makes `<scope>/gamma` (ones, if scale) and `<scope>/beta` (zeros, if center), trainable, and
+    `<scope>/moving_mean` (zeros) and `<scope>/moving_variance` (ones), global but not trainable,
+    in the name scope `name` ("batch_normalization", "batch_normalization_1", ...).
+
+    While training, mean and variance are the batch's (the biased variance, over every axis but
+    `axis`), and the updates moving <- moving * momentum + batch * (1 - momentum) (TF1's
+    assign_sub(moving, (moving - batch) * (1 - momentum))) go into the UPDATE_OPS collection: run
+    them, e.g. with `gf.control_dependencies(gf.get_collection(gf.GraphKeys.UPDATE_OPS))` around
+    the train op. Otherwise the moving averages are used. With a bool tensor for `training`, each
+    run picks by its value, and the updates leave the averages as they are in runs where it is
+    False (TF1 sets the momentum to 1 there).
+    """
+    inputs = convert_to_tensor(inputs)
+    training = _training_flag(training, "batch_normalization")
+    channels, axis, broadcast_shape = _feature_axis(inputs, axis)
+    dtype = inputs.dtype
+    graph = graph_of([inputs, training])
+    with graph.as_default(), graph.name_scope(name or "batch_normalization"):
+        gamma = Variable(np.ones(channels, dtype), name="gamma") if scale else None
+        beta = Variable(np.zeros(channels, dtype), name="beta") if center else None
+        moving_mean = Variable(np.zeros(channels, dtype), name="moving_mean", trainable=False)
+        moving_variance = Variable(np.ones(channels, dtype), name="moving_variance",
+                                   trainable=False)
+        if training is False:
+            mean, variance = moving_mean, moving_variance
+        else:
+            reduction = tuple(i for i in range(len(inputs.shape)) if i != axis)
+            batch_mean = reduce_mean(inputs, reduction, name="moments/mean")
+            # As TF1's nn.moments: the mean is a constant inside the variance (same value and,
+            # since sum(x - mean) = 0, the same gradient, with one path fewer).
+            centered = subtract(inputs, _param(stop_gradient(batch_mean), broadcast_shape))
+            batch_variance = reduce_mean(square(centered), reduction, name="moments/variance")
+            if training is True:
+                mean, variance, decay = batch_mean, batch_variance, 1.0 - momentum
+            else:
+                mean = where(training, batch_mean, moving_mean, name="mean")
+                variance = where(training, batch_variance, moving_variance, name="variance")
+                decay = where(training, convert_to_tensor(1.0 - momentum, dtype),
+                              convert_to_tensor(0.0, dtype), name="decay")
+            for moving, batch in ((moving_mean, batch_mean), (moving_variance, batch_variance)):
+                update = assign_sub(moving, multiply(subtract(moving, batch), decay),
+                                    name="AssignMovingAvg")
+                add_to_collection(GraphKeys.UPDATE_OPS, update)
+        # TF1's nn.batch_normalization: x * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps)
+        inv = divide(1.0, sqrt(add(variance, epsilon)))
+        if gamma is not None:
+            inv = multiply(inv, gamma)
+        shift = negative(multiply(mean, inv)) if beta is None else subtract(
+            beta, multiply(mean, inv))
+        return add(multiply(inputs, _param(inv, broadcast_shape)),
+                   _param(shift, broadcast_shape), name="batchnorm")
+
+
+def _feature_axis(inputs: Node, axis):
+    """(number of features, axis as a non-negative int, the shape a per-feature vector takes to
+    broadcast against inputs, or None where it broadcasts as it is)."""
+    if not _dt.is_floating(inputs.dtype):
+        raise TypeError(f"batch_normalization: inputs '{inputs.name}' are {inputs.dtype.name}; "
+                        f"batch normalization needs float inputs (use gf.cast)")
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"batch_normalization: axis must be an int, got {axis!r}")
+    if inputs.shape is None:
+        raise ShapeError(f"batch_normalization: inputs '{inputs.name}' (made at {inputs.site}) "
+                         f"need a known rank")
+    rank = len(inputs.shape)
+    if not -rank <= axis < rank:
+        raise ValueError(f"batch_normalization: axis {axis} is out of range for inputs "
+                         f"'{inputs.name}' of shape {fmt(inputs.shape)}")
+    axis %= rank
+    channels = inputs.shape[axis]
+    if channels is None:
+        raise ShapeError(f"batch_normalization: dimension {axis} of inputs '{inputs.name}' (shape "
+                         f"{fmt(inputs.shape)}, made at {inputs.site}) must be known to make the "
+                         f"variables")
+    broadcast_shape = None if axis == rank - 1 else tuple(
+        channels if i == axis else 1 for i in range(rank))
+    return channels, axis, broadcast_shape
+
+
+def _param(vector: Node, broadcast_shape) -> Node:
+    """A per-feature vector shaped to broadcast against the inputs."""
+    return vector if broadcast_shape is None else reshape(vector, broadcast_shape)
