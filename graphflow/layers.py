@@ -23,6 +23,7 @@ from compiler.shapes import fmt
 
 from .initializers import glorot_uniform, zeros
 from .normalization import batch_normalization, dropout
+from .variables import GraphKeys
 
 __all__ = ["dense", "dropout", "batch_normalization"]
 
@@ -31,14 +32,17 @@ Initializer = Callable[..., object]
 
 def dense(inputs, units: int, activation: Optional[Callable[[Node], Node]] = None,
           use_bias: bool = True, kernel_initializer: Optional[Initializer] = None,
-          bias_initializer: Optional[Initializer] = None, name: Optional[str] = None) -> Node:
+          bias_initializer: Optional[Initializer] = None,
+          kernel_regularizer: Optional[Callable[[Node], Node]] = None,
+          name: Optional[str] = None) -> Node:
     """A fully connected layer: activation(inputs @ kernel + bias) (TF1's tf.layers.dense).
 
     Makes the trainable variables `<scope>/kernel` of shape (in, units) (default initializer:
     glorot_uniform) and `<scope>/bias` of shape (units,) (default: zeros) in a name scope `name`,
     by default "dense", "dense_1", ... The last dimension of `inputs` must be known; leading
     dimensions are kept (batch dimensions broadcast through matmul). The variables take the
-    dtype of `inputs`, which must be a float.
+    dtype of `inputs`, which must be a float. kernel_regularizer(kernel), when given, is a loss
+    added to the REGULARIZATION_LOSSES collection (see gf.losses.get_regularization_loss()).
     """
     inputs = convert_to_tensor(inputs)
     if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
@@ -56,6 +60,8 @@ def dense(inputs, units: int, activation: Optional[Callable[[Node], Node]] = Non
     with graph.as_default(), graph.name_scope(name or "dense"):
         kernel = Variable(kernel_initializer((inputs.shape[-1], units), inputs.dtype),
                           name="kernel", dtype=inputs.dtype)
+        if kernel_regularizer is not None:
+            graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, kernel_regularizer(kernel))
         outputs = matmul(inputs, kernel, name="MatMul")
         if use_bias:
             bias = Variable(bias_initializer((units,), inputs.dtype), name="bias",

@@ -102,3 +102,14 @@ def test_unsupported_tf1_names_say_so(name):
 def test_unknown_names_point_to_the_readme():
     with pytest.raises(AttributeError, match="Coming from TensorFlow 1"):
         gf.no_such_thing  # noqa: B018
+
+
+def test_dense_kernel_regularizer_feeds_the_regularization_loss():
+    x = gf.placeholder(gf.float32, [None, 3])
+    gf.layers.dense(x, 2, kernel_initializer=gf.constant_initializer(0.5),
+                    kernel_regularizer=lambda w: 0.1 * gf.nn.l2_loss(w))
+    gf.layers.dense(x, 4, name="plain")
+    (term,) = gf.get_collection(gf.GraphKeys.REGULARIZATION_LOSSES)
+    # 0.1 * sum(0.5^2 over 3x2) / 2
+    assert gf.Session().run(gf.losses.get_regularization_loss()) == pytest.approx(0.075)
+    assert term.graph is x.graph
