@@ -32,6 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import numerics
 from .errors import GraphflowError
 from .function import Function
 from .graph import Node
@@ -222,7 +223,7 @@ def _render(value, bind) -> str:
 
 
 def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
-             none_outputs: Sequence[bool] = ()) -> Generated:
+             none_outputs: Sequence[bool] = (), check_numerics: bool = False) -> Generated:
     """Turn `fn` into a compiled Python function taking (*inputs, *variables[, state]) returning a
     tuple of the outputs (None where none_outputs says so; 0-d values as numpy scalars)."""
     order = schedule(fn)
@@ -294,6 +295,10 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
                     text = f"{expr}\n    {target} = {args[0]}"
                 else:
                     text = f"{target} = {expr}"
+            if check_numerics:  # stop at the first inf/NaN, naming the user's node
+                shown = ", ".join(f"({i.name!r}, {a})" for i, a in zip(node.inputs, args))
+                text += (f"\n    {bind(numerics.check, 'check')}({target}, {bind(node, 'node')}, "
+                         f"{fn.user_name(node)!r}, [{shown}])")
             for k, line in enumerate(text.split("\n")):
                 lines.append(line if k else f"    {line}")
                 line_nodes[len(lines)] = node

@@ -31,3 +31,7 @@ class NoGradientError(GraphflowError, LookupError):
 
 class OpError(GraphflowError, RuntimeError):
     """A kernel failed while running; the message names the node and where it was created."""
+
+
+class NumericsError(OpError):
+    """A node produced inf or NaN while numerics were being checked (check_numerics)."""

@@ -30,6 +30,12 @@ class Function:
     outputs: Tuple[Node, ...]
     # node -> the pass that made it (a fold's constant, a stabilized log_softmax); copies keep it
     origin: Dict[Node, str] = field(default_factory=dict, compare=False)
+    # node a pass made -> the name of the user's node it stands for (errors name that one)
+    stands_for: Dict[Node, str] = field(default_factory=dict, compare=False)
+
+    def user_name(self, node: Node) -> str:
+        """The name the user gave the node this one computes (after rewrites, the original)."""
+        return self.stands_for.get(node, node.name)
 
     @property
     def nodes(self):

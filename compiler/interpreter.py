@@ -9,6 +9,7 @@ from typing import Dict, Iterable, List
 
 import numpy as np
 
+from . import numerics
 from .errors import FeedError, GraphflowError, OpError
 from .graph import Node
 from .shapes import compatible, fmt
@@ -73,16 +74,21 @@ class VariableStore:
         self._pending.clear()
 
 
-def execute(order: List[Node], feeds: Dict[Node, np.ndarray], store: VariableStore
-            ) -> Dict[Node, object]:
+def execute(order: List[Node], feeds: Dict[Node, np.ndarray], store: VariableStore,
+            check_numerics: bool = False) -> Dict[Node, object]:
     """Run the nodes of `order` given the fed values; returns every computed value by node.
-    Variable writes are committed only if every node ran."""
+    Variable writes are committed only if every node ran. With check_numerics, the first node
+    whose value holds inf or NaN stops the run (NumericsError)."""
     values: Dict[Node, object] = dict(feeds)
     try:
         with np.errstate(all="ignore"):  # inf/NaN come back as values, as in TF
             for node in order:
                 if node not in values:
-                    values[node] = _run_node(node, [values[i] for i in node.inputs], store)
+                    args = [values[i] for i in node.inputs]
+                    values[node] = _run_node(node, args, store)
+                    if check_numerics and node.dtype is not None:
+                        numerics.check(values[node], node, node.name,
+                                       [(i.name, a) for i, a in zip(node.inputs, args)])
     except BaseException:
         store.rollback()
         raise

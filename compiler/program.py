@@ -80,13 +80,15 @@ class Program:
                  passes: Optional[Sequence[str]] = None, check: bool = False,
                  reuse_memory: bool = True, rebuild: Optional[Callable] = None,
                  before_run: Optional[Callable[[], None]] = None,
-                 op_outputs: Optional[Sequence[bool]] = None):
+                 op_outputs: Optional[Sequence[bool]] = None, check_numerics: bool = False):
         self.fetches = tuple(fetches)
         self.feeds = tuple(feeds)
         self._store = store
         self._passes = passes
         self._check = check
-        self._reuse_memory = reuse_memory
+        # Checking numerics reports each node's inputs, so none may be overwritten in place.
+        self._reuse_memory = reuse_memory and not check_numerics
+        self._check_numerics = check_numerics
         self._rebuild = rebuild
         self._before_run = before_run
         # Fetches that are ops: the program returns None for them.
@@ -128,7 +130,7 @@ class Program:
         gen = spec.generated
         if gen is None:
             values = execute(plan(self.fetches, self.feeds), dict(zip(self.feeds, arrays)),
-                             self._store)
+                             self._store, self._check_numerics)
             outs = [None if op else _scalar(values[n])
                     for n, op in zip(self.fetches, self._op_outputs)]
             return self._rebuild(outs) if self._rebuild is not None else outs
@@ -170,7 +172,8 @@ class Program:
         t2 = time.perf_counter()
         try:
             generated = generate(fn, reuse_memory=self._reuse_memory,
-                                 none_outputs=self._op_outputs)
+                                 none_outputs=self._op_outputs,
+                                 check_numerics=self._check_numerics)
         except CompileError as exc:
             warnings.warn(f"graphflow: running {self!r} in the reference interpreter: {exc}",
                           stacklevel=3)

@@ -25,6 +25,7 @@ from compiler.graph import Graph, Operation, get_default_graph, graph_of, reset_
 from compiler.graph import Node as Tensor
 from compiler.ops.array import gather, pad, rank, shape, size, split, stack, tile, unstack
 from compiler.ops.core import constant, convert_to_tensor, placeholder
+from compiler.ops.debug import check_numerics
 from compiler.ops.elementwise import *  # noqa: F401,F403
 from compiler.ops.indexing import one_hot
 from compiler.ops.linalg import matmul
@@ -51,7 +52,7 @@ from compiler.ops.shape import (
 )
 from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
-from . import compat, data, datasets, initializers, layers, losses, nn, train, viz
+from . import compat, data, datasets, debugging, initializers, layers, losses, nn, train, viz
 from .compat import (
     div,
     fill,

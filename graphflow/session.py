@@ -70,18 +70,22 @@ class Session:
     pass pipeline into generated numpy code; optimize=False runs the reference interpreter.
     `passes` names the passes to run (default: all of compiler.passes.PASS_NAMES), `check=True`
     verifies the graph after every pass, and reuse_memory=False gives every value a fresh array.
+    check_numerics=True stops a run at the first node whose value holds inf or NaN, naming it
+    (as you named it, also after compiler rewrites), its op, your file:line and its inputs; off,
+    it costs nothing (the generated code has no trace of it).
     """
 
     def __init__(self, graph: Optional[Graph] = None, optimize: bool = True,
                  passes: Optional[Sequence[str]] = None, check: bool = False,
-                 reuse_memory: bool = True):
+                 reuse_memory: bool = True, check_numerics: bool = False):
         self.graph = graph if graph is not None else get_default_graph()
         self.optimize = optimize
         if passes is not None:
             unknown = [p for p in passes if p not in PASS_NAMES]
             if unknown:
                 raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
-        self._options = dict(passes=passes, check=check, reuse_memory=reuse_memory)
+        self._options = dict(passes=passes, check=check, reuse_memory=reuse_memory,
+                             check_numerics=check_numerics)
         self._store = VariableStore()
         self._plans: Dict[tuple, Tuple[List[Node], List[Node]]] = {}
         self._programs: Dict[tuple, Program] = {}
@@ -182,7 +186,7 @@ class Session:
         order, missing = self._plans[key]
         if missing:
             raise missing_feeds_error(missing)
-        values = execute(order, feeds, self._store)
+        values = execute(order, feeds, self._store, self._options["check_numerics"])
         # Fresh copies: the caller may keep or change them without touching the session.
         return [None if isinstance(f, Operation) or n.dtype is None else _result(values[n])
                 for f, n in zip(flat, nodes)]

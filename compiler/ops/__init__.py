@@ -1,5 +1,19 @@
 """The op set, one family per module. Importing this package registers every op."""
 
-from . import array, core, elementwise, indexing, linalg, math, nn, random, reduce, shape, state  # noqa: F401
+from . import (  # noqa: F401
+    array,
+    core,
+    debug,
+    elementwise,
+    indexing,
+    linalg,
+    math,
+    nn,
+    random,
+    reduce,
+    shape,
+    state,
+)
 
-FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random)
+FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random,
+            debug)

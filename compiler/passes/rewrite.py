@@ -27,6 +27,7 @@ class Rewriter:
         self.graph = Graph()
         self.new: Dict[Node, Node] = {}
         self.origin: Dict[Node, str] = {}
+        self.stands_for: Dict[Node, str] = {}
         self._copies = set()
 
     def __getitem__(self, old: Node) -> Node:
@@ -39,11 +40,14 @@ class Rewriter:
         self._copies.add(new)
         if node in self.fn.origin:
             self.origin[new] = self.fn.origin[node]
+        if node in self.fn.stands_for:
+            self.stands_for[new] = self.fn.stands_for[node]
         return new
 
     def finish(self) -> Function:
         return Function(self.graph, tuple(self.new[n] for n in self.fn.inputs),
-                        tuple(self.new[n] for n in self.fn.outputs), self.origin)
+                        tuple(self.new[n] for n in self.fn.outputs), self.origin,
+                        self.stands_for)
 
 
 def rewrite(fn: Function, rule: Rule, name: str) -> Function:
@@ -79,6 +83,7 @@ def rewrite(fn: Function, rule: Rule, name: str) -> Function:
         for n in rw.graph.nodes[made:]:
             if n not in rw._copies:
                 rw.origin.setdefault(n, name)
+                rw.stands_for.setdefault(n, fn.user_name(node))
     return rw.finish()
 
 
