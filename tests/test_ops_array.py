@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from reference import check_finite_differences, compare_with_torch
-from test_ops_shape import check_with_unknown_dims
+from reference import check_finite_differences, check_with_unknown_dims, compare_with_torch
 
 import graphflow as gf
 from compiler.ops import array as ga

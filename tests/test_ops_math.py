@@ -5,8 +5,7 @@ static shapes and dtypes, sizes known only at run time, and build-time errors.""
 import numpy as np
 import pytest
 import torch
-from reference import check_finite_differences, compare_with_torch
-from test_ops_shape import check_with_unknown_dims
+from reference import check_finite_differences, check_with_unknown_dims, compare_with_torch
 
 import graphflow as gf
 from compiler import NOT_DIFFERENTIABLE

@@ -6,40 +6,13 @@ import numpy as np
 import pytest
 import reference
 import torch
-from reference import check_finite_differences, compare_with_torch
+from reference import check_finite_differences, check_with_unknown_dims, compare_with_torch
 
 import graphflow as gf
 
 
 def _rand(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
-
-
-def check_with_unknown_dims(build_gf, build_torch, shapes, feeds, seed=0):
-    """Build build_gf once on float64 placeholders of the static `shapes` (None: a size known only
-    at run time), then for every list of arrays in `feeds` compare the value and the
-    vector-Jacobian product for every input with torch on those arrays."""
-    xs = [gf.placeholder(gf.float64, shape=s, name=f"x{i}") for i, s in enumerate(shapes)]
-    out = build_gf(*xs)
-    cot = gf.placeholder(gf.float64, shape=out.shape, name="cotangent")
-    grads = gf.gradients(out, xs, grad_ys=cot)
-    assert all(g is not None for g in grads)
-    sess = gf.Session()
-    rng = np.random.default_rng(seed)
-    for arrays in feeds:
-        txs = [torch.tensor(a, requires_grad=True) for a in arrays]
-        tout = build_torch(*txs)
-        c = rng.standard_normal(tuple(tout.shape))
-        tgrads = torch.autograd.grad(tout, txs, torch.tensor(c))
-        value, *gvals = sess.run([out, *grads], {**dict(zip(xs, arrays)), cot: c})
-        np.testing.assert_allclose(value, tout.detach().numpy(), rtol=reference.RTOL,
-                                   atol=reference.ATOL)
-        assert np.shape(value) == tuple(tout.shape)
-        for i, (got, want) in enumerate(zip(gvals, tgrads)):
-            np.testing.assert_allclose(got, want.numpy(), rtol=reference.RTOL,
-                                       atol=reference.ATOL, err_msg=f"gradient of input {i}")
-            assert np.shape(got) == np.shape(arrays[i])
-    reference.COVERED.update(n.type for n in out.graph.nodes)
 
 
 REDUCTIONS = {
