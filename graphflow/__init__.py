@@ -23,11 +23,11 @@ from compiler.errors import (
 )
 from compiler.graph import Graph, Operation, get_default_graph, graph_of, reset_default_graph
 from compiler.graph import Node as Tensor
-from compiler.ops.array import gather, pad, rank, shape, size, split, stack, tile, unstack
+from compiler.ops.array import gather, rank, shape, size, split, stack, tile, unstack
 from compiler.ops.core import constant, convert_to_tensor, placeholder
 from compiler.ops.debug import check_numerics
 from compiler.ops.elementwise import *  # noqa: F401,F403
-from compiler.ops.indexing import one_hot
+from compiler.ops.indexing import one_hot, pad
 from compiler.ops.linalg import matmul
 from compiler.ops.math import (
     argmin,

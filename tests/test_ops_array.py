@@ -375,23 +375,23 @@ def _torch_pad(paddings):
 @pytest.mark.parametrize("shape, paddings, value", PAD_CASES, ids=str)
 def test_pad_matches_torch(shape, paddings, value):
     x0 = _rand(*shape, seed=7)
-    out = _check(lambda x: ga.pad(x, paddings, constant_values=value),
+    out = _check(lambda x: gf.pad(x, paddings, constant_values=value),
                  lambda x: F.pad(x, _torch_pad(paddings), value=value), [x0])
-    assert ga.pad(gf.placeholder(gf.float64, shape), paddings).shape == out.shape
-    _hessian_matches_torch(lambda x: gf.reduce_sum(ga.pad(x, paddings, "constant", None, value)
+    assert gf.pad(gf.placeholder(gf.float64, shape), paddings).shape == out.shape
+    _hessian_matches_torch(lambda x: gf.reduce_sum(gf.pad(x, paddings, "constant", None, value)
                                                    ** 3),
                            lambda x: (F.pad(x, _torch_pad(paddings), value=value) ** 3).sum(), x0)
 
 
 def test_pad_with_unknown_sizes_and_int_dtype():
-    check_with_unknown_dims(lambda x: ga.pad(x, [[1, 2], [0, 1]]),
+    check_with_unknown_dims(lambda x: gf.pad(x, [[1, 2], [0, 1]]),
                             lambda x: F.pad(x, [0, 1, 1, 2]), [(None, 3)],
                             [[_rand(n, 3, seed=n)] for n in (1, 4)])
-    check_with_unknown_dims(lambda x: ga.pad(x, [[1, 0], [2, 2]]),
+    check_with_unknown_dims(lambda x: gf.pad(x, [[1, 0], [2, 2]]),
                             lambda x: F.pad(x, [2, 2, 1, 0]), [None], [[_rand(2, 3, seed=1)]])
-    assert ga.pad(gf.placeholder(gf.float64, None), [[1, 0], [2, 2]]).shape == (None, None)
+    assert gf.pad(gf.placeholder(gf.float64, None), [[1, 0], [2, 2]]).shape == (None, None)
     x = gf.placeholder(gf.int32, (2,))
-    got = gf.Session().run(ga.pad(x, [[1, 1]], constant_values=np.int64(9)),
+    got = gf.Session().run(gf.pad(x, [[1, 1]], constant_values=np.int64(9)),
                            {x: np.array([1, 2], np.int32)})
     np.testing.assert_array_equal(got, [9, 1, 2, 9])
     assert got.dtype == np.int32
@@ -410,15 +410,15 @@ def test_pad_errors(kwargs, error, match):
     x = gf.placeholder(kwargs.pop("dtype", gf.float64), (2, 3))
     kwargs.setdefault("paddings", [[1, 1], [1, 1]])
     with pytest.raises(error, match=match):
-        ga.pad(x, **kwargs)
+        gf.pad(x, **kwargs)
     with pytest.raises(error, match=r"pad.*test_ops_array\.py"):
-        ga.pad(x, **kwargs)
+        gf.pad(x, **kwargs)
 
 
 def test_pad_with_infinite_values_before_a_max():
     # -inf padding (as max pooling does) must survive code generation, where it is no literal.
     x = gf.placeholder(gf.float64, (2, 2))
-    y = gf.reduce_max(ga.pad(x, [[1, 0], [0, 1]], constant_values=-np.inf), axis=0)
+    y = gf.reduce_max(gf.pad(x, [[1, 0], [0, 1]], constant_values=-np.inf), axis=0)
     (g,) = gf.gradients(gf.reduce_sum(y), [x])
     x0 = np.array([[-5.0, 1.0], [-3.0, -2.0]])
     for sess in (gf.Session(optimize=False), gf.Session()):

@@ -1,4 +1,4 @@
-"""Array ops: stack/unstack, split, gather, tile, pad, and the shape queries shape/size/rank.
+"""Array ops: stack/unstack, split, gather, tile, and the shape queries shape/size/rank.
 
 A node has one output, so the list-returning unstack and split make one node per part. The
 gradient of one part is concat([zeros before, g, zeros after], axis), the zeros shaped like the
@@ -19,10 +19,9 @@ from ..opdef import OpDef, register
 from ..shapes import fmt, normalize_axis
 from .core import apply, convert_to_tensor, no_grad, same_dtype
 from .elementwise import zeros_like
-from .indexing import getitem
 from .shape import concat, expand_dims
 
-__all__ = ["stack", "unstack", "split", "gather", "tile", "pad", "shape", "size", "rank"]
+__all__ = ["stack", "unstack", "split", "gather", "tile", "shape", "size", "rank"]
 
 
 def _static_axis(x, axis: int, extra: int = 0) -> int:
@@ -327,59 +326,6 @@ TILE_GRAD = register(OpDef("tile_grad", infer=_tile_grad_infer, kernel=_tile_gra
 def tile_grad(g, x, multiples, name: Optional[str] = None):
     """The gradient of tile(x, multiples): g summed over the tiles, to x's run-time shape."""
     return apply(TILE_GRAD, [g, x], name, multiples=multiples)
-
-
-# -- pad -------------------------------------------------------------------------------------------
-def _pad_infer(inputs, paddings, constant_values):
-    x = inputs[0]
-    if any(b < 0 or a < 0 for b, a in paddings):
-        raise ValueError(f"paddings must be >= 0, got {[list(p) for p in paddings]}")
-    if x.dtype.kind in "iub" and not float(constant_values).is_integer():
-        raise TypeError(f"constant_values={constant_values.item()!r} does not fit "
-                        f"{x.dtype.name}")
-    if x.shape is None:
-        return (None,) * len(paddings), x.dtype
-    if len(paddings) != len(x.shape):
-        raise ValueError(f"paddings has {len(paddings)} rows; the input has rank {len(x.shape)}")
-    return tuple(None if d is None else d + b + a for d, (b, a) in zip(x.shape, paddings)), x.dtype
-
-
-def _pad_kernel(x, paddings, constant_values):
-    return np.pad(x, paddings, constant_values=constant_values)
-
-
-def _pad_grad(node, g):
-    return (getitem(g, tuple(slice(b, -a if a else None) for b, a in node.attrs["paddings"])),)
-
-
-PAD = register(OpDef("pad", infer=_pad_infer, kernel=_pad_kernel, grad=_pad_grad,
-                     emit="np.pad({0}, {paddings}, constant_values={constant_values})"))
-
-
-def pad(tensor, paddings, mode: str = "CONSTANT", name: Optional[str] = None,
-        constant_values=0):
-    """`tensor` with paddings[i] = [before, after] values of constant_values added around axis
-    i. Only mode="CONSTANT" is implemented; constant_values is a Python number."""
-    site = user_site()
-    if str(mode).upper() != "CONSTANT":
-        raise ValueError(f"pad ({site}): mode={mode!r} is not implemented; graphflow only "
-                         f"pads with mode='CONSTANT'")
-    if isinstance(paddings, Node) or isinstance(constant_values, Node):
-        raise TypeError(f"pad ({site}): paddings and constant_values must be Python values, "
-                        f"not tensors")
-    try:
-        rows = tuple((int(b), int(a)) for b, a in np.asarray(paddings).reshape(-1, 2))
-        if np.shape(paddings) != (len(rows), 2):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ShapeError(f"pad ({site}): paddings must be a list of [before, after] pairs, one "
-                         f"per axis; got {paddings!r}") from None
-    # A 0-d array, which the generated code binds by name: a literal -inf would not compile.
-    value = np.array(constant_values)
-    if value.ndim or value.dtype.kind not in "biuf":
-        raise TypeError(f"pad ({site}): constant_values must be a number, got {constant_values!r}")
-    value.flags.writeable = False
-    return apply(PAD, [tensor], name, paddings=rows, constant_values=value)
 
 
 # -- shape, size, rank -----------------------------------------------------------------------------

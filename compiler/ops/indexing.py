@@ -1,4 +1,5 @@
-"""Basic indexing (t[0, 1:3, None, ...]) with its gradient, and one_hot."""
+"""Basic indexing (t[0, 1:3, None, ...]) with its gradient, pad (whose gradient is a slice), and
+one_hot."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Optional
 import numpy as np
 
 from .. import dtypes as _dt
+from ..errors import ShapeError
+from ..graph import Node, user_site
 from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
 from .core import apply
 
-__all__ = ["getitem", "one_hot"]
+__all__ = ["getitem", "one_hot", "pad"]
 
 
 def _like_second(inputs):
@@ -124,3 +127,55 @@ def one_hot(indices, depth: int, dtype=_dt.float32, name: Optional[str] = None):
         indices = indices.astype(np.int64)
     return apply(ONE_HOT, [indices], name, depth=int(depth), dtype=_dt.as_dtype(dtype))
 
+
+# -- pad -------------------------------------------------------------------------------------------
+def _pad_infer(inputs, paddings, constant_values):
+    x = inputs[0]
+    if any(b < 0 or a < 0 for b, a in paddings):
+        raise ValueError(f"paddings must be >= 0, got {[list(p) for p in paddings]}")
+    if x.dtype.kind in "iub" and not float(constant_values).is_integer():
+        raise TypeError(f"constant_values={constant_values.item()!r} does not fit "
+                        f"{x.dtype.name}")
+    if x.shape is None:
+        return (None,) * len(paddings), x.dtype
+    if len(paddings) != len(x.shape):
+        raise ValueError(f"paddings has {len(paddings)} rows; the input has rank {len(x.shape)}")
+    return tuple(None if d is None else d + b + a for d, (b, a) in zip(x.shape, paddings)), x.dtype
+
+
+def _pad_kernel(x, paddings, constant_values):
+    return np.pad(x, paddings, constant_values=constant_values)
+
+
+def _pad_grad(node, g):
+    return (getitem(g, tuple(slice(b, -a if a else None) for b, a in node.attrs["paddings"])),)
+
+
+PAD = register(OpDef("pad", infer=_pad_infer, kernel=_pad_kernel, grad=_pad_grad,
+                     emit="np.pad({0}, {paddings}, constant_values={constant_values})"))
+
+
+def pad(tensor, paddings, mode: str = "CONSTANT", name: Optional[str] = None,
+        constant_values=0):
+    """`tensor` with paddings[i] = [before, after] values of constant_values added around axis
+    i. Only mode="CONSTANT" is implemented; constant_values is a Python number."""
+    site = user_site()
+    if str(mode).upper() != "CONSTANT":
+        raise ValueError(f"pad ({site}): mode={mode!r} is not implemented; graphflow only "
+                         f"pads with mode='CONSTANT'")
+    if isinstance(paddings, Node) or isinstance(constant_values, Node):
+        raise TypeError(f"pad ({site}): paddings and constant_values must be Python values, "
+                        f"not tensors")
+    try:
+        rows = tuple((int(b), int(a)) for b, a in np.asarray(paddings).reshape(-1, 2))
+        if np.shape(paddings) != (len(rows), 2):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ShapeError(f"pad ({site}): paddings must be a list of [before, after] pairs, one "
+                         f"per axis; got {paddings!r}") from None
+    # A 0-d array, which the generated code binds by name: a literal -inf would not compile.
+    value = np.array(constant_values)
+    if value.ndim or value.dtype.kind not in "biuf":
+        raise TypeError(f"pad ({site}): constant_values must be a number, got {constant_values!r}")
+    value.flags.writeable = False
+    return apply(PAD, [tensor], name, paddings=rows, constant_values=value)
