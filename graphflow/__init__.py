@@ -66,6 +66,7 @@ from .compat import (
     truediv,
     zeros,
 )
+from .functional import function, grad, hessian, hvp, jacobian, jvp, value_and_grad
 from .initializers import (
     constant_initializer,
     glorot_uniform_initializer,
