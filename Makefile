@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TRAIN_STAMP := $(VENV)/.installed-train
 
-.PHONY: install test lint bench train compare dot graphviz clean
+.PHONY: install test lint bench train compare profile dot graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ train: $(TRAIN_STAMP)
 
 compare: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/compare_torch.py
+
+# Per node of the MNIST training step (hidden 1024, batch 128): median time, share, output bytes.
+profile: $(TRAIN_STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/profile_mnist.py
 
 dot: $(TRAIN_STAMP)
 	@command -v dot >/dev/null || $(MAKE) --no-print-directory graphviz

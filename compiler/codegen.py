@@ -38,7 +38,7 @@ from .function import Function
 from .graph import Node
 from .ops.core import CONSTANT, PLACEHOLDER
 from .ops.state import VARIABLE
-from .shapes import ShapeOf, is_fully_known
+from .shapes import ShapeOf, is_fully_known, num_elements
 
 _SOURCES = (PLACEHOLDER, CONSTANT, VARIABLE)
 _program_ids = itertools.count()
@@ -328,22 +328,32 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
     return Generated(source, namespace[name], filename, var_nodes,
-                     tuple(v.key for v in var_nodes), _undo(order, var_nodes, roots), needs_state,
+                     tuple(v.key for v in var_nodes),
+                     _undo(order, var_nodes, roots, check_numerics), needs_state,
                      tuple(ops), line_nodes, buffer_arrays)
 
 
-def _undo(order: List[Node], var_nodes: Tuple[Node, ...], roots: Dict[Node, Node]):
+_EMPTY_FAILS = ("reduce_max", "reduce_min", "argmax", "argmin")  # no identity: empty raises
+
+
+def _can_fail(node: Node, check_numerics: bool) -> bool:
+    """Whether running this node's statement can raise although the shapes are right."""
+    if node.opdef.may_fail or (check_numerics and node.dtype is not None):
+        return True
+    return node.type in _EMPTY_FAILS and num_elements(node.inputs[0].shape) == 0
+
+
+def _undo(order: List[Node], var_nodes: Tuple[Node, ...], roots: Dict[Node, Node],
+          check_numerics: bool):
     """Indices (in var_nodes) of the variables a failure could leave half-updated: those updated
-    before some later computation. In a training step updates come last, so none."""
-    first = next((p for p, n in enumerate(order) if _is_update(n)), None)
-    if first is None:
+    in place before a node that can raise. A training step (updates last, or only arithmetic
+    after them) needs none, so it pays for no copies."""
+    last_fallible = max((p for p, n in enumerate(order) if n.opdef not in _SOURCES
+                         and not _is_update(n) and _can_fail(n, check_numerics)), default=-1)
+    if last_fallible < 0:
         return ()
-    later = [n for n in order[first:] if not _is_update(n) and n.dtype is not None
-             and n.opdef not in _SOURCES]
-    if not later:
-        return ()
-    updated = {roots[n] for n in order if _is_update(n)}
-    return tuple(i for i, v in enumerate(var_nodes) if v in updated)
+    early = {roots[n] for n in order[:last_fallible] if _is_update(n)}
+    return tuple(i for i, v in enumerate(var_nodes) if v in early)
 
 
 def node_at(generated: Generated, tb) -> Optional[Node]:

@@ -44,6 +44,9 @@ class OpDef:
               value is input 0 (variable updates).
     inplace   the output may be written over an input of the same shape and dtype (elementwise).
     view      the output may share memory with input 0 (transpose, reshape, slices, identity).
+    may_fail  the kernel can raise on some input values even with the right shapes (an index
+              out of range, a check that finds a NaN): generated code keeps copies of variables
+              it updated before such a node, to undo the updates if it raises.
     """
 
     name: str
@@ -58,6 +61,7 @@ class OpDef:
     emit_update: bool = False
     inplace: bool = False
     view: bool = False
+    may_fail: bool = False
     doc: str = field(default="", repr=False)
 
     def __repr__(self) -> str:

@@ -52,7 +52,19 @@ from compiler.ops.shape import (
 )
 from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
-from . import compat, data, datasets, debugging, initializers, layers, losses, nn, train, viz
+from . import (
+    compat,
+    data,
+    datasets,
+    debugging,
+    initializers,
+    layers,
+    losses,
+    nn,
+    test,
+    train,
+    viz,
+)
 from .compat import (
     div,
     fill,

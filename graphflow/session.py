@@ -146,6 +146,10 @@ class Session:
         flat, rebuild = _flatten(fetches)
         nodes = self._resolve(flat)
         feed_list = list(feed_list)
+        twice = [t for k, t in enumerate(feed_list) if any(t is u for u in feed_list[:k])]
+        if twice:
+            raise FeedError(f"'{twice[0].name}' appears more than once in feed_list; each tensor "
+                            f"can be fed one value")
         self._prepare_feeds({t: None for t in feed_list}, check_values=False)
         if self.optimize:
             return Program(nodes, feed_list, self._store, rebuild=rebuild,

@@ -241,3 +241,27 @@ def test_compiled_session_matches_the_interpreter_fed_an_intermediate_tensor():
     h_x = sess.run(hidden, feed_dict={x: X})
     np.testing.assert_allclose(sess.run(loss, feed_dict={hidden: h_x, y: Y}),
                                sess.run(loss, feed_dict={x: X, y: Y}), rtol=1e-12)
+
+
+def test_a_tensor_twice_in_feed_list_is_refused():
+    x = gf.placeholder(gf.float32, (2,), name="x")
+    with pytest.raises(gf.FeedError, match="'x' appears more than once"):
+        gf.Session().make_callable(x * 2.0, [x, x])
+
+
+def test_a_training_step_keeps_no_undo_copies_but_a_fallible_node_after_an_update_does():
+    x = gf.placeholder(gf.float32, (None, 3), name="x")
+    w = gf.Variable(np.ones((3, 1), np.float32), name="w")
+    loss = gf.reduce_mean(gf.square(x @ w))
+    step = gf.Session().make_callable(gf.train.AdamOptimizer(0.1).minimize(loss), [x])
+    step(np.ones((4, 3), np.float32))
+    assert step._last.generated.undo == ()  # updates are followed by arithmetic only
+    v = gf.Variable(np.float32(0.0), name="v")
+    idx = gf.placeholder(gf.int64, (1,), name="idx")
+    bumped = v.assign_add(1.0)
+    picked = gf.gather(gf.stack([bumped, bumped]), idx)  # an index can be out of range
+    sess = gf.Session()
+    with pytest.raises(gf.OpError):
+        sess.run(picked, {idx: np.array([5])})
+    assert sess.run(v) == 0.0  # the update before the failing gather was undone
+    assert sess.run(picked, {idx: np.array([1])}) == [1.0]

@@ -229,7 +229,7 @@ def _gather_grad(node, g):
 
 
 GATHER = register(OpDef("gather", infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad,
-                        emit="np.take({0}, {1}, axis={axis})"))
+                        emit="np.take({0}, {1}, axis={axis})", may_fail=True))
 
 
 def gather(params, indices, validate_indices=None, name: Optional[str] = None,
@@ -264,6 +264,7 @@ def _gather_grad_kernel(g, indices, params, axis):
 
 GATHER_GRAD = register(OpDef(
     "gather_grad", infer=_gather_grad_infer, kernel=_gather_grad_kernel, value_inputs=2,
+    may_fail=True,
     grad=lambda node, g: (gather(g, node.inputs[1], axis=node.attrs["axis"]), None, None)))
 
 
