@@ -9,25 +9,15 @@ differences), and the examples per second of each training loop.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
 import time
 
 import numpy as np
 import torch
+import train_mnist  # examples/train_mnist.py: the net is defined once; examples/ is on sys.path
 
 import graphflow as gf
 from graphflow.datasets import mnist
-
-
-def _train_module():
-    """examples/train_mnist.py, for its build_model (the net is defined once)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_mnist.py")
-    spec = importlib.util.spec_from_file_location("train_mnist", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def torch_loop(params, loss_kind, optimizer, lr):
@@ -58,7 +48,6 @@ def torch_loop(params, loss_kind, optimizer, lr):
 
 
 def compare(images, labels, args) -> dict:
-    train_mnist = _train_module()
     lr = args.lr if args.lr is not None else train_mnist.DEFAULT_LR[args.optimizer]
     with gf.Graph().as_default():
         model = train_mnist.build_model(args.hidden, args.loss, args.optimizer, lr, args.seed)

@@ -9,20 +9,16 @@ program: apt-get install graphviz; without it the .dot files are still written).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 
 import numpy as np
+import train_mnist  # examples/train_mnist.py: the net is defined once; examples/ is on sys.path
 
 import graphflow as gf
 
 
 def build():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_mnist.py")
-    spec = importlib.util.spec_from_file_location("train_mnist", path)
-    train_mnist = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_mnist)
     return train_mnist.build_model(hidden=256, loss_kind="bce", optimizer="sgd", lr=0.1, seed=0)
 
 

@@ -11,27 +11,16 @@ Profiling runs on copies of the variables, so the model is not trained by it.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 
 import numpy as np
+import train_mnist  # examples/train_mnist.py: the net is defined once; examples/ is on sys.path
 
 import graphflow as gf
-
-
-def _train_module():
-    """examples/train_mnist.py, for its build_model (the net is defined once)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_mnist.py")
-    spec = importlib.util.spec_from_file_location("train_mnist", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def profile_step(hidden: int = 1024, batch_size: int = 128, repeat: int = 10, loss: str = "bce",
                  optimizer: str = "adam", seed: int = 0):
     """The Profile of one training step on random data."""
-    train_mnist = _train_module()
     with gf.Graph().as_default():
         model = train_mnist.build_model(hidden, loss, optimizer,
                                         train_mnist.DEFAULT_LR[optimizer], seed)

@@ -1,6 +1,12 @@
+import pathlib
+import sys
+
 import pytest
 
 import graphflow as gf
+
+# The examples import each other (train_mnist's model) as scripts in one folder do.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "examples"))
 
 
 @pytest.fixture(autouse=True)
