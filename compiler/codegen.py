@@ -134,9 +134,42 @@ def _value_inputs(node: Node):
 
 
 # -- 2. memory -----------------------------------------------------------------------------------
+def _direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node]
+                   ) -> Dict[Node, Node]:
+    """Values computed straight into the variable they are assigned to (node -> variable), so
+    `v.assign(b1 * v + (1 - b1) * g)` costs no copy: the last op writes with out=<v>. Only where
+    nothing reads the variable's old value after that op (other than what follows the assign)."""
+    position = {n: i for i, n in enumerate(order)}
+    users: Dict[Node, List[Node]] = {}
+    for n in order:
+        for i in list(n.inputs) + list(n.control_inputs):
+            users.setdefault(i, []).append(n)
+    updates = [n for n in order if _is_update(n)]
+    direct: Dict[Node, Node] = {}
+    for a in updates:
+        var, value = roots[a.inputs[0]], a.inputs[1]
+        if (a.type != "assign" or sum(roots[u.inputs[0]] is var for u in updates) != 1
+                or not value.opdef.emit or "{out}" not in value.opdef.emit
+                or value in outputs or roots[value] is not value or value.control_inputs
+                or value.shape != var.shape or value.dtype != var.dtype
+                or users.get(value) != [a]):
+            continue
+        reads_var = any(roots[i] is var for i in _value_inputs(value))
+        if reads_var and not value.opdef.inplace:
+            continue  # e.g. a matmul must not write over its own operand
+        after = _descendants(a)
+        late_readers = [r for r in order[position[value] + 1:]
+                        if r is not a and r not in after
+                        and any(roots[i] is var for i in _value_inputs(r))]
+        if not late_readers:
+            direct[value] = var
+    return direct
+
+
 def _plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node],
-                 reuse: bool) -> Tuple[Dict[Node, int], Dict[int, Tuple[tuple, np.dtype]],
-                                       Dict[int, List[Node]]]:
+                 reuse: bool, direct: Dict[Node, Node]
+                 ) -> Tuple[Dict[Node, int], Dict[int, Tuple[tuple, np.dtype]],
+                            Dict[int, List[Node]]]:
     """Buffers for nodes: (node -> buffer id, buffer id -> (shape, dtype), position -> nodes whose
     names can be deleted after that position)."""
     position = {n: i for i, n in enumerate(order)}
@@ -174,7 +207,7 @@ def _plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node,
     for p, node in enumerate(order):
         dying = dies_at.get(p, [])
         wants = (reuse and node.opdef.emit and "{out}" in node.opdef.emit
-                 and node not in out_set and is_fully_known(node.shape))
+                 and node not in out_set and node not in direct and is_fully_known(node.shape))
         if wants and node.opdef.inplace:
             # Write over an input that dies here, if it owns its buffer and has our shape.
             release([r for r in dying if r in node.inputs and r.shape == node.shape])
@@ -231,7 +264,9 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     for n in order:
         roots[n] = _root(n, roots)
     _check_updates(order, roots)
-    assignment, buffers, names_die = _plan_memory(order, fn.outputs, roots, reuse_memory)
+    direct = _direct_writes(order, fn.outputs, roots) if reuse_memory else {}
+    assignment, buffers, names_die = _plan_memory(order, fn.outputs, roots, reuse_memory,
+                                                  direct)
 
     names = _Names()
     namespace: Dict[str, object] = {"np": np}
@@ -285,13 +320,20 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
                 kernel = functools.partial(op.kernel, **node.attrs) if node.attrs else op.kernel
                 text = f"{target} = {bind(kernel, 'k_' + op.name + '_')}({', '.join(args)})"
             else:
-                out = f", out={buffer_names[assignment[node]]}" if node in assignment else ""
+                if node in direct:  # computed straight into the variable it is assigned to
+                    out = f", out={value_name[direct[node]]}"
+                elif node in assignment:
+                    out = f", out={buffer_names[assignment[node]]}"
+                else:
+                    out = ""
                 attrs = {k: _render(v, bind) for k, v in node.attrs.items()}
                 if "{kernel}" in op.emit:
                     attrs["kernel"] = bind(op.kernel, "k_" + op.name + "_")
                 expr = op.emit.format(*args, args=", ".join(args), out=out,
                                       odtype=_render(node.dtype, bind), **attrs)
-                if op.emit_update:
+                if op.emit_update and node.inputs[-1] in direct:
+                    text = f"{target} = {args[0]}"  # the value is already in the variable
+                elif op.emit_update:
                     text = f"{expr}\n    {target} = {args[0]}"
                 else:
                     text = f"{target} = {expr}"
@@ -329,7 +371,7 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     exec(compile(source, filename, "exec"), namespace)
     return Generated(source, namespace[name], filename, var_nodes,
                      tuple(v.key for v in var_nodes),
-                     _undo(order, var_nodes, roots, check_numerics), needs_state,
+                     _undo(order, var_nodes, roots, check_numerics, direct), needs_state,
                      tuple(ops), line_nodes, buffer_arrays)
 
 
@@ -344,7 +386,7 @@ def _can_fail(node: Node, check_numerics: bool) -> bool:
 
 
 def _undo(order: List[Node], var_nodes: Tuple[Node, ...], roots: Dict[Node, Node],
-          check_numerics: bool):
+          check_numerics: bool, direct: Dict[Node, Node]):
     """Indices (in var_nodes) of the variables a failure could leave half-updated: those updated
     in place before a node that can raise. A training step (updates last, or only arithmetic
     after them) needs none, so it pays for no copies."""
@@ -353,6 +395,7 @@ def _undo(order: List[Node], var_nodes: Tuple[Node, ...], roots: Dict[Node, Node
     if last_fallible < 0:
         return ()
     early = {roots[n] for n in order[:last_fallible] if _is_update(n)}
+    early |= {var for n, var in direct.items() if n in order[:last_fallible]}
     return tuple(i for i, v in enumerate(var_nodes) if v in early)
 
 

@@ -324,3 +324,21 @@ def test_fed_shapes_that_do_not_fit_name_the_users_node_and_line():
     np.testing.assert_array_equal(sess.run(grid, {x: np.arange(6)}), [[0, 1, 2], [3, 4, 5]])
     np.testing.assert_array_equal(
         sess.run(product, {a: np.ones((2, 3)), b: np.ones((3, 1))}), [[3], [3]])
+
+
+@pytest.mark.parametrize("late_read", [False, True])
+def test_an_assigned_value_is_computed_straight_into_the_variable(late_read):
+    v = gf.Variable(np.arange(4.0), name="v")
+    x = gf.placeholder(gf.float64, (4,), name="x")
+    new = v.assign(v * 2.0 + x)  # the add can write into v: nothing reads v afterwards
+    fetches = [new]
+    if late_read:  # a read of v's old value that no data edge orders before the add
+        fetches.append(gf.tanh(gf.exp(gf.tanh(v))) * 3.0)
+    prog = gf.Session().make_callable(fetches, [x])
+    ref = gf.Session(optimize=False).make_callable(fetches, [x])
+    for k in range(3):
+        xs = np.full(4, float(k))
+        for got, want in zip(prog(xs), ref(xs)):
+            np.testing.assert_array_equal(got, want)
+    if not late_read:
+        assert "out=v)" in prog.source and "[...] =" not in prog.source
