@@ -86,7 +86,7 @@ def gradients(ys: TensorOrList, xs: TensorOrList, grad_ys=None) -> List[Optional
             done[node] = g
             if not any(i in on_path for i in node.inputs):
                 continue
-            for inp, gi, broadcasts in _input_grads(node, g):
+            for inp, gi, broadcasts in _input_grads(node, g, set(xs)):
                 if gi is None or inp not in on_path:
                     continue
                 if broadcasts and not _provably_same_shape(gi.shape, inp.shape):
@@ -95,12 +95,24 @@ def gradients(ys: TensorOrList, xs: TensorOrList, grad_ys=None) -> List[Optional
     return [done.get(x) for x in xs]
 
 
-def _input_grads(node: Node, g: Node):
+def _interior(node: Node, leaves) -> set:
+    """The nodes of a pattern rooted at `node`, between it and its leaves."""
+    inside, stack = set(), [node.inputs[0]]
+    while stack:
+        n = stack.pop()
+        if n not in inside and n not in leaves:
+            inside.add(n)
+            stack.extend(n.inputs)
+    return inside
+
+
+def _input_grads(node: Node, g: Node, xs: set):
     """(input, its gradient, whether it may need summing back to the input's shape) for each
     input of `node`. An unstable pattern (log(sigmoid(x)), ...) is differentiated through its
-    stable form, straight to the pattern's leaf inputs."""
+    stable form, straight to the pattern's leaf inputs — unless a gradient is asked for one of
+    the pattern's inner tensors (the sigmoid itself), which then must get one."""
     stable = stable_form(node)
-    if stable is not None:
+    if stable is not None and not _interior(node, stable[0]) & xs:
         leaves, build = stable
         return zip(leaves, gradients(build(*leaves), list(leaves), grad_ys=[g]),
                    [True] * len(leaves))

@@ -71,12 +71,23 @@ def _is_update(node: Node) -> bool:
 
 def schedule(fn: Function) -> List[Node]:
     """Topological order, taking variable updates (and what needs them) only when nothing else is
-    ready; ties go by the original order."""
+    ready; ties go by the original order. An update that reads another variable's start-of-run
+    value (w_old.assign(w)) goes before the in-place update of that variable; where that cannot
+    be (a swap), some node is left out and generate() hands the signature to the interpreter."""
     index = {n: i for i, n in enumerate(fn.nodes)}
+    roots: Dict[Node, Node] = {}
+    for n in fn.nodes:
+        roots[n] = _root(n, roots)
+    writers: Dict[Node, List[Node]] = {}
+    for n in fn.nodes:
+        if _is_update(n):
+            writers.setdefault(roots[n.inputs[0]], []).append(n)
     consumers: Dict[Node, List[Node]] = {n: [] for n in fn.nodes}
     waiting = {}
     for n in fn.nodes:
         deps = set(n.inputs) | set(n.control_inputs)
+        for later in _old_value_readers_first(n, roots, writers):
+            deps.add(later)
         waiting[n] = len(deps)
         for d in deps:
             consumers[d].append(n)
@@ -93,24 +104,52 @@ def schedule(fn: Function) -> List[Node]:
     return order
 
 
+def _old_value_readers_first(node: Node, roots, writers) -> List[Node]:
+    """For an update `node`: the other updates that read (as a value, not as their target) the
+    start-of-run value of the variable `node` writes; they must run before it."""
+    if not _is_update(node):
+        return []
+    var = roots[node.inputs[0]]
+    return [w for ws in writers.values() for w in ws
+            if w is not node and any(roots[i] is var and _reads_old_value(i)
+                                     for i in _value_inputs(w)[1:])]
+
+
 def _root(node: Node, roots: Dict[Node, Node]) -> Node:
     """The node whose storage `node`'s value lives in (through views)."""
     return roots[node.inputs[0]] if node.opdef.view or node.opdef.emit_update else node
 
 
+def _reads_old_value(node: Node) -> bool:
+    """Whether `node` (a variable, or a view of one) stands for the variable's value at the start
+    of the run, rather than for the value an update gave it."""
+    while True:
+        if node.opdef is VARIABLE:
+            return True
+        if _is_update(node):
+            return False
+        if not node.opdef.view:
+            return False
+        node = node.inputs[0]
+
+
 def _check_updates(order: List[Node], roots: Dict[Node, Node]) -> None:
-    """Every read of a variable's old value must come before the in-place update of it."""
+    """Every read of a variable's old value (the variable or a view of it, as opposed to what
+    an update returns) must come before the in-place update of it; otherwise the Program runs
+    this signature in the interpreter."""
     position = {n: i for i, n in enumerate(order)}
-    updates = [n for n in order if _is_update(n)]
-    for upd in updates:
+    for upd in (n for n in order if _is_update(n)):
         var = roots[upd.inputs[0]]
-        after = _descendants(upd)
         for node in order[position[upd] + 1:]:
-            if node in after or _is_update(node):
-                continue
-            if any(roots[i] is var for i in _value_inputs(node)):
-                raise CompileError(f"{node.describe()} reads variable '{var.name}' after its "
-                                   f"in-place update {upd.describe()}")
+            if node.type == "read_variable":
+                continue  # reads the value as it is now, by design (control dependencies)
+            for k, i in enumerate(_value_inputs(node)):
+                if _is_update(node) and k == 0:
+                    continue  # the variable an update writes, not a read of it
+                if roots[i] is var and _reads_old_value(i):
+                    raise CompileError(f"{node.describe()} reads the start-of-run value of "
+                                       f"variable '{var.name}' after its in-place update "
+                                       f"{upd.describe()}")
 
 
 def _descendants(node: Node) -> set:
@@ -260,6 +299,8 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     """Turn `fn` into a compiled Python function taking (*inputs, *variables[, state]) returning a
     tuple of the outputs (None where none_outputs says so; 0-d values as numpy scalars)."""
     order = schedule(fn)
+    if len(order) != len(fn.nodes):
+        raise CompileError("updates read each other's start-of-run values in a cycle (a swap)")
     roots: Dict[Node, Node] = {}
     for n in order:
         roots[n] = _root(n, roots)

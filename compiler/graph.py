@@ -19,7 +19,7 @@ import numpy as np
 from . import dtypes as _dt
 from .errors import DTypeError, GraphMismatchError, ShapeError
 from .opdef import OpDef
-from .shapes import Shape, fmt
+from .shapes import fmt
 
 _PACKAGE_DIRS = tuple(
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
@@ -78,8 +78,9 @@ class Node:
     def ndim(self) -> Optional[int]:
         return None if self.shape is None else len(self.shape)
 
-    def get_shape(self) -> Shape:
-        return self.shape
+    def get_shape(self) -> "TensorShape":
+        """TF1's tensor.get_shape(): the static shape, with .as_list() and .ndims."""
+        return TensorShape(self.shape)
 
     def describe(self) -> str:
         """`add 'logits' (model.py:14)`: how errors name a node."""
@@ -105,6 +106,30 @@ class Node:
         return self.shape[0]
 
     # Arithmetic operators are attached by compiler.operators once the ops exist.
+
+
+class TensorShape(tuple):
+    """A static shape as TF1 code reads it: a tuple with .as_list() and .ndims (None for unknown
+    sizes; an unknown rank is an empty shape whose ndims is None)."""
+
+    def __new__(cls, shape):
+        obj = super().__new__(cls, () if shape is None else shape)
+        obj.known_rank = shape is not None
+        return obj
+
+    @property
+    def ndims(self) -> Optional[int]:
+        return len(self) if self.known_rank else None
+
+    def as_list(self) -> list:
+        if not self.known_rank:
+            raise ValueError("as_list() is not defined on an unknown rank")
+        return list(self)
+
+
+def _seed_bits(seed) -> int:
+    """A seed as numpy takes it: TF1 allows negative seeds; their two's complement is used."""
+    return int(seed) & 0xFFFFFFFFFFFFFFFF
 
 
 class Operation:
@@ -278,7 +303,8 @@ class Graph:
         self._draws += 1
         if self.seed is None and op_seed is None:
             return np.random.default_rng()
-        return np.random.default_rng([self.seed or 0, self._draws if op_seed is None else op_seed])
+        return np.random.default_rng([_seed_bits(self.seed or 0),
+                                      _seed_bits(self._draws if op_seed is None else op_seed)])
 
     DEFAULT_GRAPH_SEED = 87654321  # TF1's, used when only an op seed is given
 
@@ -289,7 +315,7 @@ class Graph:
         if self.seed is None and op_seed is None:
             return None
         graph_seed = self.DEFAULT_GRAPH_SEED if self.seed is None else self.seed
-        return (int(graph_seed), int(self._draws if op_seed is None else op_seed))
+        return (_seed_bits(graph_seed), _seed_bits(self._draws if op_seed is None else op_seed))
 
     # -- collections ------------------------------------------------------------------------------
     def add_to_collection(self, key: str, value) -> None:

@@ -133,7 +133,8 @@ class Program:
         if gen is None:
             values = execute(plan(self.fetches, self.feeds), dict(zip(self.feeds, arrays)),
                              self._store, self._check_numerics)
-            outs = [None if op else _scalar(values[n])
+            # Copies: the caller may keep or change them without touching the session.
+            outs = [None if op else _scalar(np.array(values[n]))
                     for n, op in zip(self.fetches, self._op_outputs)]
             return self._rebuild(outs) if self._rebuild is not None else outs
         store = self._store.values

@@ -128,7 +128,7 @@ def train(args) -> dict:
     step = sess.make_callable([model["loss"], model["train_op"]], [model["x"], model["labels"]])
     predict = sess.make_callable(model["logits"], [model["x"]])
     saver = gf.train.Saver(model["params"])
-    history, started = [], time.perf_counter()
+    history, started, broken = [], time.perf_counter(), False
     print(f"MLP 784-{args.hidden}-10, loss={args.loss}, optimizer={args.optimizer}, lr={lr}, "
           f"batch={args.batch_size}, {len(x_train)} training examples")
     try:
@@ -142,6 +142,7 @@ def train(args) -> dict:
             for k, (xb, yb) in enumerate(bar):
                 loss_value, _ = step(xb, yb)
                 if not np.isfinite(loss_value):
+                    broken = True
                     raise NonFiniteLoss(
                         f"the loss became {loss_value} at epoch {epoch}, step {k + 1}; "
                         f"try a lower learning rate than --lr {lr}")
@@ -160,8 +161,9 @@ def train(args) -> dict:
     except KeyboardInterrupt:
         print("interrupted: saving what has been trained so far")
     finally:
-        path = saver.save(sess, os.path.join(args.out, "model.npz"))
-        print(f"checkpoint: {path}")
+        if not broken:  # never overwrite a checkpoint with non-finite weights
+            path = saver.save(sess, os.path.join(args.out, "model.npz"))
+            print(f"checkpoint: {path}")
     test_acc = accuracy(predict, x_test, y_test)
     result = {"test_accuracy": test_acc, "train_seconds": time.perf_counter() - started,
               "epochs": history}

@@ -20,8 +20,10 @@ def get_regularization_loss(scope: Optional[str] = None,
 
 
 def mean_squared_error(labels, predictions, name: Optional[str] = None):
-    """mean((predictions - labels) ** 2) over all elements."""
-    return reduce_mean(square(predictions - labels), name=name)
+    """mean((predictions - labels) ** 2) over all elements (added to GraphKeys.LOSSES, as TF1)."""
+    loss = reduce_mean(square(predictions - labels), name=name)
+    add_to_collection(GraphKeys.LOSSES, loss)
+    return loss
 
 
 def _reduce_weighted(per_element, weights, name):

@@ -75,9 +75,15 @@ class Session:
     it costs nothing (the generated code has no trace of it).
     """
 
-    def __init__(self, graph: Optional[Graph] = None, optimize: bool = True,
-                 passes: Optional[Sequence[str]] = None, check: bool = False,
-                 reuse_memory: bool = True, check_numerics: bool = False):
+    def __init__(self, target=None, graph: Optional[Graph] = None, config=None, *,
+                 optimize: bool = True, passes: Optional[Sequence[str]] = None,
+                 check: bool = False, reuse_memory: bool = True, check_numerics: bool = False):
+        # TF1's positional order is (target, graph, config); gf.Session(graph) works too.
+        if isinstance(target, Graph) and graph is None:
+            target, graph = None, target
+        if target not in (None, ""):
+            raise ValueError(f"Session target {target!r}: graphflow runs in this process only "
+                             f"(no distributed TF1 targets)")
         self.graph = graph if graph is not None else get_default_graph()
         self.optimize = optimize
         if passes is not None:
@@ -131,7 +137,8 @@ class Session:
         if not self.optimize:
             return rebuild(self._interpret(nodes, flat, feeds))
         order = sorted(feeds, key=lambda n: n.id)
-        key = (tuple(n.id for n in nodes), tuple(n.id for n in order))
+        ops = tuple(_op_fetches(flat))  # t.op fetched gives None, t itself a value
+        key = (tuple(n.id for n in nodes), tuple(n.id for n in order), ops)
         program = self._programs.get(key)
         if program is None:
             program = self._programs[key] = Program(nodes, order, self._store,
@@ -238,8 +245,8 @@ def _result(value):
 class InteractiveSession(Session):
     """A session that makes itself the default until it is closed (for shells and notebooks)."""
 
-    def __init__(self, graph: Optional[Graph] = None, **options):
-        super().__init__(graph, **options)
+    def __init__(self, target=None, graph: Optional[Graph] = None, config=None, **options):
+        super().__init__(target, graph, config, **options)
         _default_stack().append(self)
 
     def close(self) -> None:

@@ -28,21 +28,29 @@ def add_to_collection(name: str, value) -> None:
 def get_collection(key: str, scope: Optional[str] = None) -> list:
     """The default graph's collection `key` (a copy), keeping items whose name matches the regular
     expression `scope` from the start, when given (as TF1)."""
-    items = get_default_graph().get_collection(key)
+    return _scoped(get_default_graph().get_collection(key), scope)
+
+
+def global_variables(scope: Optional[str] = None, graph: Graph = None) -> List[Variable]:
+    """Every variable of the (default) graph, in creation order; with `scope`, those whose name
+    matches it from the start (TF1). A Graph given first is taken as `graph`."""
+    if isinstance(scope, Graph):
+        scope, graph = None, scope
+    return _scoped((graph or get_default_graph()).get_collection(GLOBAL_VARIABLES), scope)
+
+
+def trainable_variables(scope: Optional[str] = None, graph: Graph = None) -> List[Variable]:
+    """The variables made with trainable=True, in creation order (filtered by `scope`, TF1)."""
+    if isinstance(scope, Graph):
+        scope, graph = None, scope
+    return _scoped((graph or get_default_graph()).get_collection(TRAINABLE_VARIABLES), scope)
+
+
+def _scoped(items: list, scope: Optional[str]) -> list:
     if scope is None:
         return items
     pattern = re.compile(scope)
     return [i for i in items if hasattr(i, "name") and pattern.match(i.name)]
-
-
-def global_variables(graph: Graph = None) -> List[Variable]:
-    """Every variable of the (default) graph, in creation order."""
-    return (graph or get_default_graph()).get_collection(GLOBAL_VARIABLES)
-
-
-def trainable_variables(graph: Graph = None) -> List[Variable]:
-    """The variables made with trainable=True, in creation order."""
-    return (graph or get_default_graph()).get_collection(TRAINABLE_VARIABLES)
 
 
 def variables_initializer(var_list, name: str = "init") -> Operation:

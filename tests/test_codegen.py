@@ -342,3 +342,36 @@ def test_an_assigned_value_is_computed_straight_into_the_variable(late_read):
             np.testing.assert_array_equal(got, want)
     if not late_read:
         assert "out=v)" in prog.source and "[...] =" not in prog.source
+
+
+def test_check_numerics_output_is_a_view_so_no_buffer_overwrites_it():
+    x = gf.placeholder(gf.float64, (3,), name="x")
+    z = gf.debugging.check_numerics(gf.exp(x), "exp")
+    q = gf.sqrt(z) + z
+    xs = np.array([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(gf.Session().run(q, {x: xs}), np.sqrt(np.exp(xs)) + np.exp(xs))
+
+
+def test_results_of_an_interpreter_fallback_are_copies():
+    v = gf.Variable([1.0], name="v")
+    a, b = gf.Variable([1.0], name="a"), gf.Variable([2.0], name="b")
+    swap = gf.group(a.assign(b), b.assign(a))  # cannot be done in place: interpreter
+    bump = v.assign_add([1.0])
+    sess = gf.Session()
+    with pytest.warns(UserWarning, match="reference interpreter"):
+        out = sess.run([swap, bump, v])
+    out[1] += 100.0
+    out[2] += 100.0
+    assert sess.run(v) == [2.0]
+
+
+def test_gradient_with_respect_to_the_inside_of_a_stabilized_pattern():
+    x = gf.placeholder(gf.float64, (2,), name="x")
+    s = gf.sigmoid(x)
+    y = gf.reduce_sum(gf.log(s))
+    gs, gx = gf.gradients(y, [s, x])
+    xs = np.array([0.5, -1.0])
+    sig = 1 / (1 + np.exp(-xs))
+    got_s, got_x = gf.Session().run([gs, gx], {x: xs})
+    np.testing.assert_allclose(got_s, 1 / sig)
+    np.testing.assert_allclose(got_x, 1 - sig)

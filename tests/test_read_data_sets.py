@@ -51,3 +51,19 @@ def test_next_batch_without_shuffle_and_bad_sizes(idx_dir):
         data.next_batch(0)
     with pytest.raises(ValueError, match="validation_size"):
         mnist.read_data_sets(idx_dir, validation_size=1000)
+
+
+def test_a_folder_without_idx_files_uses_the_default_source(tmp_path, monkeypatch, idx_dir):
+    asked = []
+    real = mnist.load
+
+    def fake_load(data_dir=None):
+        asked.append(data_dir)
+        return real(idx_dir)  # stands in for the cache, offline
+    monkeypatch.setattr(mnist, "load", fake_load)
+    empty = tmp_path / "MNIST_data"
+    empty.mkdir()
+    data = mnist.read_data_sets(str(empty), validation_size=20)
+    assert asked == [None] and data.test.num_examples == 30
+    mnist.read_data_sets(idx_dir, validation_size=20)
+    assert asked[-1] == idx_dir

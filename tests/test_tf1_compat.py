@@ -113,3 +113,43 @@ def test_dense_kernel_regularizer_feeds_the_regularization_loss():
     # 0.1 * sum(0.5^2 over 3x2) / 2
     assert gf.Session().run(gf.losses.get_regularization_loss()) == pytest.approx(0.075)
     assert term.graph is x.graph
+
+
+def test_tf1_positional_session_scoped_collections_shapes_and_matmul_flags():
+    g = gf.Graph()
+    with g.as_default():
+        with gf.name_scope("dense"):
+            w = gf.Variable(np.arange(6.0).reshape(2, 3), name="w")
+        gf.Variable(1.0, name="other")
+        x = gf.placeholder("double", [None, 2])
+        y = gf.matmul(x, gf.transpose(w), transpose_b=True)  # x @ w
+        z = gf.matmul(w, x, transpose_a=True, transpose_b=True)  # w.T @ x.T
+    sess = gf.Session("", g)
+    xs = np.array([[1.0, 2.0]])
+    np.testing.assert_allclose(sess.run(y, {x: xs}), xs @ w.initial_value)
+    np.testing.assert_allclose(sess.run(z, {x: xs}), w.initial_value.T @ xs.T)
+    with g.as_default():
+        assert gf.trainable_variables("dense") == [w]
+        assert [v.name for v in gf.global_variables("oth")] == ["other"]
+    assert y.get_shape().as_list() == [None, 3] and y.get_shape().ndims == 2
+    with pytest.raises(ValueError, match="no distributed"):
+        gf.Session("grpc://somewhere:2222")
+
+
+def test_negative_seeds_are_accepted_as_in_tf1():
+    gf.set_random_seed(-1)
+    a = gf.random_normal([3], seed=-3)
+    w = gf.Variable(gf.initializers.glorot_uniform()((2, 2)))
+    sess = gf.Session()
+    assert np.all(np.isfinite(sess.run(a))) and sess.run(w).shape == (2, 2)
+
+
+def test_fetching_an_op_then_its_tensor_gives_none_then_the_value():
+    v = gf.Variable(2.0)
+    inc = gf.assign_add(v, 1.0)
+    sess = gf.Session()
+    assert sess.run(inc.op) is None
+    assert sess.run(inc) == 4.0
+    assert gf.get_collection(gf.GraphKeys.LOSSES) == []
+    gf.losses.mean_squared_error(gf.constant([1.0]), gf.constant([2.0]))
+    assert len(gf.get_collection(gf.GraphKeys.LOSSES)) == 1

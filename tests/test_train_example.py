@@ -71,6 +71,7 @@ def test_non_finite_loss_stops_with_a_message(script, data_dir, tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 1
     assert "epoch 1, step" in err and "lower learning rate" in err
+    assert not (tmp_path / "out" / "model.npz").exists()  # no checkpoint of broken weights
 
 
 def test_ctrl_c_saves_the_checkpoint(script, data_dir, tmp_path, monkeypatch, capsys):

@@ -122,8 +122,9 @@ def apply(opdef: OpDef, inputs: Sequence, name: Optional[str] = None, **attrs) -
         nodes = [x if isinstance(x, Node) else convert_to_tensor(x, like, graph) for x in inputs]
     except TypeError as exc:
         raise TypeError(f"{opdef.name} ({user_site()}): {exc}") from None
-    if graph.current_control_inputs() and not opdef.emit_update:
-        nodes = [read_variable(x) if x.type == "variable" else x for x in nodes]
+    if graph.current_control_inputs():  # an update's target (input 0) is written, not read
+        nodes = [read_variable(x) if x.type == "variable" and not (opdef.emit_update and k == 0)
+                 else x for k, x in enumerate(nodes)]
     return graph.add_node(opdef, nodes, attrs, name=name)
 
 

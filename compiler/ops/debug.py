@@ -23,7 +23,7 @@ def _check_numerics_kernel(state, node, x):
 
 CHECK_NUMERICS = register(OpDef(
     "check_numerics", infer=_check_numerics_infer, kernel=_check_numerics_kernel,
-    grad=lambda node, g: (g,), stateful_kernel=True, may_fail=True))
+    grad=lambda node, g: (g,), stateful_kernel=True, may_fail=True, view=True))
 
 
 def check_numerics(tensor, message: str, name: Optional[str] = None):

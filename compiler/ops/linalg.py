@@ -6,9 +6,10 @@ from typing import Optional
 
 import numpy as np
 
+from ..graph import graph_of
 from ..opdef import OpDef, register
 from ..shapes import broadcast, fmt
-from .core import apply, same_dtype
+from .core import apply, convert_to_tensor, same_dtype
 from .shape import expand_dims, squeeze, transpose
 
 __all__ = ["matmul"]
@@ -62,6 +63,14 @@ MATMUL = register(OpDef("matmul", infer=_matmul_infer, kernel=np.matmul, grad=_m
                         broadcasts=True, emit="np.matmul({0}, {1}{out})"))
 
 
-def matmul(a, b, name: Optional[str] = None):
-    """Matrix product a @ b (numpy semantics: 1-D operands and broadcast batch dimensions)."""
+def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False,
+           name: Optional[str] = None):
+    """Matrix product a @ b (numpy semantics: 1-D operands and broadcast batch dimensions);
+    transpose_a/transpose_b swap the last two axes of an operand first (TF1)."""
+    graph = graph_of([a, b])
+    a, b = (convert_to_tensor(v, graph=graph) for v in (a, b))
+    if transpose_a:
+        a = _swap_last(a)
+    if transpose_b:
+        b = _swap_last(b)
     return apply(MATMUL, [a, b], name)

@@ -318,6 +318,10 @@ def read_data_sets(train_dir: Union[None, str, os.PathLike] = None, one_hot: boo
                    validation_size: int = 5000, seed: Optional[int] = None) -> Datasets:
     """TF1's `input_data.read_data_sets`: `.train`, `.validation`, `.test`, each with `.images`
     (float32 in [0, 1], (N, 784)), `.labels` (int64, or one-hot float32), `.num_examples` and
-    `.next_batch(batch_size, shuffle=True)`. Backed by load(): works offline from the cache or
-    from a folder of IDX files (train_dir)."""
+    `.next_batch(batch_size, shuffle=True)`. Backed by load(): reads the IDX files in train_dir
+    when it holds any; a folder without them ("MNIST_data/", where TF1 would download) uses the
+    default source (the cache, fetched once)."""
+    if train_dir is not None and not any(
+            p.name.split(".")[0] in _idx_names() for p in Path(train_dir).glob("*-ubyte*")):
+        train_dir = None
     return make_datasets(load(train_dir), one_hot, validation_size, seed)

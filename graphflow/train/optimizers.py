@@ -87,7 +87,7 @@ class Optimizer:
         if not isinstance(loss, Node) or not _dt.is_floating(loss.dtype):
             raise TypeError(f"{type(self).__name__}: the loss must be a float tensor, got {loss!r}")
         if var_list is None:
-            var_list = trainable_variables(loss.graph)
+            var_list = trainable_variables(graph=loss.graph)
         var_list = list(var_list)
         if not var_list:
             raise ValueError(f"no variables to optimize: graph of loss '{loss.name}' "

@@ -95,7 +95,7 @@ class Saver:
     def _variables(self, sess: Session) -> Dict[str, Variable]:
         """{checkpoint key: variable}, each checked to belong to the session's graph."""
         if self._var_list is None:
-            variables = {v.name: v for v in global_variables(sess.graph)}
+            variables = {v.name: v for v in global_variables(graph=sess.graph)}
             if not variables:
                 raise ValueError("no variables to save or restore: the session's graph has none")
             return variables
