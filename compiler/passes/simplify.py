@@ -1,6 +1,8 @@
 """Algebraic simplification: exact rewrites only, bit for bit. x*0 is NOT turned into 0 (NaN*0 is
 NaN), and x + 0.0 is only dropped when the zero is -0.0 (or the dtype an integer): -0.0 + 0.0 is
-+0.0, which 1/x tells apart from -0.0. (XLA and grappler drop x + 0.0; we don't.)
++0.0, which 1/x tells apart from -0.0. (XLA and grappler drop x + 0.0; we don't.) The one bit
+not kept is the sign of a NaN (x * -1 -> -x flips it where the multiplication does not), which
+no IEEE comparison or arithmetic result depends on.
 
     x*1 -> x,  x-0 -> x,  x+(-0) -> x,  x/1 -> x,  -(-x) -> x,  x + (-y) -> x - y,
     transpose(transpose(x)) -> x,  reshape(reshape(x)) -> reshape(x),  identity(x) -> x,
