@@ -39,7 +39,7 @@ from compiler.ops.math import (
     rsqrt,
     sin,
 )
-from compiler.ops.nn import log_softmax, relu, sigmoid, softmax, softplus, tanh
+from compiler.ops.nn import relu, sigmoid, softplus, tanh
 from compiler.ops.random import random_normal, random_shuffle, random_uniform, truncated_normal
 from compiler.ops.reduce import add_n, argmax
 from compiler.ops.shape import (
@@ -89,6 +89,7 @@ from .initializers import (
     variance_scaling_initializer,
     zeros_initializer,
 )
+from .nn import log_softmax, softmax
 from .session import InteractiveSession, Session, get_default_session
 from .train.optimizers import clip_by_global_norm
 from .variables import (

@@ -7,18 +7,11 @@ from typing import Optional
 
 from compiler import dtypes as _dt
 from compiler.graph import Node, graph_of
+from compiler.ops import nn as _nn
 from compiler.ops.core import convert_to_tensor
 from compiler.ops.elementwise import add, cast, divide, greater_equal, multiply, subtract
 from compiler.ops.indexing import one_hot
-from compiler.ops.nn import (
-    log_softmax,
-    relu,
-    sigmoid,
-    sigmoid_cross_entropy_with_logits,
-    softmax,
-    softplus,
-    tanh,
-)
+from compiler.ops.nn import relu, sigmoid, sigmoid_cross_entropy_with_logits, softplus, tanh
 from compiler.ops.random import random_uniform_like
 from compiler.ops.reduce import reduce_sum
 from compiler.ops.shape import reshape
@@ -132,3 +125,21 @@ def _noise_shape(noise_shape, x: Node):
         raise ValueError(f"dropout: noise_shape {fmt(shape)} does not broadcast to x '{x.name}' "
                          f"of shape {fmt(x.shape)}: it needs x's rank and sizes 1 or x's")
     return shape
+
+
+def _softmax_axis(axis, dim, what: str) -> int:
+    if dim is not None:
+        if axis is not None:
+            raise ValueError(f"{what}: give axis or dim (its old name), not both")
+        return dim
+    return -1 if axis is None else axis
+
+
+def softmax(logits, axis: Optional[int] = None, name: Optional[str] = None, dim=None):
+    """exp(x) / sum(exp(x)) along axis (default the last; TF1's old name for it is dim)."""
+    return _nn.softmax(logits, _softmax_axis(axis, dim, "softmax"), name=name)
+
+
+def log_softmax(logits, axis: Optional[int] = None, name: Optional[str] = None, dim=None):
+    """x - logsumexp(x) along axis (default the last; TF1's old name for it is dim)."""
+    return _nn.log_softmax(logits, _softmax_axis(axis, dim, "log_softmax"), name=name)

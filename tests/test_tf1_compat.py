@@ -153,3 +153,32 @@ def test_fetching_an_op_then_its_tensor_gives_none_then_the_value():
     assert gf.get_collection(gf.GraphKeys.LOSSES) == []
     gf.losses.mean_squared_error(gf.constant([1.0]), gf.constant([2.0]))
     assert len(gf.get_collection(gf.GraphKeys.LOSSES)) == 1
+
+
+def test_argmax_dimension_output_type_and_softmax_dim():
+    x = gf.constant(np.array([[1.0, 3.0, 2.0], [5.0, 0.0, 4.0]]))
+    sess = gf.Session()
+    got = sess.run([gf.argmax(x, dimension=1, output_type=gf.int32), gf.argmax(x, 0)])
+    assert got[0].dtype == np.int32 and list(got[0]) == [1, 0]
+    assert got[1].dtype == np.int64 and list(got[1]) == [1, 0, 1]
+    want = torch.softmax(torch.tensor(sess.run(x)), 0).numpy()
+    np.testing.assert_allclose(sess.run(gf.nn.softmax(x, dim=0)), want, rtol=1e-12)
+    np.testing.assert_allclose(sess.run(gf.nn.log_softmax(x, axis=0)), np.log(want), rtol=1e-12)
+    with pytest.raises(ValueError, match="not both"):
+        gf.argmax(x, 0, dimension=1)
+
+
+def test_saver_global_step_and_max_to_keep(tmp_path):
+    v = gf.Variable(np.zeros(2), name="v")
+    step = gf.Variable(0, name="step", dtype=gf.int64, trainable=False)
+    sess = gf.Session()
+    saver = gf.train.Saver(max_to_keep=2)
+    paths = []
+    for k in range(1, 4):
+        sess.run([v.assign_add(np.ones(2)), step.assign(k)])
+        paths.append(saver.save(sess, tmp_path / "model", global_step=step))
+    assert [p.rsplit("/", 1)[-1] for p in paths] == ["model-1.npz", "model-2.npz", "model-3.npz"]
+    assert not (tmp_path / "model-1.npz").exists() and saver.last_checkpoints == paths[1:]
+    fresh = gf.Session()
+    saver.restore(fresh, paths[1])
+    np.testing.assert_array_equal(fresh.run(v), [2.0, 2.0])

@@ -160,9 +160,21 @@ ARGMAX = register(OpDef("argmax", infer=_argmax_infer, kernel=_argmax_kernel,
                         grad=NOT_DIFFERENTIABLE))
 
 
-def argmax(x, axis: Optional[int] = None, name: Optional[str] = None):
-    """Index of the largest value along axis (TF1: axis None means 0), as int64."""
+def argmax(x, axis: Optional[int] = None, name: Optional[str] = None,
+           dimension: Optional[int] = None, output_type=_dt.int64):
+    """Index of the largest value along axis (TF1: axis None means 0; `dimension` is its old
+    name), as int64 or int32 (output_type); ties give the first index."""
+    if dimension is not None:
+        if axis is not None:
+            raise ValueError("argmax: give axis or dimension (its old name), not both")
+        axis = dimension
+    output_type = _dt.as_dtype(output_type)
+    if output_type not in (_dt.int32, _dt.int64):
+        raise TypeError(f"argmax: output_type must be int32 or int64, got {output_type.name}")
     axis = _axes_attr(x, 0 if axis is None else int(axis))
+    if output_type == _dt.int32:
+        index = apply(ARGMAX, [x], None, axis=axis[0] if isinstance(axis, tuple) else axis)
+        return cast(index, _dt.int32, name=name)
     return apply(ARGMAX, [x], name, axis=axis[0] if isinstance(axis, tuple) else axis)
 
 

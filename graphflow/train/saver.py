@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import zipfile
-from typing import Dict, List, Mapping, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -44,13 +44,24 @@ class Saver:
     be restored from a full checkpoint.
     """
 
-    def __init__(self, var_list: Union[None, Sequence[Variable], Mapping[str, Variable]] = None):
+    def __init__(self, var_list: Union[None, Sequence[Variable], Mapping[str, Variable]] = None,
+                 max_to_keep: Optional[int] = 5):
         self._var_list = None if var_list is None else _check_var_list(var_list)
+        self._max_to_keep = max_to_keep
+        self.last_checkpoints: List[str] = []  # the step-numbered files this saver wrote
 
-    def save(self, sess: Session, save_path: Union[str, os.PathLike]) -> str:
+    def save(self, sess: Session, save_path: Union[str, os.PathLike], global_step=None) -> str:
         """Write the variables' current values to `save_path` (".npz" is added if missing) and
         return that path. The file is replaced atomically: a save that fails or is interrupted
-        leaves the previous checkpoint as it was. Missing parent directories are created."""
+        leaves the previous checkpoint as it was. Missing parent directories are created.
+
+        With `global_step` (an int, or a tensor/variable read in `sess`), the path gets TF1's
+        "-<step>" suffix and only the newest `max_to_keep` such files are kept."""
+        if global_step is not None:
+            step = global_step if isinstance(global_step, int) else sess.run(global_step)
+            root = os.fspath(save_path)
+            root = root[:-4] if root.endswith(".npz") else root
+            save_path = f"{root}-{int(step)}"
         path = _with_suffix(save_path)
         variables = self._variables(sess)
         values = sess._variable_values(variables.values())
@@ -71,7 +82,18 @@ class Saver:
                 os.remove(tmp)
             raise
         _fsync_directory(directory)
+        if global_step is not None:
+            self._keep(path)
         return path
+
+    def _keep(self, path: str) -> None:
+        if path in self.last_checkpoints:
+            self.last_checkpoints.remove(path)
+        self.last_checkpoints.append(path)
+        while self._max_to_keep and len(self.last_checkpoints) > self._max_to_keep:
+            old = self.last_checkpoints.pop(0)
+            if os.path.exists(old):
+                os.remove(old)
 
     def restore(self, sess: Session, save_path: Union[str, os.PathLike]) -> None:
         """Set the variables to the values saved in `save_path` (with or without ".npz").
