@@ -1,0 +1,256 @@
+"""Scheduling and memory planning for code generation.
+
+1. schedule  a topological order in which variable updates come as late as possible, after every
+             read of the variable they overwrite (reads see the value at the start of the run);
+             an update that reads another variable's start value goes before that variable's
+             update. Reads that cannot be ordered so make the Program use the interpreter.
+2. memory    liveness over the schedule: a value dies after its last use (views keep their base
+             alive); each op that can write into `out=` gets a buffer preallocated once for this
+             shape signature, reusing buffers of dead values; elementwise ops write over an input
+             that dies there; a value assigned to a variable is computed straight into it where
+             nothing reads the old value later. Outputs never live in buffers.
+3. undo      which variables to copy before a run, so that a failure after an in-place update can
+             undo it (only where a node that can raise follows the update).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from .errors import GraphflowError
+from .function import Function
+from .graph import Node
+from .ops.core import CONSTANT, PLACEHOLDER
+from .ops.state import VARIABLE
+from .shapes import is_fully_known, num_elements
+
+SOURCES = (PLACEHOLDER, CONSTANT, VARIABLE)
+
+
+class CompileError(GraphflowError):
+    """The function cannot be turned into code (the Session then uses the interpreter)."""
+
+
+# -- 1. schedule ---------------------------------------------------------------------------------
+def is_update(node: Node) -> bool:
+    return node.opdef.emit_update
+
+
+def schedule(fn: Function) -> List[Node]:
+    """Topological order, taking variable updates (and what needs them) only when nothing else is
+    ready; ties go by the original order. An update that reads another variable's start-of-run
+    value (w_old.assign(w)) goes before the in-place update of that variable; where that cannot
+    be (a swap), some node is left out and generate() hands the signature to the interpreter."""
+    index = {n: i for i, n in enumerate(fn.nodes)}
+    roots: Dict[Node, Node] = {}
+    for n in fn.nodes:
+        roots[n] = storage_root(n, roots)
+    writers: Dict[Node, List[Node]] = {}
+    for n in fn.nodes:
+        if is_update(n):
+            writers.setdefault(roots[n.inputs[0]], []).append(n)
+    consumers: Dict[Node, List[Node]] = {n: [] for n in fn.nodes}
+    waiting = {}
+    for n in fn.nodes:
+        deps = set(n.inputs) | set(n.control_inputs)
+        for later in _old_value_readers_first(n, roots, writers):
+            deps.add(later)
+        waiting[n] = len(deps)
+        for d in deps:
+            consumers[d].append(n)
+    ready = [(is_update(n), index[n], n) for n in fn.nodes if waiting[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, _, node = heapq.heappop(ready)
+        order.append(node)
+        for c in consumers[node]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, (is_update(c), index[c], c))
+    return order
+
+
+def _old_value_readers_first(node: Node, roots, writers) -> List[Node]:
+    """For an update `node`: the other updates that read (as a value, not as their target) the
+    start-of-run value of the variable `node` writes; they must run before it."""
+    if not is_update(node):
+        return []
+    var = roots[node.inputs[0]]
+    return [w for ws in writers.values() for w in ws
+            if w is not node and any(roots[i] is var and _reads_old_value(i)
+                                     for i in value_inputs(w)[1:])]
+
+
+def storage_root(node: Node, roots: Dict[Node, Node]) -> Node:
+    """The node whose storage `node`'s value lives in (through views)."""
+    return roots[node.inputs[0]] if node.opdef.view or node.opdef.emit_update else node
+
+
+def _reads_old_value(node: Node) -> bool:
+    """Whether `node` (a variable, or a view of one) stands for the variable's value at the start
+    of the run, rather than for the value an update gave it."""
+    while True:
+        if node.opdef is VARIABLE:
+            return True
+        if is_update(node):
+            return False
+        if not node.opdef.view:
+            return False
+        node = node.inputs[0]
+
+
+def check_updates(order: List[Node], roots: Dict[Node, Node]) -> None:
+    """Every read of a variable's old value (the variable or a view of it, as opposed to what
+    an update returns) must come before the in-place update of it; otherwise the Program runs
+    this signature in the interpreter."""
+    position = {n: i for i, n in enumerate(order)}
+    for upd in (n for n in order if is_update(n)):
+        var = roots[upd.inputs[0]]
+        for node in order[position[upd] + 1:]:
+            if node.type == "read_variable":
+                continue  # reads the value as it is now, by design (control dependencies)
+            for k, i in enumerate(value_inputs(node)):
+                if is_update(node) and k == 0:
+                    continue  # the variable an update writes, not a read of it
+                if roots[i] is var and _reads_old_value(i):
+                    raise CompileError(f"{node.describe()} reads the start-of-run value of "
+                                       f"variable '{var.name}' after its in-place update "
+                                       f"{upd.describe()}")
+
+
+def _descendants(node: Node) -> set:
+    out, stack = set(), [node]
+    graph_nodes = node.graph.nodes
+    consumers: Dict[Node, List[Node]] = {}
+    for n in graph_nodes:
+        for i in n.inputs + n.control_inputs:
+            consumers.setdefault(i, []).append(n)
+    while stack:
+        for c in consumers.get(stack.pop(), ()):
+            if c not in out:
+                out.add(c)
+                stack.append(c)
+    return out
+
+
+def value_inputs(node: Node):
+    n = node.opdef.value_inputs
+    return node.inputs if n is None else node.inputs[:n]
+
+
+# -- 2. memory -----------------------------------------------------------------------------------
+def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node]
+                   ) -> Dict[Node, Node]:
+    """Values computed straight into the variable they are assigned to (node -> variable), so
+    `v.assign(b1 * v + (1 - b1) * g)` costs no copy: the last op writes with out=<v>. Only where
+    nothing reads the variable's old value after that op (other than what follows the assign)."""
+    position = {n: i for i, n in enumerate(order)}
+    users: Dict[Node, List[Node]] = {}
+    for n in order:
+        for i in list(n.inputs) + list(n.control_inputs):
+            users.setdefault(i, []).append(n)
+    updates = [n for n in order if is_update(n)]
+    direct: Dict[Node, Node] = {}
+    for a in updates:
+        var, value = roots[a.inputs[0]], a.inputs[1]
+        if (a.type != "assign" or sum(roots[u.inputs[0]] is var for u in updates) != 1
+                or not value.opdef.emit or "{out}" not in value.opdef.emit
+                or value in outputs or roots[value] is not value or value.control_inputs
+                or value.shape != var.shape or value.dtype != var.dtype
+                or users.get(value) != [a]):
+            continue
+        reads_var = any(roots[i] is var for i in value_inputs(value))
+        if reads_var and not value.opdef.inplace:
+            continue  # e.g. a matmul must not write over its own operand
+        after = _descendants(a)
+        late_readers = [r for r in order[position[value] + 1:]
+                        if r is not a and r not in after
+                        and any(roots[i] is var for i in value_inputs(r))]
+        if not late_readers:
+            direct[value] = var
+    return direct
+
+
+def plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node],
+                 reuse: bool, direct: Dict[Node, Node]
+                 ) -> Tuple[Dict[Node, int], Dict[int, Tuple[tuple, np.dtype]],
+                            Dict[int, List[Node]]]:
+    """Buffers for nodes: (node -> buffer id, buffer id -> (shape, dtype), position -> nodes whose
+    names can be deleted after that position)."""
+    position = {n: i for i, n in enumerate(order)}
+    end = len(order)
+    last_use: Dict[Node, int] = {}
+    for n in order:
+        for i in value_inputs(n):
+            last_use[i] = position[n]
+    for o in outputs:
+        last_use[o] = end
+    # A storage root lives as long as the longest-lived view of it.
+    root_end: Dict[Node, int] = {}
+    for n in order:
+        r = roots[n]
+        root_end[r] = max(root_end.get(r, -1), last_use.get(n, position[n]))
+    dies_at: Dict[int, List[Node]] = {}
+    for r, e in root_end.items():
+        dies_at.setdefault(e, []).append(r)
+    names_die: Dict[int, List[Node]] = {}
+    for n, e in last_use.items():
+        if e < end:
+            names_die.setdefault(e, []).append(n)
+
+    assignment: Dict[Node, int] = {}
+    buffers: Dict[int, Tuple[tuple, np.dtype]] = {}
+    free: Dict[Tuple[tuple, str], List[int]] = {}
+
+    def release(nodes):
+        for r in nodes:
+            if r in assignment:
+                b = assignment[r]
+                free.setdefault((buffers[b][0], buffers[b][1].str), []).append(b)
+
+    out_set = set(outputs)
+    for p, node in enumerate(order):
+        dying = dies_at.get(p, [])
+        wants = (reuse and node.opdef.emit and "{out}" in node.opdef.emit
+                 and node not in out_set and node not in direct and is_fully_known(node.shape))
+        if wants and node.opdef.inplace:
+            # Write over an input that dies here, if it owns its buffer and has our shape.
+            release([r for r in dying if r in node.inputs and r.shape == node.shape])
+            dying = [r for r in dying if not (r in node.inputs and r.shape == node.shape)]
+        if wants:
+            pool = free.get((node.shape, node.dtype.str))
+            if pool:
+                assignment[node] = pool.pop()
+            else:
+                assignment[node] = len(buffers)
+                buffers[assignment[node]] = (node.shape, node.dtype)
+        release(dying)
+    return assignment, buffers, names_die
+
+
+_EMPTY_FAILS = ("reduce_max", "reduce_min", "argmax", "argmin")  # no identity: empty raises
+
+
+def _can_fail(node: Node, check_numerics: bool) -> bool:
+    """Whether running this node's statement can raise although the shapes are right."""
+    if node.opdef.may_fail or (check_numerics and node.dtype is not None):
+        return True
+    return node.type in _EMPTY_FAILS and num_elements(node.inputs[0].shape) == 0
+
+
+def undo_list(order: List[Node], var_nodes: Tuple[Node, ...], roots: Dict[Node, Node],
+          check_numerics: bool, direct: Dict[Node, Node]):
+    """Indices (in var_nodes) of the variables a failure could leave half-updated: those updated
+    in place before a node that can raise. A training step (updates last, or only arithmetic
+    after them) needs none, so it pays for no copies."""
+    last_fallible = max((p for p, n in enumerate(order) if n.opdef not in SOURCES
+                         and not is_update(n) and _can_fail(n, check_numerics)), default=-1)
+    if last_fallible < 0:
+        return ()
+    early = {roots[n] for n in order[:last_fallible] if is_update(n)}
+    early |= {var for n, var in direct.items() if n in order[:last_fallible]}
+    return tuple(i for i, v in enumerate(var_nodes) if v in early)
