@@ -15,7 +15,7 @@ from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
 from ..shapes import broadcast
 from .core import apply, require_float
 from .elementwise import cast, equal, where
-from .reduce import _argmax_infer, _axes_attr, _keep, _reduce_infer, reduce_sum
+from .reduce import _argmax_infer, _axes_attr, _keep, _reduce_infer, index_args, reduce_sum
 
 __all__ = ["sin", "cos", "log1p", "rsqrt", "reduce_min", "reduce_prod", "argmin", "logical_and",
            "logical_or", "logical_not"]
@@ -146,16 +146,8 @@ def argmin(input, axis: Optional[int] = None, name: Optional[str] = None,  # noq
            dimension: Optional[int] = None, output_type=_dt.int64):
     """Index of the smallest value along axis (TF1: axis None means 0; `dimension` is its old
     name), as int64 or int32 (output_type); ties give the first index."""
-    if dimension is not None:
-        if axis is not None:
-            raise ValueError("argmin: give axis or dimension (its old name), not both")
-        axis = dimension
-    output_type = _dt.as_dtype(output_type)
-    if output_type not in (_dt.int32, _dt.int64):
-        raise TypeError(f"argmin: output_type must be int32 or int64, got {output_type.name}")
-    axis = _axes_attr(input, 0 if axis is None else int(axis))
-    return apply(ARGMIN, [input], name, axis=axis[0] if isinstance(axis, tuple) else axis,
-                 output_type=output_type)
+    axis, output_type = index_args(input, axis, dimension, output_type, "argmin")
+    return apply(ARGMIN, [input], name, axis=axis, output_type=output_type)
 
 
 # -- logical ops -----------------------------------------------------------------------------------

@@ -160,22 +160,28 @@ ARGMAX = register(OpDef("argmax", infer=_argmax_infer, kernel=_argmax_kernel,
                         grad=NOT_DIFFERENTIABLE))
 
 
+def index_args(x, axis, dimension, output_type, who: str):
+    """argmax/argmin's TF1 arguments: (the axis attribute, the output dtype). `dimension` is the
+    old name of axis; axis None means 0; output_type is int32 or int64."""
+    if dimension is not None:
+        if axis is not None:
+            raise ValueError(f"{who}: give axis or dimension (its old name), not both")
+        axis = dimension
+    output_type = _dt.as_dtype(output_type)
+    if output_type not in (_dt.int32, _dt.int64):
+        raise TypeError(f"{who}: output_type must be int32 or int64, got {output_type.name}")
+    axis = _axes_attr(x, 0 if axis is None else int(axis))
+    return (axis[0] if isinstance(axis, tuple) else axis), output_type
+
+
 def argmax(x, axis: Optional[int] = None, name: Optional[str] = None,
            dimension: Optional[int] = None, output_type=_dt.int64):
     """Index of the largest value along axis (TF1: axis None means 0; `dimension` is its old
     name), as int64 or int32 (output_type); ties give the first index."""
-    if dimension is not None:
-        if axis is not None:
-            raise ValueError("argmax: give axis or dimension (its old name), not both")
-        axis = dimension
-    output_type = _dt.as_dtype(output_type)
-    if output_type not in (_dt.int32, _dt.int64):
-        raise TypeError(f"argmax: output_type must be int32 or int64, got {output_type.name}")
-    axis = _axes_attr(x, 0 if axis is None else int(axis))
+    axis, output_type = index_args(x, axis, dimension, output_type, "argmax")
     if output_type == _dt.int32:
-        index = apply(ARGMAX, [x], None, axis=axis[0] if isinstance(axis, tuple) else axis)
-        return cast(index, _dt.int32, name=name)
-    return apply(ARGMAX, [x], name, axis=axis[0] if isinstance(axis, tuple) else axis)
+        return cast(apply(ARGMAX, [x], None, axis=axis), _dt.int32, name=name)
+    return apply(ARGMAX, [x], name, axis=axis)
 
 
 def _add_n_infer(inputs):
