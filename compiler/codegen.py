@@ -27,8 +27,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import numerics
+from .backends import NUMPY
 from .function import Function
 from .graph import Node
+from .opdef import HOST
 from .ops.core import CONSTANT, PLACEHOLDER
 from .ops.state import VARIABLE
 from .planning import (
@@ -69,8 +71,8 @@ _IDENT = re.compile(r"[^0-9a-zA-Z_]")
 
 
 class _Names:
-    def __init__(self):
-        self.taken = {"np"}
+    def __init__(self, modules=("np",)):
+        self.taken = set(modules)
 
     def make(self, hint: str) -> str:
         base = _IDENT.sub("_", hint) or "v"
@@ -83,7 +85,7 @@ class _Names:
         return name
 
 
-def _render(value, bind) -> str:
+def _render(value, bind, dtype=NUMPY.dtype) -> str:
     """An attribute as source text: literals as themselves, anything else bound by name."""
     if isinstance(value, float) and not np.isfinite(value):
         return bind(value, "c")  # inf and nan have no literal
@@ -92,14 +94,21 @@ def _render(value, bind) -> str:
     if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value):
         return repr(value)
     if isinstance(value, np.dtype):
-        return f"np.{value.name}"
+        return dtype(value)
     return bind(value, "c")
 
 
 def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
-             none_outputs: Sequence[bool] = (), check_numerics: bool = False) -> Generated:
+             none_outputs: Sequence[bool] = (), check_numerics: bool = False,
+             backend=NUMPY) -> Generated:
     """Turn `fn` into a compiled Python function taking (*inputs, *variables[, state]) returning a
-    tuple of the outputs (None where none_outputs says so; 0-d values as numpy scalars)."""
+    tuple of the outputs (None where none_outputs says so; 0-d values as numpy scalars).
+
+    `backend` spells the code (compiler/backends): numpy by default; the torch backend takes each
+    op's `torch` rule and raises BackendError, naming the op, where one is missing."""
+    reuse_memory = reuse_memory and backend.reuse_memory
+    rules = {n: backend.rule(n) for n in fn.nodes if n.opdef not in SOURCES
+             and n.dtype is not None}  # first: a missing rule is reported before anything else
     order = schedule(fn)
     if len(order) != len(fn.nodes):
         raise CompileError("updates read each other's start-of-run values in a cycle (a swap)")
@@ -111,8 +120,8 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     assignment, buffers, names_die = plan_memory(order, fn.outputs, roots, reuse_memory,
                                                   direct)
 
-    names = _Names()
-    namespace: Dict[str, object] = {"np": np}
+    names = _Names(backend.modules)
+    namespace: Dict[str, object] = dict(backend.modules)
     bound: Dict[int, str] = {}
 
     def bind(obj, prefix: str) -> str:
@@ -130,8 +139,7 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     value_name: Dict[Node, str] = {}
     for n in list(fn.inputs) + list(var_nodes):
         value_name[n] = names.make(n.name)
-    needs_state = any(n.opdef.stateful_kernel and n.opdef.emit is None for n in order
-                      if n.opdef not in SOURCES)
+    needs_state = any(n.opdef.stateful_kernel and rules[n] in (None, HOST) for n in rules)
     params = [value_name[n] for n in list(fn.inputs) + list(var_nodes)]
     params += ["_state"] if needs_state else []  # random ops draw from the session's streams
     header = f"def {name}({', '.join(params)}):"
@@ -142,13 +150,14 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     # a read sees the value at the start of the run.
     updated = {roots[n] for n in order if is_update(n)}
     snapshot = {o: names.make(o.name + "_value") for o in fn.outputs if roots[o] in updated}
+    render_dtype = backend.dtype
 
     for p, node in enumerate(order):
         op = node.opdef
         if op is PLACEHOLDER or op is VARIABLE:
             pass
         elif op is CONSTANT:
-            value_name[node] = bind(node.attrs["value"], "c")
+            value_name[node] = bind(backend.constant(node.attrs["value"]), "c")
         elif node.dtype is None:  # group: its inputs already ran
             value_name[node] = "None"
         else:
@@ -156,10 +165,13 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
             args += [bind(ShapeOf(i.shape, i.dtype), "shape") for i in
                      node.inputs[len(args):]]
             target = value_name.setdefault(node, names.make(node.name))
-            if op.emit is None and op.stateful_kernel:  # random ops: kernel(state, node, ...)
+            rule = rules[node]
+            if rule is HOST or callable(rule) and not isinstance(rule, str):
+                text = f"{target} = {_call(node, rule, args, backend, bind)}"
+            elif rule is None and op.stateful_kernel:  # random ops: kernel(state, node, ...)
                 call = ", ".join(["_state", bind(node, "node")] + args)
                 text = f"{target} = {bind(op.kernel, 'k_' + op.name + '_')}({call})"
-            elif op.emit is None:
+            elif rule is None:
                 kernel = functools.partial(op.kernel, **node.attrs) if node.attrs else op.kernel
                 text = f"{target} = {bind(kernel, 'k_' + op.name + '_')}({', '.join(args)})"
             else:
@@ -169,11 +181,11 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
                     out = f", out={buffer_names[assignment[node]]}"
                 else:
                     out = ""
-                attrs = {k: _render(v, bind) for k, v in node.attrs.items()}
-                if "{kernel}" in op.emit:
+                attrs = {k: _render(v, bind, render_dtype) for k, v in node.attrs.items()}
+                if "{kernel}" in rule:
                     attrs["kernel"] = bind(op.kernel, "k_" + op.name + "_")
-                expr = op.emit.format(*args, args=", ".join(args), out=out,
-                                      odtype=_render(node.dtype, bind), **attrs)
+                expr = rule.format(*args, args=", ".join(args), out=out,
+                                   odtype=_render(node.dtype, bind, render_dtype), **attrs)
                 if op.emit_update and node.inputs[-1] in direct:
                     text = f"{target} = {args[0]}"  # the value is already in the variable
                 elif op.emit_update:
@@ -182,14 +194,15 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
                     text = f"{target} = {expr}"
             if check_numerics:  # stop at the first inf/NaN, naming the user's node
                 shown = ", ".join(f"({i.name!r}, {a})" for i, a in zip(node.inputs, args))
-                text += (f"\n    {bind(numerics.check, 'check')}({target}, {bind(node, 'node')}, "
+                check = bind(backend.check_numerics(numerics.check), "check")
+                text += (f"\n    {check}({target}, {bind(node, 'node')}, "
                          f"{fn.user_name(node)!r}, [{shown}])")
             for k, line in enumerate(text.split("\n")):
                 lines.append(line if k else f"    {line}")
                 line_nodes[len(lines)] = node
             ops.append(op.name)
         if node in snapshot:
-            lines.append(f"    {snapshot[node]} = np.array({value_name[node]})")
+            lines.append(f"    {snapshot[node]} = {backend.copy.format(value_name[node])}")
         dead = [value_name[n] for n in names_die.get(p, ())
                 if value_name.get(n, "None") != "None" and not value_name[n].startswith("_")]
         if dead:
@@ -203,8 +216,8 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
         v = snapshot.get(o) or value_name[o]
         kept = roots[o].opdef in SOURCES or o in assignment or roots[o] is not o
         if o not in snapshot and v != "None" and kept:
-            v = f"np.array({v})"  # never hand out an array the program or session keeps
-        if o.shape == ():
+            v = backend.copy.format(v)  # never hand out an array the program or session keeps
+        if o.shape == () and backend.scalar_results:
             v = f"{v}[()]"  # a numpy scalar, as TF1 returns it
         results.append(v)
     lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
@@ -216,6 +229,22 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
                      tuple(v.key for v in var_nodes),
                      undo_list(order, var_nodes, roots, check_numerics, direct), needs_state,
                      tuple(ops), line_nodes, buffer_arrays)
+
+
+def _call(node: Node, rule, args, backend, bind) -> str:
+    """A call of a kernel function: a backend's callable rule, or a numpy kernel run on host
+    copies (HOST)."""
+    op = node.opdef
+    if rule is HOST:
+        if op.stateful_kernel:  # random draws: kernel(state, node, ...) on the session's streams
+            fn = backend.host(op.kernel, stateful=True)
+            args = ["_state", bind(node, "node")] + list(args)
+        else:
+            kernel = functools.partial(op.kernel, **node.attrs) if node.attrs else op.kernel
+            fn = backend.host(kernel, stateful=False)
+    else:
+        fn = functools.partial(rule, **node.attrs) if node.attrs else rule
+    return f"{bind(fn, 'k_' + op.name + '_')}({', '.join(args)})"
 
 
 def node_at(generated: Generated, tb) -> Optional[Node]:

@@ -35,3 +35,7 @@ class OpError(GraphflowError, RuntimeError):
 
 class NumericsError(OpError):
     """A node produced inf or NaN while numerics were being checked (check_numerics)."""
+
+
+class BackendError(GraphflowError, RuntimeError):
+    """A backend cannot run this: it lacks an op, a library or a device (raised when compiling)."""

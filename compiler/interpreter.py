@@ -58,6 +58,14 @@ class VariableStore:
             self.values[var.key] = np.array(init, dtype=var.dtype)
         return self.values[var.key]
 
+    def numpy(self, var) -> np.ndarray:
+        """A numpy copy of the variable's value (whatever the backend keeps it as)."""
+        return np.array(self.read(var))
+
+    def load_key(self, key: str, value: np.ndarray) -> None:
+        """Set the value of the variable stored under `key` (a checked array of its dtype)."""
+        self.values[key] = np.array(value)
+
     def latest(self, var) -> np.ndarray:
         """The value including writes made earlier in this run."""
         return self._pending[var.key] if var.key in self._pending else self.read(var)

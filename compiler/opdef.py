@@ -17,6 +17,16 @@ class _NotDifferentiable:
 NOT_DIFFERENTIABLE = _NotDifferentiable()
 
 
+class _Host:
+    """Marker for an op's torch rule: run the numpy kernel on host copies of the inputs."""
+
+    def __repr__(self) -> str:
+        return "HOST"
+
+
+HOST = _Host()
+
+
 @dataclass(frozen=True, eq=False)
 class OpDef:
     """One op type.
@@ -47,6 +57,16 @@ class OpDef:
     may_fail  the kernel can raise on some input values even with the right shapes (an index
               out of range, a check that finds a NaN): generated code keeps copies of variables
               it updated before such a node, to undo the updates if it raises.
+
+    The torch backend (compiler/backends/torch_backend.py):
+    torch     the op's rule for generated torch code. A template as for `emit` ({0}, {args},
+              {attr}, {odtype} as a torch dtype; no {out}: torch allocates), with `torch` and
+              `np` in scope; with emit_update, a statement updating input 0 in place
+              (`{0}.sub_({1})`). Or a callable f(*tensors, **attrs) -> tensor on torch tensors
+              (inputs read for their shape only come as ShapeOf). Or HOST: the numpy kernel
+              runs on host copies (random draws: they come from the session's numpy streams, so
+              both backends draw the same numbers). None: the torch backend lacks the op and
+              says so when compiling.
     """
 
     name: str
@@ -62,6 +82,7 @@ class OpDef:
     inplace: bool = False
     view: bool = False
     may_fail: bool = False
+    torch: object = None
     doc: str = field(default="", repr=False)
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .backends import NUMPY
 from .codegen import CompileError, Generated, generate, node_at
 from .errors import GraphflowError, OpError, ShapeError
 from .feeds import check_feed, missing_feeds_error
@@ -82,8 +83,11 @@ class Program:
                  passes: Optional[Sequence[str]] = None, check: bool = False,
                  reuse_memory: bool = True, rebuild: Optional[Callable] = None,
                  before_run: Optional[Callable[[], None]] = None,
-                 op_outputs: Optional[Sequence[bool]] = None, check_numerics: bool = False):
+                 op_outputs: Optional[Sequence[bool]] = None, check_numerics: bool = False,
+                 backend=NUMPY, return_tensors: bool = False):
         self.fetches = tuple(fetches)
+        self.backend = backend
+        self._return_tensors = return_tensors
         self.feeds = tuple(feeds)
         self._store = store
         self._passes = passes
@@ -107,20 +111,23 @@ class Program:
     def __call__(self, *values):
         if self._before_run is not None:
             self._before_run()
-        # Fast path: arrays of a shape and dtype seen before were checked then.
-        try:
-            spec = self._specs.get(tuple([(v.shape, v.dtype) for v in values]))
-        except (AttributeError, TypeError):
-            spec = None
-        if spec is not None and len(values) == len(self.feeds):
-            return self._run(spec, values)
+        # Fast path: numpy arrays of a shape and dtype seen before were checked then.
+        if self.backend is NUMPY:
+            try:
+                spec = self._specs.get(tuple([(v.shape, v.dtype) for v in values]))
+            except (AttributeError, TypeError):
+                spec = None
+            if spec is not None and len(values) == len(self.feeds):
+                return self._run(spec, values)
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
-        return self.run_checked([check_feed(node, v) for node, v in zip(self.feeds, values)])
+        feed = self.backend.feed
+        return self.run_checked([feed(node, v) for node, v in zip(self.feeds, values)])
 
     def run_checked(self, arrays: List[np.ndarray]):
-        """Run with feed arrays already checked (right dtype, fitting shape)."""
+        """Run with feed arrays already checked (right dtype, fitting shape; the backend's arrays:
+        numpy arrays or torch tensors on the device)."""
         key = tuple([(a.shape, a.dtype) for a in arrays])
         spec = self._specs.get(key)
         if spec is None:
@@ -129,14 +136,9 @@ class Program:
 
     def _run(self, spec: Specialization, arrays):
         self._last = spec
-        gen = spec.generated
+        gen, backend = spec.generated, self.backend
         if gen is None:
-            values = execute(plan(self.fetches, self.feeds), dict(zip(self.feeds, arrays)),
-                             self._store, self._check_numerics)
-            # Copies: the caller may keep or change them without touching the session.
-            outs = [None if op else _scalar(np.array(values[n]))
-                    for n, op in zip(self.fetches, self._op_outputs)]
-            return self._rebuild(outs) if self._rebuild is not None else outs
+            return self._interpret(arrays)
         store = self._store.values
         try:
             variables = [store[name] for name in gen.variable_names]
@@ -144,27 +146,42 @@ class Program:
             variables = [self._store.read(v) for v in gen.variables]
         with self._lock:
             # Where computation follows an in-place update, keep copies to undo it on failure.
-            saved = [np.array(variables[i]) for i in gen.undo] if gen.undo else None
+            saved = [backend.snapshot(variables[i]) for i in gen.undo] if gen.undo else None
             try:
-                with np.errstate(all="ignore"):  # inf/NaN come back as values, as in TF
+                with backend.errstate():  # inf/NaN come back as values, as in TF
                     if gen.needs_state:
                         variables.append(self._store)
                     outs = gen.function(*arrays, *variables)
             except Exception as exc:
                 if saved is not None:
                     for i, value in zip(gen.undo, saved):
-                        np.copyto(variables[i], value)
+                        backend.restore(variables[i], value)
                 if isinstance(exc, GraphflowError):
                     raise
                 node = node_at(gen, exc.__traceback__)
                 where = node.describe() if node is not None else "generated code"
                 raise OpError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
+            if backend is not NUMPY:
+                outs = backend.results(outs, self._return_tensors)
+        return self._rebuild(outs) if self._rebuild is not None else outs
+
+    def _interpret(self, arrays):
+        """Run the reference interpreter (numpy) for a signature codegen could not order."""
+        backend = self.backend
+        store = self._store if backend is NUMPY else self._store.host()
+        feeds = {n: backend.to_numpy(a) for n, a in zip(self.feeds, arrays)}
+        values = execute(plan(self.fetches, self.feeds), feeds, store, self._check_numerics)
+        # Copies: the caller may keep or change them without touching the session.
+        outs = [None if op else _scalar(np.array(values[n]))
+                for n, op in zip(self.fetches, self._op_outputs)]
+        if backend is not NUMPY and self._return_tensors:
+            outs = [None if o is None else backend.constant(o) for o in outs]
         return self._rebuild(outs) if self._rebuild is not None else outs
 
     def _compile(self, arrays) -> Specialization:
         t0 = time.perf_counter()
         try:
-            fn = extract(self.fetches, {n: (a.shape, a.dtype) for n, a in
+            fn = extract(self.fetches, {n: (tuple(a.shape), n.dtype) for n, a in
                                         zip(self.feeds, arrays)})
         except ShapeError as exc:  # the graph cannot run with these fed shapes
             fed = ", ".join(f"{n.name}: {a.shape}" for n, a in zip(self.feeds, arrays))
@@ -176,7 +193,7 @@ class Program:
         try:
             generated = generate(fn, reuse_memory=self._reuse_memory,
                                  none_outputs=self._op_outputs,
-                                 check_numerics=self._check_numerics)
+                                 check_numerics=self._check_numerics, backend=self.backend)
         except CompileError as exc:
             warnings.warn(f"graphflow: running {self!r} in the reference interpreter: {exc}",
                           stacklevel=3)
@@ -188,7 +205,7 @@ class Program:
     def _spec(self) -> Specialization:
         if self._last is None:
             if all(n.shape is not None and None not in n.shape for n in self.feeds):
-                dummies = [np.zeros(n.shape, n.dtype) for n in self.feeds]
+                dummies = [self.backend.feed(n, np.zeros(n.shape, n.dtype)) for n in self.feeds]
                 key = tuple([(a.shape, a.dtype) for a in dummies])
                 if key not in self._specs:
                     self._specs[key] = self._compile(dummies)
@@ -226,6 +243,9 @@ class Program:
         train."""
         if self._before_run is not None:
             self._before_run()
+        if self.backend is not NUMPY:
+            raise RuntimeError(f"profile() times the numpy backend's generated code; this program "
+                               f"runs on {self.backend!r}")
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")

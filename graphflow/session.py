@@ -9,10 +9,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from compiler.backends import NUMPY, get_backend
 from compiler.errors import FeedError, FetchError
-from compiler.feeds import check_feed, missing_feeds_error
+from compiler.feeds import missing_feeds_error
 from compiler.graph import Graph, Node, Operation, get_default_graph
-from compiler.interpreter import VariableStore, execute, plan
+from compiler.interpreter import execute, plan
 from compiler.ops.core import PLACEHOLDER
 from compiler.passes import PASS_NAMES
 from compiler.program import Program
@@ -73,11 +74,19 @@ class Session:
     check_numerics=True stops a run at the first node whose value holds inf or NaN, naming it
     (as you named it, also after compiler rewrites), its op, your file:line and its inputs; off,
     it costs nothing (the generated code has no trace of it).
+
+    backend="numpy" (the default) generates numpy code; backend="torch" generates torch code for
+    `device` ("cpu", "cuda", "cuda:N"; None: cuda when available, else cpu), keeping the
+    variables there as torch tensors. Feeds may then be numpy arrays or torch tensors; results
+    are numpy arrays, or torch tensors with return_tensors=True. Checkpoints are the same .npz
+    whatever the backend.
     """
 
     def __init__(self, target=None, graph: Optional[Graph] = None, config=None, *,
                  optimize: bool = True, passes: Optional[Sequence[str]] = None,
-                 check: bool = False, reuse_memory: bool = True, check_numerics: bool = False):
+                 check: bool = False, reuse_memory: bool = True, check_numerics: bool = False,
+                 backend: str = "numpy", device: Optional[str] = None,
+                 return_tensors: bool = False):
         # TF1's positional order is (target, graph, config); gf.Session(graph) works too.
         if isinstance(target, Graph) and graph is None:
             target, graph = None, target
@@ -90,9 +99,16 @@ class Session:
             unknown = [p for p in passes if p not in PASS_NAMES]
             if unknown:
                 raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
+        self.backend = get_backend(backend, device)
+        if self.backend is not NUMPY and not optimize:
+            raise ValueError("optimize=False runs the numpy reference interpreter; with "
+                             f"backend={backend!r} use passes=[] for unoptimized generated code")
+        if return_tensors and self.backend is NUMPY:
+            raise ValueError("return_tensors=True needs backend='torch'")
         self._options = dict(passes=passes, check=check, reuse_memory=reuse_memory,
-                             check_numerics=check_numerics)
-        self._store = VariableStore()
+                             check_numerics=check_numerics, backend=self.backend)
+        self._return_tensors = return_tensors
+        self._store = self.backend.make_store()
         self._plans: Dict[tuple, Tuple[List[Node], List[Node]]] = {}
         self._programs: Dict[tuple, Program] = {}
         self._closed = False
@@ -119,7 +135,7 @@ class Session:
     def close(self) -> None:
         """Free the variables' values and compiled programs; the session cannot run afterwards."""
         self._closed = True
-        self._store = VariableStore()
+        self._store = self.backend.make_store()
         self._plans.clear()
         self._programs.clear()
 
@@ -142,13 +158,20 @@ class Session:
         program = self._programs.get(key)
         if program is None:
             program = self._programs[key] = Program(nodes, order, self._store,
-                                                    op_outputs=_op_fetches(flat), **self._options)
+                                                    op_outputs=_op_fetches(flat),
+                                                    return_tensors=self._return_tensors,
+                                                    **self._options)
         return rebuild(program.run_checked([feeds[n] for n in order]))
 
-    def make_callable(self, fetches, feed_list: Sequence = ()):
+    def make_callable(self, fetches, feed_list: Sequence = (), *, capture: bool = False,
+                      return_tensors: Optional[bool] = None):
         """A Program taking the values of `feed_list` positionally and returning what
         `run(fetches, ...)` would: the fast path of a training loop. With optimize=True it has
-        `.source`, `.ops` and `.report()`."""
+        `.source`, `.ops` and `.report()`.
+
+        capture=True (torch backend on a CUDA device) records the whole step into a CUDA graph
+        after a few warm-up calls and replays it: see compiler/backends/capture.py.
+        return_tensors overrides the session's choice of torch tensors or numpy results."""
         self._check_open()
         flat, rebuild = _flatten(fetches)
         nodes = self._resolve(flat)
@@ -158,10 +181,18 @@ class Session:
             raise FeedError(f"'{twice[0].name}' appears more than once in feed_list; each tensor "
                             f"can be fed one value")
         self._prepare_feeds({t: None for t in feed_list}, check_values=False)
+        tensors = self._return_tensors if return_tensors is None else return_tensors
+        if tensors and self.backend is NUMPY:
+            raise ValueError("return_tensors=True needs backend='torch'")
+        if capture:
+            from compiler.backends.capture import CapturedProgram
+            return CapturedProgram(nodes, feed_list, self._store, rebuild=rebuild,
+                                   before_run=self._check_open, op_outputs=_op_fetches(flat),
+                                   return_tensors=tensors, **self._options)
         if self.optimize:
             return Program(nodes, feed_list, self._store, rebuild=rebuild,
                            before_run=self._check_open, op_outputs=_op_fetches(flat),
-                           **self._options)
+                           return_tensors=tensors, **self._options)
 
         def call(*values):
             if len(values) != len(feed_list):
@@ -176,13 +207,13 @@ class Session:
     def _variable_values(self, variables) -> Dict[str, np.ndarray]:
         """Copies of the current values of `variables`, by name."""
         self._check_open()
-        return {v.name: np.array(self._store.read(v)) for v in variables}
+        return {v.name: self._store.numpy(v) for v in variables}
 
     def _load_variable_values(self, values: Dict[Node, np.ndarray]) -> None:
         """Set variables to the given arrays (already checked: dtype and shape match)."""
         self._check_open()
         for var, value in values.items():
-            self._store.values[var.key] = np.array(value, dtype=var.dtype)
+            self._store.load_key(var.key, np.asarray(value, dtype=var.dtype))
 
     def _check_open(self) -> None:
         if self._closed:
@@ -228,7 +259,7 @@ class Session:
             if key.dtype is None:
                 raise FeedError(f"cannot feed '{key.name}': the op produces no value")
             if check_values:
-                feeds[key] = check_feed(key, value)
+                feeds[key] = self.backend.feed(key, value)
         return feeds
 
 

@@ -19,6 +19,17 @@ RTOL, ATOL = 1e-10, 1e-12
 COVERED = set()
 
 
+def sessions(**options):
+    """The three ways to run a graph: the reference interpreter, generated numpy code and
+    generated torch code (on the CPU), each of which must agree with torch."""
+    return [gf.Session(optimize=False, **options), gf.Session(check=True, **options),
+            gf.Session(check=True, backend="torch", device="cpu", **options)]
+
+
+def describe(sess) -> str:
+    return "interpreter" if not sess.optimize else f"{sess.backend.name} backend"
+
+
 def _placeholders(arrays):
     return [gf.placeholder(a.dtype, shape=a.shape, name=f"in{i}") for i, a in enumerate(arrays)]
 
@@ -45,12 +56,13 @@ def compare_with_torch(build_gf: Callable, build_torch: Callable, arrays: Sequen
         tgrads = torch.autograd.grad(tout, [txs[i] for i in wrt], torch.tensor(cot),
                                      allow_unused=True)
     COVERED.update(n.type for n in out.graph.nodes)
-    # The reference interpreter and the compiled program must both agree with torch.
-    for sess in (gf.Session(optimize=False), gf.Session(check=True)):
+    # The reference interpreter and the compiled programs (numpy and torch backends) must all
+    # agree with torch.
+    for sess in sessions():
         value = sess.run(out, feed)
         np.testing.assert_allclose(value, tout.detach().numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"forward value differs from torch "
-                                           f"(optimize={sess.optimize})")
+                                           f"({describe(sess)})")
         assert np.asarray(value).shape == tuple(tout.shape), (np.shape(value), tout.shape)
         if not grad:
             results = None
@@ -65,7 +77,7 @@ def compare_with_torch(build_gf: Callable, build_torch: Callable, arrays: Sequen
             got = next(gvals) if g is not None else np.zeros_like(arrays[i])
             np.testing.assert_allclose(got, tg.numpy(), rtol=rtol, atol=atol,
                                        err_msg=f"gradient of input {i} differs from torch "
-                                               f"(optimize={sess.optimize})")
+                                               f"({describe(sess)})")
             assert np.shape(got) == arrays[i].shape
             results.append(got)
     return value, results
@@ -110,7 +122,12 @@ def check_with_unknown_dims(build_gf, build_torch, shapes, feeds, seed=0):
     cot = gf.placeholder(gf.float64, shape=out.shape, name="cotangent")
     grads = gf.gradients(out, xs, grad_ys=cot)
     assert all(g is not None for g in grads)
-    sess = gf.Session()
+    for sess in sessions()[1:]:
+        _check_unknown_dims(sess, xs, out, cot, grads, build_torch, feeds, seed)
+    COVERED.update(n.type for n in out.graph.nodes)
+
+
+def _check_unknown_dims(sess, xs, out, cot, grads, build_torch, feeds, seed):
     rng = np.random.default_rng(seed)
     for arrays in feeds:
         txs = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -119,10 +136,9 @@ def check_with_unknown_dims(build_gf, build_torch, shapes, feeds, seed=0):
         tgrads = torch.autograd.grad(tout, txs, torch.tensor(c))
         value, *gvals = sess.run([out, *grads], {**dict(zip(xs, arrays)), cot: c})
         np.testing.assert_allclose(value, tout.detach().numpy(), rtol=RTOL,
-                                   atol=ATOL)
+                                   atol=ATOL, err_msg=describe(sess))
         assert np.shape(value) == tuple(tout.shape)
         for i, (got, want) in enumerate(zip(gvals, tgrads)):
-            np.testing.assert_allclose(got, want.numpy(), rtol=RTOL,
-                                       atol=ATOL, err_msg=f"gradient of input {i}")
+            np.testing.assert_allclose(got, want.numpy(), rtol=RTOL, atol=ATOL,
+                                       err_msg=f"gradient of input {i} ({describe(sess)})")
             assert np.shape(got) == np.shape(arrays[i])
-    COVERED.update(n.type for n in out.graph.nodes)

@@ -57,7 +57,8 @@ def _stack_kernel(*values, axis):
 STACK = register(OpDef("stack", infer=_stack_infer, kernel=_stack_kernel,
                        grad=lambda node, g: tuple(unstack(g, len(node.inputs),
                                                           node.attrs["axis"])),
-                       emit="np.stack(({args},), axis={axis})"))
+                       emit="np.stack(({args},), axis={axis})",
+                       torch="torch.stack(({args},), dim={axis})"))
 
 
 def stack(values, axis: int = 0, name: Optional[str] = None):
@@ -93,7 +94,7 @@ def _unstack_grad(node, g):
 
 UNSTACK = register(OpDef("unstack", infer=_unstack_infer, kernel=_unstack_kernel,
                          grad=_unstack_grad, emit="np.moveaxis({0}, {axis}, 0)[{index}]",
-                         view=True))
+                         view=True, torch="{0}.select({axis}, {index})"))
 
 
 def unstack(value, num: Optional[int] = None, axis: int = 0,
@@ -172,8 +173,14 @@ def _fill_around(part, x, axis, splits, lo, hi):
     return pieces[0] if len(pieces) == 1 else concat(pieces, axis)
 
 
+def _torch_split(x, axis, splits, span):
+    axis = axis % x.dim()
+    sizes = _split_sizes(x.shape[axis], splits)
+    return x.narrow(axis, sum(sizes[:span[0]]), _span_size(sizes, span))  # a view
+
+
 SPLIT = register(OpDef("split", infer=_split_infer, kernel=_split_kernel, grad=_split_grad,
-                       view=True))
+                       view=True, torch=_torch_split))
 
 
 def _split_span(x, axis, splits, span, name=None):
@@ -228,8 +235,24 @@ def _gather_grad(node, g):
     return gather_grad(g, indices, params, node.attrs["axis"]), None
 
 
+def _torch_rows(indices, n: int):
+    """gather's indices as rows of an axis of size n, flat: np.take counts a negative index from
+    the end, torch's index ops do not. One still out of range after that makes the torch op
+    raise (on a GPU: a device-side assert, as torch's own indexing does), as np.take raises."""
+    import torch
+    return torch.where(indices < 0, indices + n, indices).reshape(-1)
+
+
+def _torch_gather(params, indices, axis):
+    import torch
+    axis = axis % params.dim()
+    picked = torch.index_select(params, axis, _torch_rows(indices, params.shape[axis]))
+    return picked.reshape(params.shape[:axis] + indices.shape + params.shape[axis + 1:])
+
+
 GATHER = register(OpDef("gather", infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad,
-                        emit="np.take({0}, {1}, axis={axis})", may_fail=True))
+                        emit="np.take({0}, {1}, axis={axis})", may_fail=True,
+                        torch=_torch_gather))
 
 
 def gather(params, indices, validate_indices=None, name: Optional[str] = None,
@@ -262,9 +285,22 @@ def _gather_grad_kernel(g, indices, params, axis):
     return out
 
 
+def _torch_gather_grad(g, indices, params, axis):
+    """_gather_grad_kernel in torch: g's rows added into zeros along axis with index_add_, in the
+    order of `indices` (repeats summed)."""
+    import torch
+    axis = axis % len(params.shape)
+    k = indices.dim()
+    rows = _torch_rows(indices, params.shape[axis])
+    # g's axes axis..axis+k-1 (indices' shape) flattened into one, at axis.
+    src = g.reshape(g.shape[:axis] + (rows.numel(),) + g.shape[axis + k:])
+    out = torch.zeros(params.shape, dtype=g.dtype, device=g.device)
+    return out.index_add_(axis, rows, src)
+
+
 GATHER_GRAD = register(OpDef(
     "gather_grad", infer=_gather_grad_infer, kernel=_gather_grad_kernel, value_inputs=2,
-    may_fail=True,
+    may_fail=True, torch=_torch_gather_grad,
     grad=lambda node, g: (gather(g, node.inputs[1], axis=node.attrs["axis"]), None, None)))
 
 
@@ -298,7 +334,8 @@ def _tile_kernel(x, multiples):
 TILE = register(OpDef("tile", infer=_tile_infer, kernel=_tile_kernel,
                       grad=lambda node, g: (tile_grad(g, node.inputs[0],
                                                       node.attrs["multiples"]),),
-                      emit="np.tile({0}, {multiples})"))
+                      emit="np.tile({0}, {multiples})",
+                      torch="torch.tile({0}, {multiples})"))  # a copy, as np.tile's
 
 
 def tile(input, multiples, name: Optional[str] = None):  # noqa: A002 - TF1's argument name
@@ -316,12 +353,20 @@ def _tile_grad_infer(inputs, multiples):
 def _tile_grad_kernel(g, x, multiples):
     """Sum over the tiles: g reshaped to (m0, d0, m1, d1, ...), summed over the m axes."""
     interleaved = [n for m, d in zip(multiples, x.shape) for n in (m, d)]
-    return np.asarray(np.reshape(g, interleaved).sum(axis=tuple(range(0, len(interleaved), 2))))
+    return np.asarray(np.reshape(g, interleaved).sum(axis=tuple(range(0, len(interleaved), 2)),
+                                                     dtype=g.dtype))  # int32 stays int32
+
+
+def _torch_tile_grad(g, x, multiples):
+    interleaved = [n for m, d in zip(multiples, x.shape) for n in (m, d)]
+    if not interleaved:  # a 0-d x; and torch would read dim=() as every axis
+        return g.clone()
+    return g.reshape(interleaved).sum(dim=tuple(range(0, len(interleaved), 2)), dtype=g.dtype)
 
 
 TILE_GRAD = register(OpDef("tile_grad", infer=_tile_grad_infer, kernel=_tile_grad_kernel,
                            grad=lambda node, g: (tile(g, node.attrs["multiples"]), None),
-                           value_inputs=1))
+                           value_inputs=1, torch=_torch_tile_grad))
 
 
 def tile_grad(g, x, multiples, name: Optional[str] = None):
@@ -356,12 +401,16 @@ def _rank_kernel(x):
 
 
 # The value of each depends on the input's shape only: no gradient flows to the input.
+# Their input is a ShapeOf (value_inputs=0): the torch code makes a small tensor on the device.
 SHAPE = register(OpDef("shape", infer=_shape_infer, kernel=_shape_kernel, grad=no_grad,
-                       value_inputs=0, emit="np.array({0}.shape, dtype={odtype})"))
+                       value_inputs=0, emit="np.array({0}.shape, dtype={odtype})",
+                       torch="torch.tensor({0}.shape, dtype={odtype}, device=dev)"))
 SIZE = register(OpDef("size", infer=lambda inputs, out_type: ((), out_type), kernel=_size_kernel,
-                      grad=no_grad, value_inputs=0, emit="np.array({0}.size, dtype={odtype})"))
+                      grad=no_grad, value_inputs=0, emit="np.array({0}.size, dtype={odtype})",
+                      torch="torch.tensor({0}.size, dtype={odtype}, device=dev)"))
 RANK = register(OpDef("rank", infer=lambda inputs: ((), _dt.int32), kernel=_rank_kernel,
-                      grad=no_grad, value_inputs=0, emit="np.array({0}.ndim, dtype={odtype})"))
+                      grad=no_grad, value_inputs=0, emit="np.array({0}.ndim, dtype={odtype})",
+                      torch="torch.tensor({0}.ndim, dtype={odtype}, device=dev)"))
 
 
 def shape(input, name: Optional[str] = None, out_type=_dt.int32):  # noqa: A002

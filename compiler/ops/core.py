@@ -138,7 +138,7 @@ def _read_kernel(state, node, value):
 
 READ_VARIABLE = register(OpDef(
     "read_variable", infer=_read_infer, kernel=_read_kernel, grad=lambda node, g: (g,),
-    stateful=True, stateful_kernel=True, emit="np.array({0})"))
+    stateful=True, stateful_kernel=True, emit="np.array({0})", torch="{0}.clone()"))
 
 
 def read_variable(var: Node, name: Optional[str] = None) -> Node:

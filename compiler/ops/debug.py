@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .. import numerics
-from ..opdef import OpDef, register
+from ..opdef import HOST, OpDef, register
 from .core import apply, require_float
 
 __all__ = ["check_numerics"]
@@ -23,7 +23,7 @@ def _check_numerics_kernel(state, node, x):
 
 CHECK_NUMERICS = register(OpDef(
     "check_numerics", infer=_check_numerics_infer, kernel=_check_numerics_kernel,
-    grad=lambda node, g: (g,), stateful_kernel=True, may_fail=True, view=True))
+    grad=lambda node, g: (g,), stateful_kernel=True, may_fail=True, view=True, torch=HOST))
 
 
 def check_numerics(tensor, message: str, name: Optional[str] = None):

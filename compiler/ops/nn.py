@@ -50,16 +50,18 @@ def _relu_grad(node, g):
 
 
 RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel, grad=_relu_grad,
-                      emit="np.maximum({0}, 0{out})", inplace=True))
+                      emit="np.maximum({0}, 0{out})", inplace=True, torch="torch.relu({0})"))
 SIGMOID = register(OpDef("sigmoid", infer=_float_unary, kernel=_sigmoid_kernel,
                          grad=lambda node, g: (g * node * (1 - node),),
-                         emit="{kernel}({0}{out})", inplace=True))
+                         emit="{kernel}({0}{out})", inplace=True, torch="torch.sigmoid({0})"))
 TANH = register(OpDef("tanh", infer=_float_unary, kernel=np.tanh,
                       grad=lambda node, g: (g * (1 - node * node),),
-                      emit="np.tanh({0}{out})", inplace=True))
+                      emit="np.tanh({0}{out})", inplace=True, torch="torch.tanh({0})"))
 SOFTPLUS = register(OpDef("softplus", infer=_float_unary, kernel=_softplus_kernel,
                           grad=lambda node, g: (g * sigmoid(node.inputs[0]),),
-                          emit="{kernel}({0}{out})", inplace=True))
+                          emit="{kernel}({0}{out})", inplace=True,
+                          torch="torch.clamp_min({0}, 0) "
+                                "+ torch.log1p(torch.exp(-torch.abs({0})))"))
 
 
 def relu(x, name: Optional[str] = None):
@@ -110,9 +112,9 @@ def _log_softmax_grad(node, g):
 
 
 SOFTMAX = register(OpDef("softmax", infer=_axis_infer, kernel=_softmax_kernel,
-                         grad=_softmax_grad))
+                         grad=_softmax_grad, torch="torch.softmax({0}, {axis})"))
 LOG_SOFTMAX = register(OpDef("log_softmax", infer=_axis_infer, kernel=_log_softmax_kernel,
-                             grad=_log_softmax_grad))
+                             grad=_log_softmax_grad, torch="torch.log_softmax({0}, {axis})"))
 
 
 def softmax(x, axis: int = -1, name: Optional[str] = None):
@@ -143,7 +145,9 @@ def _sigmoid_xent_grad(node, g):
 
 SIGMOID_XENT = register(OpDef("sigmoid_cross_entropy_with_logits", infer=_sigmoid_xent_infer,
                               kernel=_sigmoid_xent_kernel, grad=_sigmoid_xent_grad,
-                              broadcasts=True))
+                              broadcasts=True,
+                              torch="torch.clamp_min({1}, 0) - {1} * {0} "
+                                    "+ torch.log1p(torch.exp(-torch.abs({1})))"))
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name: Optional[str] = None):
