@@ -1,6 +1,7 @@
 """One training step of the product's MLP, sigma(W2 relu(X W1 + b1) + b2), H=256, float32, BCE on
-the 10 sigmoid outputs, SGD: graphflow compiled vs the reference interpreter vs hand-written numpy
-vs PyTorch eager, measured side by side in one run.
+the 10 sigmoid outputs, SGD: graphflow compiled (numpy backend) vs the reference interpreter vs
+hand-written numpy vs PyTorch eager vs graphflow's torch backend on the CPU, measured side by side
+in one run.
 
     python bench/mlp_step.py [--batches 32 128 1024] [--repeats 30] [--out FILE.json]
 """
@@ -29,7 +30,7 @@ def init_params(seed=0):
             np.zeros(K, np.float32)]
 
 
-def graphflow_step(params, optimize):
+def graphflow_step(params, optimize, backend="numpy"):
     """The product's net as a user writes it: sigmoid outputs, hand-written BCE, SGD."""
     graph = gf.Graph()
     with graph.as_default():
@@ -40,7 +41,8 @@ def graphflow_step(params, optimize):
         loss = gf.reduce_mean(-(y * gf.log(out) + (1 - y) * gf.log(1 - out)), name="loss")
         grads = gf.gradients(loss, [W1, b1, W2, b2])
         train = gf.group(*[v.assign_sub(LR * g) for v, g in zip([W1, b1, W2, b2], grads)])
-        sess = gf.Session(optimize=optimize)
+        sess = (gf.Session(optimize=optimize) if backend == "numpy" else
+                gf.Session(backend=backend, device="cpu"))
         return sess.make_callable([loss, train], [x, y])
 
 
@@ -159,14 +161,16 @@ def measure_alone(step, X, Y, repeats):
 def markdown_table(rows) -> str:
     """The README's table: microseconds per step and the ratios that the targets are about."""
     lines = ["| batch | graphflow compiled | interpreter | numpy by hand | PyTorch eager "
-             "| compiled / numpy | compiled / PyTorch | interpreter / compiled |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| graphflow torch backend (CPU) | compiled / numpy | compiled / PyTorch "
+             "| interpreter / compiled | torch backend / PyTorch |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for batch in sorted({r["batch"] for r in rows}):
         us = {r["contender"]: r["us_per_step"] for r in rows if r["batch"] == batch}
         c, i = us["graphflow compiled"], us["graphflow interpreter"]
         n, t = us["numpy by hand"], us["pytorch eager"]
+        b = us["graphflow torch (cpu)"]
         lines.append(f"| {batch} | {c:.0f} µs | {i:.0f} µs | {n:.0f} µs | {t:.0f} µs "
-                     f"| {c / n:.2f} | {c / t:.2f} | {i / c:.2f} |")
+                     f"| {b:.0f} µs | {c / n:.2f} | {c / t:.2f} | {i / c:.2f} | {b / t:.2f} |")
     return "\n".join(lines)
 
 
@@ -194,6 +198,8 @@ def main():
         }
         us = measure(steps, X, Y, args.repeats)
         us["pytorch eager"] = measure_alone(torch_step(params), X, Y, args.repeats)
+        us["graphflow torch (cpu)"] = measure_alone(graphflow_step(params, True, "torch"), X, Y,
+                                                    args.repeats)
         base = us["numpy by hand"]
         for name, t in us.items():
             frac = step_flops(batch) / (t * 1e-6) / peak
