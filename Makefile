@@ -40,8 +40,11 @@ lint: $(STAMP)
 
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some machines for old OpenBLAS builds and slow the
 # current one down; the benchmark unsets them for its own run only.
+# The MLP step on every contender (bench/mlp_step.py), then 1 vs 2 gloo workers at a global
+# batch of 1024 (bench/data_parallel.py, about 2 minutes).
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/mlp_step.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/data_parallel.py
 
 # TensorFlow 1 graph mode and JAX jit beside graphflow and PyTorch: their own venv, since
 # TensorFlow and JAX are large and nothing else needs them.
@@ -70,4 +73,4 @@ dot: $(TRAIN_STAMP)
 	$(PY) examples/micrograd_expression.py --out out/graphs/micrograd.svg
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info .pytest_cache

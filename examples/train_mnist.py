@@ -3,10 +3,18 @@
     python examples/train_mnist.py                      # the defaults reach >= 98% test accuracy
     python examples/train_mnist.py --loss mse --optimizer sgd --lr 0.5
     python examples/train_mnist.py --data-dir DIR       # four MNIST IDX files instead of the cache
+    python examples/train_mnist.py --backend torch --device cuda    # generated torch code on a GPU
+    torchrun --nproc_per_node=2 examples/train_mnist.py --distributed --batch-size 1024
 
 Writes to --out (default out/mnist): model.npz (checkpoint), metrics.json and metrics.csv (per
 epoch), curves.png (loss and accuracy; needs matplotlib: pip install graphflow[plot]), and
 forward.dot / backward.dot (the graphs). Ctrl-C stops after saving what has been trained.
+
+--distributed (data parallel, gf.distribute; start it with torchrun): every worker takes its
+1/N of each global batch of --batch-size examples (a multiple of N; the last batch of an epoch is
+cut to a multiple of N), the gradients are averaged over the workers before each update (gloo on
+the CPU, nccl with --device cuda), and the weights start from rank 0's. The loss shown is the
+global batch's; rank 0 alone shows the progress, evaluates, prints and writes the files.
 """
 
 from __future__ import annotations
@@ -34,8 +42,12 @@ class NonFiniteLoss(RuntimeError):
     """The loss became inf or NaN: training stops rather than go on with broken weights."""
 
 
-def build_model(hidden: int, loss_kind: str, optimizer: str, lr: float, seed: int):
-    """The literal net and its training step. Returns a dict of the tensors the loop needs."""
+def build_model(hidden: int, loss_kind: str, optimizer: str, lr: float, seed: int,
+                distributed: bool = False):
+    """The literal net and its training step. Returns a dict of the tensors the loop needs.
+
+    distributed=True averages the gradients over the workers (gf.distribute.DistributedOptimizer)
+    and makes "step_loss" the global batch's loss (the workers' losses averaged)."""
     gf.set_random_seed(seed)
     x = gf.placeholder(gf.float32, (None, 784), name="x")
     labels = gf.placeholder(gf.int64, (None,), name="labels")
@@ -61,9 +73,12 @@ def build_model(hidden: int, loss_kind: str, optimizer: str, lr: float, seed: in
     opt = {"sgd": lambda: gf.train.GradientDescentOptimizer(lr),
            "momentum": lambda: gf.train.MomentumOptimizer(lr, 0.9, use_nesterov=True),
            "adam": lambda: gf.train.AdamOptimizer(lr)}[optimizer]()
+    if distributed:
+        opt = gf.distribute.DistributedOptimizer(opt)
     train_op = opt.minimize(loss, var_list=[W1, b1, W2, b2])
+    step_loss = gf.distribute.all_reduce_mean(loss, name="global_loss") if distributed else loss
     return {"x": x, "labels": labels, "logits": logits, "loss": loss, "train_op": train_op,
-            "params": [W1, b1, W2, b2]}
+            "step_loss": step_loss, "params": [W1, b1, W2, b2]}
 
 
 def accuracy(predict, images, labels, chunk: int = 2000) -> float:
@@ -117,20 +132,54 @@ def write_graphs(out_dir: str, model: dict) -> list:
     return paths
 
 
+def make_session(args) -> gf.Session:
+    """A session on --backend/--device; they are passed only when given (numpy is the default)."""
+    options = {}
+    if args.backend != "numpy":
+        options["backend"] = args.backend
+    if args.device is not None:
+        options["device"] = args.device
+    return gf.Session(**options)
+
+
+def load_data(args):
+    """MNIST; in a distributed run rank 0 loads (and fills the cache) before the others read."""
+    chief = gf.distribute.is_chief()
+    if not chief:
+        gf.distribute.barrier()
+    data = mnist.load(args.data_dir)
+    if chief:
+        gf.distribute.barrier()
+    return data
+
+
 def train(args) -> dict:
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = mnist.load(args.data_dir)
+    chief = gf.distribute.is_chief()
+    log = print if chief else _silent  # rank 0 speaks for every worker
+    workers = gf.distribute.world_size()
+    if args.batch_size % workers:
+        raise gf.distribute.DistributedError(
+            f"--batch-size {args.batch_size} is not a multiple of the {workers} workers: each "
+            f"worker takes an equal share of every global batch")
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_data(args)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    os.makedirs(args.out, exist_ok=True)
+    if chief:
+        os.makedirs(args.out, exist_ok=True)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    model = build_model(args.hidden, args.loss, args.optimizer, lr, args.seed)
-    sess = gf.Session()
-    step = sess.make_callable([model["loss"], model["train_op"]], [model["x"], model["labels"]])
+    model = build_model(args.hidden, args.loss, args.optimizer, lr, args.seed, args.distributed)
+    sess = make_session(args)
+    if args.distributed:
+        gf.distribute.broadcast_variables(sess)  # every worker starts from rank 0's weights
+    step = sess.make_callable([model["step_loss"], model["train_op"]],
+                              [model["x"], model["labels"]])
     predict = sess.make_callable(model["logits"], [model["x"]])
     saver = gf.train.Saver(model["params"])
     history, started, broken = [], time.perf_counter(), False
-    print(f"MLP 784-{args.hidden}-10, loss={args.loss}, optimizer={args.optimizer}, lr={lr}, "
-          f"batch={args.batch_size}, {len(x_train)} training examples")
+    log(f"MLP 784-{args.hidden}-10, loss={args.loss}, optimizer={args.optimizer}, lr={lr}, "
+        f"batch={args.batch_size}, {len(x_train)} training examples"
+        + (f", {workers} workers ({args.batch_size // workers} examples each per step)"
+           if args.distributed else ""))
     try:
         for epoch in range(1, args.epochs + 1):
             total, seen, t0 = 0.0, 0, time.perf_counter()
@@ -138,9 +187,17 @@ def train(args) -> dict:
                                       seed=args.seed * 1000 + epoch)
             bar = tqdm(batches, total=math.ceil(len(x_train) / args.batch_size),
                        desc=f"epoch {epoch}/{args.epochs}", unit="batch", leave=False,
-                       disable=args.quiet)
+                       disable=args.quiet or not chief)
             for k, (xb, yb) in enumerate(bar):
-                loss_value, _ = step(xb, yb)
+                if args.distributed:
+                    # A last batch not a multiple of the workers is cut to one (equal shards).
+                    keep = len(xb) - len(xb) % workers
+                    if keep == 0:
+                        continue
+                    xb, yb = xb[:keep], yb[:keep]
+                    loss_value, _ = step(*gf.distribute.shard((xb, yb)))
+                else:
+                    loss_value, _ = step(xb, yb)
                 if not np.isfinite(loss_value):
                     broken = True
                     raise NonFiniteLoss(
@@ -152,27 +209,33 @@ def train(args) -> dict:
                     rate = seen / (time.perf_counter() - t0)
                     bar.set_postfix(loss=f"{total / seen:.4f}", ex_per_s=f"{rate:,.0f}")
             seconds = time.perf_counter() - t0
-            val_acc = accuracy(predict, x_val, y_val)
+            # The weights are the same on every worker: rank 0 evaluates for all of them.
+            val_acc = accuracy(predict, x_val, y_val) if chief else math.nan
             history.append({"epoch": epoch, "train_loss": total / seen,
                             "val_accuracy": val_acc, "seconds": seconds,
                             "examples_per_second": seen / seconds})
-            print(f"epoch {epoch:2d}  loss {total / seen:.4f}  val acc {100 * val_acc:.2f}%  "
-                  f"{seen / seconds:,.0f} ex/s")
+            log(f"epoch {epoch:2d}  loss {total / seen:.4f}  val acc {100 * val_acc:.2f}%  "
+                f"{seen / seconds:,.0f} ex/s")
     except KeyboardInterrupt:
-        print("interrupted: saving what has been trained so far")
+        log("interrupted: saving what has been trained so far")
     finally:
         if not broken:  # never overwrite a checkpoint with non-finite weights
-            path = saver.save(sess, os.path.join(args.out, "model.npz"))
-            print(f"checkpoint: {path}")
-    test_acc = accuracy(predict, x_test, y_test)
+            path = saver.save(sess, os.path.join(args.out, "model.npz"))  # rank 0 writes
+            log(f"checkpoint: {path}")
+    test_acc = accuracy(predict, x_test, y_test) if chief else math.nan
     result = {"test_accuracy": test_acc, "train_seconds": time.perf_counter() - started,
               "epochs": history}
-    print(f"test accuracy {100 * test_acc:.2f}%  ({result['train_seconds']:.1f} s)")
-    if history:
+    log(f"test accuracy {100 * test_acc:.2f}%  ({result['train_seconds']:.1f} s)")
+    if history and chief:
         write_metrics(args.out, history)
-        print(write_plot(args.out, history))
-    print("graphs: " + ", ".join(write_graphs(args.out, model)))
+        log(write_plot(args.out, history))
+    if chief:
+        log("graphs: " + ", ".join(write_graphs(args.out, model)))
     return result
+
+
+def _silent(*args, **kwargs) -> None:
+    """print on the workers other than rank 0."""
 
 
 def parse_args(argv=None):
@@ -190,16 +253,32 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default=None, help="a folder with the four MNIST IDX files")
     p.add_argument("--limit", type=int, default=0, help="use only this many training examples")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
+                   help="generated code: numpy (default) or torch")
+    p.add_argument("--device", default=None,
+                   help="the torch backend's device: cpu, cuda, cuda:N (default: cuda when "
+                        "available); with --distributed, cuda selects nccl, else gloo")
+    p.add_argument("--distributed", action="store_true",
+                   help="data parallel over the workers torchrun starts: torchrun "
+                        "--nproc_per_node=N examples/train_mnist.py --distributed")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.distributed:
+            gf.distribute.init(device=args.device)
         train(args)
     except NonFiniteLoss as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except gf.distribute.DistributedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if args.distributed:
+            gf.distribute.shutdown()
     return 0
 
 

@@ -57,6 +57,7 @@ from . import (
     data,
     datasets,
     debugging,
+    distribute,
     initializers,
     layers,
     losses,

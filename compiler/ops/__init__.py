@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     array,
     core,
     debug,
+    distributed,
     elementwise,
     indexing,
     linalg,
@@ -16,4 +17,4 @@ from . import (  # noqa: F401
 )
 
 FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random,
-            debug)
+            debug, distributed)

@@ -18,6 +18,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from compiler.errors import GraphflowError
+from compiler.ops.distributed import worker_rank
 from compiler.ops.state import Variable
 
 from ..session import Session
@@ -56,13 +57,18 @@ class Saver:
         leaves the previous checkpoint as it was. Missing parent directories are created.
 
         With `global_step` (an int, or a tensor/variable read in `sess`), the path gets TF1's
-        "-<step>" suffix and only the newest `max_to_keep` such files are kept."""
+        "-<step>" suffix and only the newest `max_to_keep` such files are kept.
+
+        In data-parallel training (gf.distribute) only rank 0 writes: on any other worker, whose
+        variables hold the same values, save writes nothing and returns the path rank 0 writes."""
         if global_step is not None:
             step = global_step if isinstance(global_step, int) else sess.run(global_step)
             root = os.fspath(save_path)
             root = root[:-4] if root.endswith(".npz") else root
             save_path = f"{root}-{int(step)}"
         path = _with_suffix(save_path)
+        if worker_rank() != 0:
+            return path
         variables = self._variables(sess)
         values = sess._variable_values(variables.values())
         arrays = {key: values[var.name] for key, var in variables.items()}

@@ -1,0 +1,487 @@
+"""gf.distribute: data-parallel training over torch.distributed, in the manner of Horovod for TF1.
+
+Start N copies of one script with torchrun. Each worker builds the same graph, runs it on its own
+shard of every global batch, and averages its gradients with the other workers' (all-reduce ops
+in the graph) before the optimizer's update, so the weights stay equal on every worker:
+
+    gf.distribute.init()                                    # reads torchrun's environment
+    opt = gf.distribute.DistributedOptimizer(gf.train.AdamOptimizer(1e-3))
+    train_op = opt.minimize(loss)
+    sess = gf.Session()
+    gf.distribute.broadcast_variables(sess)                 # every worker starts from rank 0's
+    for xb, yb in gf.data.batches(x_train, y_train, 1024, seed=epoch):  # same order everywhere
+        xs, ys = gf.distribute.shard((xb, yb))              # this worker's 1024 / N rows
+        sess.run(train_op, {x: xs, y: ys})
+    if gf.distribute.is_chief():                            # rank 0 prints and saves
+        print(...)
+
+    torchrun --nproc_per_node=2 train.py                    # or python -m torch.distributed.run
+
+With equal shards, the mean of the workers' mean-loss gradients is the gradient of the mean loss
+over the global batch, so after k steps the weights of an N-worker run equal those of a one-process
+run on the same global batches, to floating-point rounding (the sums are added in another order).
+
+The gradients travel in buckets: DistributedOptimizer flattens the gradients of one dtype into
+buckets of at most `bucket_bytes` (25 MiB by default, as torch's DistributedDataParallel), one
+all-reduce per bucket, so a step makes a few collective calls, not one per variable.
+
+`gf.distribute.all_reduce_mean(t)` is the graph op itself, for anything else to average within
+the step (the loss, to report the global batch's).
+
+Without a process group (a plain `python script.py`) everything here is the identity: rank 0 of
+a world of 1, all-reduces return their input, shard() returns the whole batch, and
+broadcast_variables() changes nothing. The same script runs in one process or in N.
+
+Every worker must run the same training steps in the same order (the all-reduces are collective
+calls): fetch the training op on every worker, never on rank 0 alone. Evaluation that fetches no
+gradient (a forward pass) may run on any subset of workers. gf.train.Saver.save writes only on
+rank 0.
+"""
+
+from __future__ import annotations
+
+import datetime
+import numbers
+import os
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from compiler.errors import GraphflowError
+from compiler.graph import Node, Operation, graph_of
+from compiler.ops.array import split
+from compiler.ops.core import convert_to_tensor
+from compiler.ops.distributed import all_reduce_mean, process_group, worker_rank
+from compiler.ops.distributed import world_size as _world_size
+from compiler.ops.shape import concat, reshape
+from compiler.ops.state import Variable
+from compiler.shapes import fmt
+
+from .session import Session
+from .train.optimizers import Optimizer
+from .variables import global_variables
+
+__all__ = ["init", "is_initialized", "rank", "local_rank", "world_size", "is_chief", "shutdown",
+           "barrier", "average", "all_reduce_mean", "average_gradients", "DistributedOptimizer",
+           "broadcast_variables", "shard", "DistributedError", "DEFAULT_BUCKET_BYTES"]
+
+DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024  # torch DistributedDataParallel's bucket_cap_mb=25
+BACKENDS = ("gloo", "nccl")
+TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+TORCHRUN_HINT = ("start the script with `torchrun --nproc_per_node=N script.py` (or `python -m "
+                 "torch.distributed.run --nproc_per_node=N script.py`), which sets RANK, "
+                 "WORLD_SIZE, MASTER_ADDR, MASTER_PORT and LOCAL_RANK for every worker")
+
+GradsAndVars = List[Tuple[Optional[Node], Variable]]
+
+
+class DistributedError(GraphflowError, RuntimeError):
+    """Data-parallel training cannot start or go on: no torchrun environment, no torch, a backend
+    that is not there, or workers whose graphs differ."""
+
+
+# -- the process group ----------------------------------------------------------------------------
+def init(backend: Optional[str] = None, device: Optional[str] = None,
+         timeout: Optional[float] = None) -> None:
+    """Join the process group of the workers torchrun started (torch.distributed, env://).
+
+    Reads RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT (and LOCAL_RANK, default 0) from the
+    environment; raises DistributedError saying to start with torchrun when they are missing.
+    `backend` is "gloo" (CPU tensors: the numpy backend, or the torch backend on the CPU) or
+    "nccl" (CUDA). None picks nccl when `device` (the device the Session will run on, e.g.
+    "cuda") is a CUDA device, gloo otherwise; with nccl, this worker's CUDA device becomes
+    cuda:LOCAL_RANK. `timeout` (seconds) bounds how long a collective call waits for the other
+    workers (torch's default: 30 minutes). A second call, once initialised, does nothing (it is
+    an error if it asks for another backend).
+    """
+    chosen = _choose_backend(backend, device)
+    dist = process_group()
+    if dist is not None:
+        asked = backend is not None or device is not None
+        if asked and chosen != dist.get_backend():
+            raise DistributedError(f"gf.distribute.init(backend={chosen!r}): the process group "
+                                   f"is already initialised with backend "
+                                   f"{dist.get_backend()!r}; call shutdown() first")
+        return
+    backend = chosen
+    env = _torchrun_env()
+    torch, dist = _import_distributed()
+    if backend == "nccl":
+        if not torch.cuda.is_available() or not dist.is_nccl_available():
+            raise DistributedError("gf.distribute.init(backend='nccl'): nccl needs CUDA and a "
+                                   "torch build with NCCL, and this one has none; use "
+                                   "backend='gloo' on the CPU")
+        if env["LOCAL_RANK"] >= torch.cuda.device_count():
+            raise DistributedError(f"gf.distribute.init(): LOCAL_RANK={env['LOCAL_RANK']} but "
+                                   f"there are only {torch.cuda.device_count()} CUDA device(s); "
+                                   f"start at most that many workers per machine")
+        torch.cuda.set_device(env["LOCAL_RANK"])
+    elif not dist.is_gloo_available():
+        raise DistributedError("gf.distribute.init(backend='gloo'): this torch build has no gloo "
+                               "support")
+    options = {}
+    if timeout is not None:
+        options["timeout"] = datetime.timedelta(seconds=float(timeout))
+    dist.init_process_group(backend, init_method="env://", **options)
+
+
+def is_initialized() -> bool:
+    """Whether this process belongs to a torch.distributed process group (init() was called, or
+    torch.distributed.init_process_group directly)."""
+    return process_group() is not None
+
+
+def rank() -> int:
+    """This worker's rank, 0 .. world_size() - 1; 0 when not distributed."""
+    return worker_rank()
+
+
+def world_size() -> int:
+    """The number of workers; 1 when not distributed."""
+    return _world_size()
+
+
+def local_rank() -> int:
+    """This worker's rank on its machine (torchrun's LOCAL_RANK); 0 when not distributed."""
+    return int(os.environ.get("LOCAL_RANK", 0)) if is_initialized() else 0
+
+
+def is_chief() -> bool:
+    """True on rank 0 (and in a process that is not distributed): the worker that prints, writes
+    metrics and checkpoints."""
+    return worker_rank() == 0
+
+
+def shutdown() -> None:
+    """Leave the process group (torch.distributed.destroy_process_group); nothing without one."""
+    dist = process_group()
+    if dist is not None:
+        dist.destroy_process_group()
+
+
+def barrier() -> None:
+    """Wait until every worker has called barrier(); returns at once when not distributed."""
+    dist = process_group()
+    if dist is not None:
+        dist.barrier()
+
+
+def average(value):
+    """The mean of a number or an array over the workers, computed now, outside the graph (for
+    metrics: an epoch's loss). Every worker must call it. A number comes back as a float, an array
+    as an array of its float dtype (integers are averaged in float64). Not distributed: `value`
+    as a float or an array."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "f":
+        array = array.astype(np.float64)
+    dist = process_group()
+    if dist is not None:
+        tensor = _on_backend_device(dist, _torch().from_numpy(np.array(array, order="C")))
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        tensor /= dist.get_world_size()
+        array = tensor.cpu().numpy()
+    return float(array) if array.ndim == 0 else np.array(array)
+
+
+# -- gradients ------------------------------------------------------------------------------------
+def average_gradients(grads_and_vars, bucket_bytes: int = DEFAULT_BUCKET_BYTES,
+                      name: str = "AllReduce") -> GradsAndVars:
+    """(gradient averaged over the workers, variable) for each (gradient, variable) pair, in the
+    same order; None gradients stay None.
+
+    The gradients are grouped by dtype into buckets of at most `bucket_bytes` (a gradient larger
+    than that has a bucket of its own), taken in the order given. Each bucket is one graph
+    expression: concat of the flattened gradients, one all_reduce_mean, then slices reshaped back
+    to the variables' shapes; a bucket of one gradient is all-reduced as it is. So a step makes
+    one all-reduce per bucket, not one per variable. The nodes are named under `name`/bucket_<k>.
+    """
+    bucket_bytes = _check_bucket_bytes(bucket_bytes)
+    pairs = [_check_pair(pair) for pair in grads_and_vars]
+    present = [(k, grad, var) for k, (grad, var) in enumerate(pairs) if grad is not None]
+    if not present:
+        return pairs
+    graph = graph_of([node for _, grad, var in present for node in (grad, var)])
+    averaged = list(pairs)
+    with graph.as_default(), graph.name_scope(name):
+        for b, bucket in enumerate(_buckets(present, bucket_bytes)):
+            with graph.name_scope(f"bucket_{b}"):
+                for (k, _, var), grad in zip(bucket, _reduce_bucket(bucket)):
+                    averaged[k] = (grad, var)
+    return averaged
+
+
+def _check_bucket_bytes(bucket_bytes) -> int:
+    if (isinstance(bucket_bytes, bool) or not isinstance(bucket_bytes, numbers.Integral)
+            or bucket_bytes < 1):
+        raise ValueError(f"bucket_bytes must be a positive integer (bytes per all-reduce), got "
+                         f"{bucket_bytes!r}")
+    return int(bucket_bytes)
+
+
+def _check_pair(pair) -> Tuple[Optional[Node], Variable]:
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"average_gradients takes (gradient, variable) pairs, got {pair!r}")
+    grad, var = pair
+    if not isinstance(var, Variable):
+        raise TypeError(f"average_gradients: {var!r} is not a gf.Variable")
+    if grad is None:
+        return None, var
+    if isinstance(grad, Operation) or not isinstance(grad, Node):
+        grad = convert_to_tensor(grad, graph=var.graph)
+    if grad.dtype.kind != "f":
+        raise TypeError(f"average_gradients: gradient '{grad.name}' of variable '{var.name}' is "
+                        f"{grad.dtype.name}; only float gradients can be averaged")
+    if grad.shape is not None and (
+            len(grad.shape) != len(var.shape)
+            or any(g is not None and g != v for g, v in zip(grad.shape, var.shape))):
+        raise ValueError(f"average_gradients: gradient '{grad.name}' has shape {fmt(grad.shape)} "
+                         f"but variable '{var.name}' has shape {fmt(var.shape)}")
+    return grad, var
+
+
+def _buckets(present, bucket_bytes: int) -> List[list]:
+    """The (index, gradient, variable) items in buckets: one dtype each, at most bucket_bytes
+    unless a single gradient is larger. Deterministic, so every worker builds the same ones."""
+    done: List[list] = []
+    filling: Dict[np.dtype, Tuple[list, int]] = {}
+    for item in present:
+        _, grad, var = item
+        nbytes = int(np.prod(var.shape, dtype=np.int64)) * grad.dtype.itemsize
+        bucket, size = filling.get(grad.dtype, ([], 0))
+        if bucket and size + nbytes > bucket_bytes:
+            done.append(bucket)
+            bucket, size = [], 0
+        bucket.append(item)
+        filling[grad.dtype] = (bucket, size + nbytes)
+    done.extend(bucket for bucket, _ in filling.values())
+    return done
+
+
+def _reduce_bucket(bucket) -> List[Node]:
+    """One all-reduce for the bucket's gradients; returns the averaged ones, in bucket order."""
+    if len(bucket) == 1:
+        return [all_reduce_mean(bucket[0][1])]
+    flat = concat([reshape(grad, [-1]) for _, grad, _ in bucket], 0, name="flat")
+    mean = all_reduce_mean(flat)
+    sizes = [int(np.prod(var.shape, dtype=np.int64)) for _, _, var in bucket]
+    return [reshape(part, var.shape, name=var.name.replace("/", "_"))
+            for part, (_, _, var) in zip(split(mean, sizes), bucket)]
+
+
+class DistributedOptimizer(Optimizer):
+    """Wraps any gf.train optimizer so that its gradients are averaged over the workers before the
+    update (Horovod's hvd.DistributedOptimizer):
+
+        opt = gf.distribute.DistributedOptimizer(gf.train.AdamOptimizer(1e-3))
+        train_op = opt.minimize(loss)           # or compute_gradients / clip / apply_gradients
+
+    compute_gradients() returns the wrapped optimizer's gradients, averaged through buckets of at
+    most `bucket_bytes` (see average_gradients); apply_gradients() is the wrapped optimizer's, so
+    its slots ("W1/Adam", ...), hyperparameters and names are those of the unwrapped optimizer
+    (checkpoints of both fit each other). Not distributed, the averages are the gradients
+    themselves and training runs as with the wrapped optimizer.
+    """
+
+    def __init__(self, optimizer: Optimizer, bucket_bytes: int = DEFAULT_BUCKET_BYTES,
+                 name: Optional[str] = None):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"DistributedOptimizer wraps a gf.train optimizer (AdamOptimizer, "
+                            f"...), got {optimizer!r}")
+        if isinstance(optimizer, DistributedOptimizer):
+            raise TypeError("DistributedOptimizer: the optimizer is already distributed; wrap "
+                            "the plain optimizer once")
+        super().__init__(name or f"Distributed{optimizer.get_name()}")
+        self._optimizer = optimizer
+        self._bucket_bytes = _check_bucket_bytes(bucket_bytes)
+
+    @property
+    def optimizer(self) -> Optimizer:
+        """The wrapped optimizer."""
+        return self._optimizer
+
+    @property
+    def bucket_bytes(self) -> int:
+        return self._bucket_bytes
+
+    def get_slot_names(self) -> List[str]:
+        return self._optimizer.get_slot_names()
+
+    def get_slot(self, var: Variable, name: str) -> Optional[Variable]:
+        return self._optimizer.get_slot(var, name)
+
+    def compute_gradients(self, loss: Node, var_list: Optional[Sequence[Variable]] = None
+                          ) -> GradsAndVars:
+        """The wrapped optimizer's [(gradient, variable)], each gradient averaged over the
+        workers (one all-reduce per bucket, named under this optimizer's name)."""
+        pairs = self._optimizer.compute_gradients(loss, var_list)
+        return average_gradients(pairs, self._bucket_bytes, name=self._name)
+
+    def apply_gradients(self, grads_and_vars, global_step: Optional[Variable] = None,
+                        name: Optional[str] = None) -> Operation:
+        """The wrapped optimizer's apply_gradients: the gradients given are applied as they are
+        (average them with compute_gradients or average_gradients first)."""
+        return self._optimizer.apply_gradients(grads_and_vars, global_step=global_step,
+                                               name=name)
+
+
+# -- variables and data ---------------------------------------------------------------------------
+def broadcast_variables(session: Session, variables: Optional[Sequence[Variable]] = None,
+                        root: int = 0) -> None:
+    """Give every worker the values `root`'s session holds for `variables` (default: every
+    variable of the session's graph, slots and global step included). Call it on every worker,
+    after building the graph and before training; variables not yet set take their initial
+    value first. One broadcast per dtype. First checks that every worker names the same
+    variables with the same shapes and dtypes (DistributedError otherwise, on every worker).
+    Not distributed: nothing changes."""
+    if not isinstance(session, Session):
+        raise TypeError(f"broadcast_variables: {session!r} is not a gf.Session")
+    if variables is None:
+        variables = global_variables(graph=session.graph)
+    variables = list(variables)
+    for var in variables:
+        if not isinstance(var, Variable):
+            raise TypeError(f"broadcast_variables: {var!r} is not a gf.Variable")
+        if var.graph is not session.graph:
+            raise ValueError(f"broadcast_variables: variable '{var.name}' belongs to another "
+                             f"graph than the session's")
+    size = world_size()
+    if isinstance(root, bool) or not isinstance(root, numbers.Integral) or not 0 <= root < size:
+        raise ValueError(f"broadcast_variables: root must be a rank in 0..{size - 1}, got "
+                         f"{root!r}")
+    dist = process_group()
+    if dist is None:
+        return
+    _check_same_variables(dist, variables, int(root))
+    if not variables:
+        return
+    values = session._variable_values(variables)
+    torch = _torch()
+    by_dtype: Dict[np.dtype, List[Variable]] = {}
+    for var in variables:
+        by_dtype.setdefault(var.dtype, []).append(var)
+    received = {}
+    for dtype, group in by_dtype.items():
+        flat = np.concatenate([values[var.name].reshape(-1) for var in group])
+        wire = flat.view(np.uint8) if dtype == np.bool_ else flat  # gloo has no bool
+        tensor = _on_backend_device(dist, torch.from_numpy(wire))
+        dist.broadcast(tensor, src=int(root))
+        flat = tensor.cpu().numpy().view(dtype)
+        start = 0
+        for var in group:
+            stop = start + values[var.name].size
+            received[var] = np.array(flat[start:stop].reshape(var.shape))  # its own memory
+            start = stop
+    session._load_variable_values(received)
+
+
+def _check_same_variables(dist, variables: List[Variable], root: int) -> None:
+    """Every worker's (name, shape, dtype) list must be root's: a mismatch would make the
+    broadcasts disagree in size (or hang), so every worker raises the same error instead."""
+    mine = [(var.name, tuple(var.shape), var.dtype.str) for var in variables]
+    everyone: list = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, mine)
+    expected = everyone[root]
+    for r, theirs in enumerate(everyone):
+        if theirs == expected:
+            continue
+        differ = [f"{a} != {b}" for a, b in zip(theirs, expected) if a != b][:1]
+        if len(theirs) != len(expected):
+            differ.append(f"{len(theirs)} variables != {len(expected)}")
+        raise DistributedError(f"broadcast_variables: rank {r}'s variables differ from rank "
+                               f"{root}'s (the root): {'; '.join(differ)}; every worker must "
+                               f"build the same graph")
+
+
+def shard(batch, rank: Optional[int] = None, world_size: Optional[int] = None):
+    """This worker's contiguous part of a global batch: rank r of N gets rows
+    [r*B//N, (r+1)*B//N) of an array of B rows. `batch` is one array (returns one) or a tuple or
+    list of arrays with the same number of rows (returns a tuple or list of their shards).
+
+    B must be a multiple of N (ValueError otherwise): equal shards are what makes the mean of
+    the workers' gradients the gradient over the global batch. `rank` and `world_size` default to
+    this worker's; not distributed, the batch comes back whole."""
+    rank = worker_rank() if rank is None else rank
+    size = _world_size() if world_size is None else world_size
+    for what, value in (("world_size", size), ("rank", rank)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"shard: {what} must be an integer, got {value!r}")
+    if size < 1 or not 0 <= rank < size:
+        raise ValueError(f"shard: rank {rank} is not in 0..{size - 1} (world_size {size})")
+    several = isinstance(batch, (tuple, list))
+    arrays = list(batch) if several else [batch]
+    if not arrays:
+        raise ValueError("shard: the batch holds no arrays")
+    rows = []
+    for k, array in enumerate(arrays):
+        if np.ndim(array) == 0:
+            raise ValueError(f"shard: array {k} is a scalar; shard takes arrays of examples "
+                             f"along their first axis")
+        rows.append(len(array))
+    if len(set(rows)) > 1:
+        raise ValueError(f"shard: the arrays hold different numbers of examples: {rows}")
+    total = rows[0]
+    if total % size:
+        raise ValueError(f"shard: a global batch of {total} examples does not split evenly over "
+                         f"{size} workers; use a batch size that is a multiple of {size} (equal "
+                         f"shards make the averaged gradient equal the global batch's)")
+    start, stop = rank * total // size, (rank + 1) * total // size
+    parts = [array[start:stop] for array in arrays]
+    if not several:
+        return parts[0]
+    return tuple(parts) if isinstance(batch, tuple) else parts
+
+
+# -- torch ----------------------------------------------------------------------------------------
+def _choose_backend(backend: Optional[str], device: Optional[str]) -> str:
+    if backend is None:
+        return "nccl" if device is not None and str(device).startswith("cuda") else "gloo"
+    if backend not in BACKENDS:
+        raise ValueError(f"gf.distribute.init: backend {backend!r} is not one of {BACKENDS} "
+                         f"(gloo: CPU, nccl: CUDA)")
+    return backend
+
+
+def _torchrun_env() -> Dict[str, Union[int, str]]:
+    missing = [key for key in TORCHRUN_ENV if not os.environ.get(key)]
+    if missing:
+        raise DistributedError(f"gf.distribute.init(): the environment variable(s) "
+                               f"{', '.join(missing)} are not set; {TORCHRUN_HINT}")
+    env: Dict[str, Union[int, str]] = {"MASTER_ADDR": os.environ["MASTER_ADDR"]}
+    for key, default in (("RANK", None), ("WORLD_SIZE", None), ("MASTER_PORT", None),
+                         ("LOCAL_RANK", "0")):
+        text = os.environ.get(key, default)
+        try:
+            env[key] = int(text)
+        except ValueError:
+            raise DistributedError(f"gf.distribute.init(): {key}={text!r} is not an integer; "
+                                   f"{TORCHRUN_HINT}") from None
+    if env["WORLD_SIZE"] < 1 or not 0 <= env["RANK"] < env["WORLD_SIZE"]:
+        raise DistributedError(f"gf.distribute.init(): RANK={env['RANK']} is not in "
+                               f"0..WORLD_SIZE-1 (WORLD_SIZE={env['WORLD_SIZE']})")
+    return env
+
+
+def _import_distributed():
+    """(torch, torch.distributed), or a DistributedError saying how to get them."""
+    try:
+        import torch
+        import torch.distributed as dist
+    except ImportError as exc:
+        raise DistributedError("gf.distribute needs PyTorch's torch.distributed: pip install "
+                               "torch") from exc
+    if not dist.is_available():
+        raise DistributedError(f"this torch {torch.__version__} was built without "
+                               f"torch.distributed; gf.distribute cannot run on it")
+    return torch, dist
+
+
+def _torch():
+    return _import_distributed()[0]
+
+
+def _on_backend_device(dist, tensor):
+    """nccl reduces CUDA tensors only: move a host tensor to this worker's device."""
+    if dist.get_backend() == "nccl":
+        torch = _torch()
+        return tensor.to(torch.device("cuda", torch.cuda.current_device()))
+    return tensor
