@@ -21,24 +21,12 @@ import time
 
 import numpy as np
 
-import graphflow as gf
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mlp_step import LR, D, K, init_params  # noqa: E402
+from mlp_step import LR, D, K, graphflow_step, init_params  # noqa: E402
 
 
-def graphflow_step(params, capture):
-    graph = gf.Graph()
-    with graph.as_default():
-        x = gf.placeholder(gf.float32, (None, D), name="x")
-        y = gf.placeholder(gf.float32, (None, K), name="y")
-        W1, b1, W2, b2 = [gf.Variable(p, name=n) for p, n in zip(params, ["W1", "b1", "W2", "b2"])]
-        out = gf.sigmoid(gf.relu(x @ W1 + b1) @ W2 + b2)
-        loss = gf.reduce_mean(-(y * gf.log(out) + (1 - y) * gf.log(1 - out)), name="loss")
-        grads = gf.gradients(loss, [W1, b1, W2, b2])
-        train = gf.group(*[v.assign_sub(LR * g) for v, g in zip([W1, b1, W2, b2], grads)])
-        sess = gf.Session(backend="torch", device="cuda")
-        step = sess.make_callable([loss, train], [x, y], capture=capture)
+def graphflow_cuda_step(params, capture):
+    step = graphflow_step(params, True, backend="torch", device="cuda", capture=capture)
     return lambda X, Y: float(step(X, Y)[0])
 
 
@@ -125,8 +113,8 @@ def main():
         rng = np.random.default_rng(batch)
         X = torch.tensor(rng.random((batch, D), dtype=np.float32), device="cuda")
         Y = torch.tensor(np.eye(K, dtype=np.float32)[rng.integers(0, K, batch)], device="cuda")
-        steps = {"graphflow torch": graphflow_step(params, capture=False),
-                 "graphflow torch captured": graphflow_step(params, capture=True),
+        steps = {"graphflow torch": graphflow_cuda_step(params, capture=False),
+                 "graphflow torch captured": graphflow_cuda_step(params, capture=True),
                  "pytorch eager": torch_eager_step(torch, params),
                  "pytorch + cuda graph": torch_graph_step(torch, params, X, Y)}
         losses = {name: step(X, Y) for name, step in steps.items()}

@@ -30,8 +30,9 @@ def init_params(seed=0):
             np.zeros(K, np.float32)]
 
 
-def graphflow_step(params, optimize, backend="numpy"):
-    """The product's net as a user writes it: sigmoid outputs, hand-written BCE, SGD."""
+def graphflow_step(params, optimize, backend="numpy", device="cpu", capture=False):
+    """The product's net as a user writes it: sigmoid outputs, hand-written BCE, SGD. `backend`,
+    `device` and `capture` choose how graphflow runs it (bench/peers.py, bench/gpu_step.py)."""
     graph = gf.Graph()
     with graph.as_default():
         x = gf.placeholder(gf.float32, (None, D), name="x")
@@ -42,8 +43,8 @@ def graphflow_step(params, optimize, backend="numpy"):
         grads = gf.gradients(loss, [W1, b1, W2, b2])
         train = gf.group(*[v.assign_sub(LR * g) for v, g in zip([W1, b1, W2, b2], grads)])
         sess = (gf.Session(optimize=optimize) if backend == "numpy" else
-                gf.Session(backend=backend, device="cpu"))
-        return sess.make_callable([loss, train], [x, y])
+                gf.Session(backend=backend, device=device))
+        return sess.make_callable([loss, train], [x, y], capture=capture)
 
 
 class NumpyStep:

@@ -18,28 +18,13 @@ import time
 import numpy as np
 from mlp_step import LR, D, K, graphflow_step, init_params, measure, step_flops, torch_step
 
-import graphflow as gf
-
 THREADS = 2  # the machine's cores
 BASE = "graphflow numpy"
-# graphflow's torch backend is still being built: where its first step fails (an op it has no
-# rule for yet) the column is skipped with the reason printed, not the whole benchmark.
-IN_PROGRESS = {"graphflow torch"}
 
 
 def graphflow_torch_step(params):
     """graphflow_step's graph, run by graphflow's torch backend on the CPU."""
-    graph = gf.Graph()
-    with graph.as_default():
-        x = gf.placeholder(gf.float32, (None, D), name="x")
-        y = gf.placeholder(gf.float32, (None, K), name="y")
-        W1, b1, W2, b2 = [gf.Variable(p, name=n) for p, n in zip(params, ["W1", "b1", "W2", "b2"])]
-        out = gf.sigmoid(gf.relu(x @ W1 + b1) @ W2 + b2)
-        loss = gf.reduce_mean(-(y * gf.log(out) + (1 - y) * gf.log(1 - out)), name="loss")
-        grads = gf.gradients(loss, [W1, b1, W2, b2])
-        train = gf.group(*[v.assign_sub(LR * g) for v, g in zip([W1, b1, W2, b2], grads)])
-        sess = gf.Session(backend="torch", device="cpu")
-        return sess.make_callable([loss, train], [x, y])
+    return graphflow_step(params, True, backend="torch", device="cpu")
 
 
 def tf1_step(params):
@@ -127,15 +112,8 @@ def check_same_loss(steps, X, Y, skipped, rtol=1e-5):
     """The first step's loss of each contender against graphflow's, from the same params and
     batch: a benchmark of different computations would be worthless."""
     losses = {}
-    for name, f in list(steps.items()):
-        try:
-            losses[name] = first_float(f(X, Y))
-        except Exception as e:
-            if name not in IN_PROGRESS:
-                raise
-            skipped[name] = f"first step failed: {type(e).__name__}: {e}"
-            print(f"skipping {name}: {skipped[name]}")
-            del steps[name]
+    for name, f in steps.items():
+        losses[name] = first_float(f(X, Y))
     base = losses[BASE]
     bad = []
     for name, loss in losses.items():
