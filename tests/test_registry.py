@@ -1,10 +1,25 @@
-"""Every registered op is complete: shape rule, kernel, gradient rule (or the explicit marker),
-and a test against torch somewhere in the suite."""
+"""Every registered op is complete: shape rule, kernel, gradient rule (or the explicit marker), a
+rule for each backend, and a test against torch somewhere in the suite."""
 
 import pytest
 import reference
 
 from compiler import NOT_DIFFERENTIABLE, REGISTRY
+from compiler.opdef import HOST
+from compiler.ops.core import CONSTANT, PLACEHOLDER
+from compiler.ops.state import GROUP, VARIABLE
+
+# Ops code generation never emits (their values come from feeds, constants and the store).
+NO_CODE = {PLACEHOLDER.name, CONSTANT.name, VARIABLE.name, GROUP.name}
+# Ops whose torch rule runs the numpy kernel on the host, and why.
+HOST_OPS = {
+    "random_standard_normal": "draws from the session's numpy stream",
+    "truncated_normal": "draws from the session's numpy stream",
+    "random_uniform": "draws from the session's numpy stream",
+    "random_shuffle": "draws from the session's numpy stream",
+    "check_numerics": "inspects the value on the host to describe it",
+    "reduction_size": "a count from shapes; folded to a constant unless passes are off",
+}
 
 # Ops whose values torch cannot check; each is tested in the file named.
 NOT_TORCH_CHECKED = {
@@ -26,6 +41,16 @@ def test_op_is_complete(name):
     assert op.name == name
     assert callable(op.infer) and callable(op.kernel)
     assert op.grad is NOT_DIFFERENTIABLE or callable(op.grad), f"{name} has no gradient rule"
+
+
+@pytest.mark.parametrize("name", sorted(set(REGISTRY) - NO_CODE))
+def test_op_has_a_torch_rule(name):
+    """The torch backend can run every op; HOST (the numpy kernel on host copies) only where
+    listed with its reason."""
+    rule = REGISTRY[name].torch
+    assert rule is not None, f"{name} has no torch rule (OpDef.torch)"
+    assert (rule is HOST) == (name in HOST_OPS), f"{name}: HOST rule not listed, or listed wrongly"
+    assert isinstance(rule, str) or callable(rule) or rule is HOST
 
 
 def test_every_op_is_checked_against_torch(request):

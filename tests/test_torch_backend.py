@@ -6,6 +6,7 @@ interpreter, the numpy backend and the torch backend) and by the random-graph di
 CUDA tests run only where torch sees a GPU; elsewhere they skip, saying so.
 """
 
+import subprocess
 import sys
 import warnings
 
@@ -265,6 +266,18 @@ def test_backend_and_device_errors(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
     with pytest.raises(BackendError, match=r"pip install 'graphflow\[torch\]'"):
         gf.Session(backend="torch")
+
+
+def test_importing_graphflow_does_not_import_torch():
+    """torch is an optional extra: the numpy backend, training and the tests' own imports aside,
+    nothing loads it until backend="torch" is asked for."""
+    code = ("import sys, numpy as np, graphflow as gf\n"
+            "x = gf.placeholder(gf.float32, (2,))\n"
+            "gf.Session().run(gf.exp(x), {x: np.zeros(2, np.float32)})\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
 
 
 def test_capture_needs_the_torch_backend_on_cuda():

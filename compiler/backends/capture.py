@@ -177,8 +177,10 @@ class CapturedProgram(Program):
             return "check_numerics inspects every value on the host"
         host = [n for n in spec.function.nodes if n.opdef.torch is HOST]
         if host:
-            return (f"{host[0].describe()} runs on the host (a {host[0].opdef.name} op: "
-                    f"random draws come from the session's numpy streams), which a CUDA graph "
+            why = ("its random draws come from the session's numpy streams"
+                   if host[0].opdef.stateful_kernel and host[0].opdef.stateful
+                   else "its torch rule runs the numpy kernel")
+            return (f"{host[0].describe()} runs on the host ({why}), which a CUDA graph "
                     f"cannot record")
         if len(self._states) >= MAX_CAPTURES:
             return (f"the feed shapes keep changing ({MAX_CAPTURES} signatures captured "
