@@ -326,6 +326,8 @@ def test_capture_logic_warms_up_records_once_and_replays(monkeypatch):
     step = captured_program(monkeypatch, sess, [loss, train_op], [x, y], fakes)
     got = []
     for k, (xb, yb) in enumerate(data):
+        xb = xb.copy()
+        xb.flags.writeable = k % 3 != 0  # read-only feeds are copied in too
         got.append(step(xb, torch.from_numpy(yb) if k % 2 else yb)[0])
         assert fakes.recorded == (k >= capture_module.WARMUP)
     assert fakes.replays == len(data) - capture_module.WARMUP
@@ -333,6 +335,8 @@ def test_capture_logic_warms_up_records_once_and_replays(monkeypatch):
     for a, b in zip(sess.run(params), plain.run(params)):
         np.testing.assert_allclose(a, b, rtol=1e-13)
     assert step.capture_status == {((8, 12), (8, 3)): "captured"}
+    with pytest.raises(gf.errors.FeedError, match="placeholder 'y'"):  # checked when replaying
+        step(data[0][0], torch.zeros((8, 3), dtype=torch.complex64))
     # Another batch size is another signature: warmed up and recorded on its own.
     for _ in range(capture_module.WARMUP + 1):
         step(data[0][0][:4], data[0][1][:4])

@@ -106,9 +106,11 @@ class CapturedProgram(Program):
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
-        # Numpy feeds are checked on the host and copied straight into the static inputs.
-        torch = self.backend.torch
-        arrays = [v if isinstance(v, torch.Tensor) else check_feed(node, v)
+        # Numpy feeds are checked on the host and copied straight into the static inputs; a
+        # tensor of another dtype is checked (and cast) as any feed is.
+        torch, backend = self.backend.torch, self.backend
+        arrays = [(v if v.dtype == backend.torch_dtype(node.dtype) else backend.feed(node, v))
+                  if isinstance(v, torch.Tensor) else check_feed(node, v)
                   for node, v in zip(self.feeds, values)]
         state = self._states.get(self._signature(arrays))
         if state is not None and state.captured is not None:
@@ -160,7 +162,9 @@ class CapturedProgram(Program):
     def _replay(self, captured: _Captured, arrays, torch):
         with self._lock:
             for static, a in zip(captured.static_inputs, arrays):
-                static.copy_(torch.from_numpy(a) if isinstance(a, np.ndarray) else a)
+                if isinstance(a, np.ndarray):  # torch shares only writable arrays
+                    a = torch.from_numpy(a if a.flags.writeable else np.array(a))
+                static.copy_(a)
             captured.replay()
             outs = captured.outputs()
             if self._return_tensors:  # the next replay overwrites the static outputs
