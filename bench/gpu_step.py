@@ -22,27 +22,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mlp_step import LR, D, K, graphflow_step, init_params  # noqa: E402
+from mlp_step import D, K, graphflow_step, init_params, torch_sgd_step, torch_step  # noqa: E402
 
 
 def graphflow_cuda_step(params, capture):
     step = graphflow_step(params, True, backend="torch", device="cuda", capture=capture)
     return lambda X, Y: float(step(X, Y)[0])
-
-
-def torch_eager_step(torch, params):
-    ps = [torch.tensor(p, device="cuda", requires_grad=True) for p in params]
-
-    def step(X, Y):
-        W1, b1, W2, b2 = ps
-        logits = torch.relu(X @ W1 + b1) @ W2 + b2
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, Y)
-        grads = torch.autograd.grad(loss, ps)
-        with torch.no_grad():
-            for p, g in zip(ps, grads):
-                p.sub_(LR * g)
-        return loss.item()
-    return step
 
 
 def torch_graph_step(torch, params, X0, Y0):
@@ -51,14 +36,7 @@ def torch_graph_step(torch, params, X0, Y0):
     sx, sy = X0.clone(), Y0.clone()
 
     def body():
-        W1, b1, W2, b2 = ps
-        logits = torch.relu(sx @ W1 + b1) @ W2 + b2
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, sy)
-        grads = torch.autograd.grad(loss, ps)
-        with torch.no_grad():
-            for p, g in zip(ps, grads):
-                p.sub_(LR * g)
-        return loss
+        return torch_sgd_step(torch, ps, sx, sy)
 
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
@@ -115,7 +93,7 @@ def main():
         Y = torch.tensor(np.eye(K, dtype=np.float32)[rng.integers(0, K, batch)], device="cuda")
         steps = {"graphflow torch": graphflow_cuda_step(params, capture=False),
                  "graphflow torch captured": graphflow_cuda_step(params, capture=True),
-                 "pytorch eager": torch_eager_step(torch, params),
+                 "pytorch eager": torch_step(params, device="cuda"),
                  "pytorch + cuda graph": torch_graph_step(torch, params, X, Y)}
         losses = {name: step(X, Y) for name, step in steps.items()}
         first = losses["pytorch eager"]

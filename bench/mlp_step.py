@@ -102,21 +102,29 @@ class NumpyStep:
         return loss
 
 
-def torch_step(params):
+def torch_sgd_step(torch, ps, X, Y):
+    """PyTorch's version of the step on parameter tensors `ps`: forward, autograd, SGD in place;
+    returns the loss tensor (shared with bench/gpu_step.py's eager and captured steps)."""
+    W1, b1, W2, b2 = ps
+    logits = torch.relu(X @ W1 + b1) @ W2 + b2
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, Y)
+    grads = torch.autograd.grad(loss, ps)
+    with torch.no_grad():
+        for p, g in zip(ps, grads):
+            p.sub_(LR * g)
+    return loss
+
+
+def torch_step(params, device="cpu"):
     import torch
-    torch.set_num_threads(2)
-    ps = [torch.tensor(p, requires_grad=True) for p in params]
+    if device == "cpu":
+        torch.set_num_threads(2)
+    ps = [torch.tensor(p, device=device, requires_grad=True) for p in params]
 
     def step(X, Y):
-        X, Y = torch.from_numpy(X), torch.from_numpy(Y)
-        W1, b1, W2, b2 = ps
-        logits = torch.relu(X @ W1 + b1) @ W2 + b2
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, Y)
-        grads = torch.autograd.grad(loss, ps)
-        with torch.no_grad():
-            for p, g in zip(ps, grads):
-                p.sub_(LR * g)
-        return loss.item()
+        if isinstance(X, np.ndarray):
+            X, Y = torch.from_numpy(X), torch.from_numpy(Y)
+        return torch_sgd_step(torch, ps, X, Y).item()
     return step
 
 
