@@ -166,7 +166,7 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
                      node.inputs[len(args):]]
             target = value_name.setdefault(node, names.make(node.name))
             rule = rules[node]
-            if rule is HOST or callable(rule) and not isinstance(rule, str):
+            if rule is HOST or callable(rule):
                 text = f"{target} = {_call(node, rule, args, backend, bind)}"
             elif rule is None and op.stateful_kernel:  # random ops: kernel(state, node, ...)
                 call = ", ".join(["_state", bind(node, "node")] + args)
