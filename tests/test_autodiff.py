@@ -1,5 +1,6 @@
 """Symbolic gradients: TF1 semantics, second order, the product's MLP and micrograd's expression."""
 
+import micrograd_expression
 import numpy as np
 import pytest
 import torch
@@ -137,18 +138,7 @@ def test_product_mlp_loss_and_all_four_gradients_match_torch():
 
 
 def test_micrograd_readme_expression():
-    a = gf.Variable(-4.0, dtype=gf.float64, name="a")
-    b = gf.Variable(2.0, dtype=gf.float64, name="b")
-    c = a + b
-    d = a * b + b ** 3
-    c = c + c + 1
-    c = c + 1 + c + (-a)
-    d = d + d * 2 + gf.relu(b + a)
-    d = d + 3 * d + gf.relu(b - a)
-    e = c - d
-    f = e ** 2
-    g = f / 2.0
-    g = g + 10.0 / f
+    a, b, g = micrograd_expression.expression()  # examples/, as the example draws it
     ga, gb = gf.gradients(g, [a, b])
     value, da, db = gf.Session().run([g, ga, gb])
     assert f"{value:.4f}" == "24.7041"
