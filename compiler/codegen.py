@@ -27,6 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import numerics
+from .atomic import undo_list
 from .backends import NUMPY
 from .function import Function
 from .graph import Node
@@ -42,7 +43,6 @@ from .planning import (
     plan_memory,
     schedule,
     storage_root,
-    undo_list,
     value_inputs,
 )
 from .shapes import ShapeOf
