@@ -21,14 +21,16 @@ import itertools
 import keyword
 import linecache
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import numerics
-from .atomic import undo_list
+from . import interrupts, numerics
+from .atomic import undo_list, write_positions
 from .backends import NUMPY
+from .errors import OpError
 from .function import Function
 from .graph import Node
 from .opdef import HOST
@@ -131,8 +133,7 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
         return bound[id(obj)]
 
     buffer_names = {b: names.make(f"_buf{b}") for b in buffers}
-    buffer_arrays = {buffer_names[b]: np.empty(shape, dtype) for b, (shape, dtype) in
-                     buffers.items()}
+    buffer_arrays = _allocate(buffers, buffer_names, assignment)
     namespace.update(buffer_arrays)
 
     var_nodes = tuple(n for n in order if n.opdef is VARIABLE)
@@ -151,9 +152,13 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     updated = {roots[n] for n in order if is_update(n)}
     snapshot = {o: names.make(o.name + "_value") for o in fn.outputs if roots[o] in updated}
     render_dtype = backend.dtype
+    writes = write_positions(order, roots, direct)
+    first_write = min(writes.values(), default=-1)
 
     for p, node in enumerate(order):
         op = node.opdef
+        if p == first_write:  # from here to the end of the run, Ctrl-C waits (atomic.py)
+            lines.append(f"    {bind(interrupts.hold, 'hold')}()")
         if op is PLACEHOLDER or op is VARIABLE:
             pass
         elif op is CONSTANT:
@@ -223,12 +228,39 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
     source = "\n".join(lines) + "\n"
     filename = f"<graphflow-program-{next(_program_ids)}>"
+    return Generated(source, compile_function(source, filename, namespace, name), filename,
+                     var_nodes,
+                     tuple(v.key for v in var_nodes),
+                     undo_list(order, var_nodes, roots, check_numerics, direct,
+                               set(assignment) | set(direct)), needs_state,
+                     tuple(ops), line_nodes, buffer_arrays)
+
+
+def compile_function(source: str, filename: str, namespace: dict, name: str):
+    """The function `name` defined by `source`, with `namespace` as its globals. Its source is
+    registered with linecache (tracebacks show the generated line) for as long as the function
+    lives, and no longer: programs made and dropped in a loop leave nothing behind."""
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    return Generated(source, namespace[name], filename, var_nodes,
-                     tuple(v.key for v in var_nodes),
-                     undo_list(order, var_nodes, roots, check_numerics, direct), needs_state,
-                     tuple(ops), line_nodes, buffer_arrays)
+    function = namespace.pop(name)  # not in its own globals: no cycle, freed with its Program
+    weakref.finalize(function, linecache.cache.pop, filename, None)
+    return function
+
+
+def _allocate(buffers, buffer_names, assignment) -> Dict[str, np.ndarray]:
+    """The preallocated buffers; one that cannot be allocated is reported against the first node
+    planned into it (op, name, the user's file:line, the bytes asked for)."""
+    arrays = {}
+    for b, (shape, dtype) in buffers.items():
+        try:
+            arrays[buffer_names[b]] = np.empty(shape, dtype)
+        except (MemoryError, ValueError) as exc:
+            node = next(n for n, k in assignment.items() if k == b)
+            nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+            raise OpError(f"{node.describe()}: cannot allocate {nbytes:,} bytes for its "
+                          f"{np.dtype(dtype).name} output of shape {shape} "
+                          f"({type(exc).__name__}: {exc})") from exc
+    return arrays
 
 
 def _call(node: Node, rule, args, backend, bind) -> str:

@@ -20,16 +20,42 @@ def check_feed(key: Node, value) -> np.ndarray:
     if isinstance(value, (Node, Operation)):
         raise FeedError(f"cannot feed a tensor to {_what(key)}: feed values must be numpy arrays "
                         f"or Python numbers (sess.run the tensor first)")
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError, OverflowError) as exc:  # ragged nests, unconvertible objects
+        raise FeedError(f"cannot feed {_kind_of(value)} to {_what(key)}: numpy cannot make one "
+                        f"array of it ({exc}); feed a rectangular array") from None
     if arr.dtype != key.dtype:
-        if arr.dtype == object or not _dt.can_feed(arr.dtype, key.dtype):
+        if arr.dtype == object:
+            raise FeedError(f"cannot feed {_kind_of(value)} of Python objects to {_what(key)}: "
+                            f"feed numbers (integers must fit in 64 bits)")
+        if not _dt.can_feed(arr.dtype, key.dtype):
             raise FeedError(f"cannot feed a {arr.dtype.name} value to {_what(key)} of dtype "
                             f"{key.dtype.name}: the cast would lose information; cast it first")
+        _check_range(key, arr)
         arr = arr.astype(key.dtype)
     if not compatible(key.shape, arr.shape):
         raise FeedError(f"cannot feed value of shape {fmt(arr.shape)} to {_what(key)} of shape "
                         f"{fmt(key.shape)}")
     return arr
+
+
+def _check_range(key: Node, arr: np.ndarray) -> None:
+    """Integers narrowed to the key's dtype must fit it: a cast would wrap them silently."""
+    if arr.dtype.kind not in "iu" or key.dtype.kind not in "iu" or arr.size == 0:
+        return
+    if np.can_cast(arr.dtype, key.dtype, casting="safe"):
+        return
+    info = np.iinfo(key.dtype)
+    low, high = int(arr.min()), int(arr.max())
+    if low < info.min or high > info.max:
+        raise FeedError(f"cannot feed {arr.dtype.name} values to {_what(key)} of dtype "
+                        f"{key.dtype.name}: they lie in [{low}, {high}], {key.dtype.name} holds "
+                        f"[{info.min}, {info.max}], and a cast would wrap them around")
+
+
+def _kind_of(value) -> str:
+    return f"a {type(value).__name__}"
 
 
 def _what(key: Node) -> str:

@@ -54,10 +54,12 @@ class OpDef:
               value is input 0 (variable updates).
     inplace   the output may be written over an input of the same shape and dtype (elementwise).
     view      the output may share memory with input 0 (transpose, reshape, slices, identity).
-    may_fail  the kernel can raise on some input values even with the right shapes (an index
-              out of range, a check that finds a NaN): generated code keeps copies of variables
-              it updated before such a node, to undo the updates if it raises.
-
+    never_raises  the kernel cannot raise on inputs of the node's (fully known) shapes and dtypes:
+              True, or a predicate on the node (float_inputs, as integer power with a negative
+              exponent raises; nonempty_input; see compiler/atomic.py). The default, False, means
+              "can raise": generated code keeps copies of the variables it updated before such a
+              node, to undo them if it raises. An op left unmarked costs a copy, never a
+              half-applied step.
     The torch backend (compiler/backends/torch_backend.py):
     torch     the op's rule for generated torch code. A template as for `emit` ({0}, {args},
               {attr}, {odtype} as a torch dtype; no {out}: torch allocates), with `torch` and
@@ -81,12 +83,26 @@ class OpDef:
     emit_update: bool = False
     inplace: bool = False
     view: bool = False
-    may_fail: bool = False
+    never_raises: object = False
     torch: object = None
     doc: str = field(default="", repr=False)
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r})"
+
+
+def float_inputs(node) -> bool:
+    """never_raises for ops safe on floating inputs only (integer power with a negative exponent
+    raises)."""
+    n = node.opdef.value_inputs
+    inputs = node.inputs if n is None else node.inputs[:n]
+    return all(i.dtype is not None and i.dtype.kind in "fc" for i in inputs)
+
+
+def nonempty_input(node) -> bool:
+    """never_raises for reductions without an identity (max, argmax): an empty input raises."""
+    shape = node.inputs[0].shape
+    return shape is not None and None not in shape and 0 not in shape
 
 
 REGISTRY: Dict[str, OpDef] = {}

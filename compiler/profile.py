@@ -25,7 +25,6 @@ from __future__ import annotations
 import copy
 import gc
 import itertools
-import linecache
 import re
 import statistics
 import time
@@ -34,7 +33,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .codegen import Generated, node_at
+from . import interrupts
+from .codegen import Generated, compile_function, node_at
 from .errors import GraphflowError, OpError
 from .graph import Node
 from .interpreter import VariableStore
@@ -187,13 +187,11 @@ def instrument(gen: Generated, sizes: bool = False) -> Instrumented:
         add(f"    return {result}")
     source = "\n".join(out) + "\n"
     filename = f"{gen.filename[:-1]}-profile-{next(_profile_ids)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(gen.function.__globals__)
     records = [0] * (len(blocks) + (0 if sizes else 1))
     namespace[clock] = time.perf_counter
     namespace[record] = records
-    exec(compile(source, filename, "exec"), namespace)
-    function = namespace[header[len("def "):header.index("(")]]
+    function = compile_function(source, filename, namespace, header[len("def "):header.index("(")])
     return Instrumented(function, blocks, records, filename, line_nodes)
 
 
@@ -214,14 +212,14 @@ class _Runner:
             np.copyto(c, v)
         if self.store is None:
             return self.copies
-        twin = copy.copy(self.store)  # the same values; its own pending writes and streams
-        twin._pending = {}
+        twin = copy.copy(self.store)  # the same values; its own streams
         twin._generators = copy.deepcopy(self.store._generators)
-        return self.copies + [twin]
+        return self.copies + [twin.begin()]
 
     def call(self, function, located) -> float:
         """Seconds of one call; `located` names the node of a failing line (node_at)."""
         args = self.arrays + self.reset()
+        mark = interrupts.depth()
         try:
             t0 = time.perf_counter()
             function(*args)
@@ -232,6 +230,8 @@ class _Runner:
             node = node_at(located, exc.__traceback__)
             where = node.describe() if node is not None else "generated code"
             raise OpError(f"{where} failed while profiling: {type(exc).__name__}: {exc}") from exc
+        finally:
+            interrupts.release(mark)  # the code holds Ctrl-C from its first write
 
 
 def run(gen: Generated, arrays: Sequence[np.ndarray], variables: Sequence[np.ndarray],

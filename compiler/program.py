@@ -9,14 +9,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import interrupts
 from .backends import NUMPY
 from .codegen import CompileError, Generated, generate, node_at
 from .errors import GraphflowError, OpError, ShapeError
@@ -40,6 +41,7 @@ class Specialization:
     extract_seconds: float
     codegen_seconds: float
     nodes_in: int
+    key: tuple = ()                 # the feed signature it was compiled for
 
 
 class Report:
@@ -72,11 +74,16 @@ class Report:
     __repr__ = __str__
 
 
+DEFAULT_CACHE_SIZE = 32  # feed signatures a Program keeps compiled
+
+
 class Program:
     """A callable for fixed fetches and feeds: takes the feed values positionally.
 
     Each new signature of feed shapes and dtypes is compiled once (extract, passes, codegen) and
-    cached; later calls with that signature run the generated function directly.
+    cached; later calls with that signature run the generated function directly. The cache keeps
+    the `cache_size` signatures used most recently (DEFAULT_CACHE_SIZE); the code and buffers of
+    the one used least recently are dropped when a new one would exceed it.
     """
 
     def __init__(self, fetches: Sequence[Node], feeds: Sequence[Node], store: VariableStore,
@@ -84,7 +91,11 @@ class Program:
                  reuse_memory: bool = True, rebuild: Optional[Callable] = None,
                  before_run: Optional[Callable[[], None]] = None,
                  op_outputs: Optional[Sequence[bool]] = None, check_numerics: bool = False,
-                 backend=NUMPY, return_tensors: bool = False):
+                 backend=NUMPY, return_tensors: bool = False,
+                 cache_size: int = DEFAULT_CACHE_SIZE):
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"cache_size must be a positive int, got {cache_size!r}")
+        self.cache_size = cache_size
         self.fetches = tuple(fetches)
         self.backend = backend
         self._return_tensors = return_tensors
@@ -99,9 +110,8 @@ class Program:
         self._before_run = before_run
         # Fetches that are ops: the program returns None for them.
         self._op_outputs = tuple(op_outputs or [n.dtype is None for n in self.fetches])
-        self._specs: Dict[tuple, Specialization] = {}
+        self._specs: "OrderedDict[tuple, Specialization]" = OrderedDict()  # least recent first
         self._last: Optional[Specialization] = None
-        self._lock = threading.Lock()  # buffers are shared between calls: one call at a time
         missing = [n for n in plan(self.fetches, self.feeds)
                    if n.opdef is PLACEHOLDER and n not in self.feeds]
         if missing:
@@ -114,10 +124,12 @@ class Program:
         # Fast path: numpy arrays of a shape and dtype seen before were checked then.
         if self.backend is NUMPY:
             try:
-                spec = self._specs.get(tuple([(v.shape, v.dtype) for v in values]))
+                spec = self._specs.get(tuple([(v.shape, v.dtype) for v in values
+                                              if type(v) is np.ndarray]))
             except (AttributeError, TypeError):
                 spec = None
             if spec is not None and len(values) == len(self.feeds):
+                self._touch(spec)
                 return self._run(spec, values)
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
@@ -128,42 +140,74 @@ class Program:
     def run_checked(self, arrays: List[np.ndarray]):
         """Run with feed arrays already checked (right dtype, fitting shape; the backend's arrays:
         numpy arrays or torch tensors on the device)."""
+        return self._run(self._specialization(arrays), arrays)
+
+    def _specialization(self, arrays) -> Specialization:
+        """The compiled code for these feeds' signature: cached, or compiled and cached (dropping
+        the least recently used signature beyond cache_size)."""
         key = tuple([(a.shape, a.dtype) for a in arrays])
         spec = self._specs.get(key)
-        if spec is None:
-            spec = self._specs[key] = self._compile(arrays)
-        return self._run(spec, arrays)
+        if spec is not None:
+            self._touch(spec)
+            return spec
+        spec = self._compile(arrays)
+        spec.key = key
+        self._specs[key] = spec
+        while len(self._specs) > self.cache_size:
+            self._specs.popitem(last=False)  # its code and buffers go with it
+        return spec
+
+    def _touch(self, spec: Specialization) -> None:
+        try:
+            self._specs.move_to_end(spec.key)
+        except KeyError:  # dropped meanwhile by another thread's compile: still runs
+            pass
 
     def _run(self, spec: Specialization, arrays):
         self._last = spec
-        gen, backend = spec.generated, self.backend
+        gen = spec.generated
         if gen is None:
             return self._interpret(arrays)
-        store = self._store.values
+        with self._store.lock:  # runs of one session take turns (buffers, in-place updates)
+            outs = self._run_generated(gen, arrays)
+        return self._rebuild(outs) if self._rebuild is not None else outs
+
+    def _run_generated(self, gen: Generated, arrays):
+        """One call of the generated code. A run that raises, for any reason, leaves every
+        variable and random stream as it was (compiler/atomic.py)."""
+        backend, store = self.backend, self._store
+        values = store.values
         try:
-            variables = [store[name] for name in gen.variable_names]
+            variables = [values[name] for name in gen.variable_names]
         except KeyError:  # first use: the store sets them to their initial values
-            variables = [self._store.read(v) for v in gen.variables]
-        with self._lock:
-            # Where computation follows an in-place update, keep copies to undo it on failure.
-            saved = [backend.snapshot(variables[i]) for i in gen.undo] if gen.undo else None
+            variables = [store.read(v) for v in gen.variables]
+        # Where a statement that can raise follows an in-place update, copies to undo it.
+        saved = [backend.snapshot(variables[i]) for i in gen.undo] if gen.undo else None
+        state = store.begin() if gen.needs_state else None
+        mark = interrupts.depth()
+        try:
             try:
                 with backend.errstate():  # inf/NaN come back as values, as in TF
-                    if gen.needs_state:
-                        variables.append(self._store)
+                    if state is not None:
+                        variables.append(state)
                     outs = gen.function(*arrays, *variables)
-            except Exception as exc:
+            except BaseException as exc:
+                interrupts.hold()  # Ctrl-C must not cut the undo short
                 if saved is not None:
                     for i, value in zip(gen.undo, saved):
                         backend.restore(variables[i], value)
-                if isinstance(exc, GraphflowError):
+                if state is not None:
+                    state.rollback()
+                if isinstance(exc, GraphflowError) or not isinstance(exc, Exception):
                     raise
                 node = node_at(gen, exc.__traceback__)
                 where = node.describe() if node is not None else "generated code"
                 raise OpError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
             if backend is not NUMPY:
                 outs = backend.results(outs, self._return_tensors)
-        return self._rebuild(outs) if self._rebuild is not None else outs
+        finally:
+            interrupts.release(mark)
+        return outs
 
     def _interpret(self, arrays):
         """Run the reference interpreter (numpy) for a signature codegen could not order."""
@@ -206,10 +250,7 @@ class Program:
         if self._last is None:
             if all(n.shape is not None and None not in n.shape for n in self.feeds):
                 dummies = [self.backend.feed(n, np.zeros(n.shape, n.dtype)) for n in self.feeds]
-                key = tuple([(a.shape, a.dtype) for a in dummies])
-                if key not in self._specs:
-                    self._specs[key] = self._compile(dummies)
-                self._last = self._specs[key]
+                self._last = self._specialization(dummies)
             else:
                 unknown = [n.name for n in self.feeds if n.shape is None or None in n.shape]
                 raise RuntimeError(f"the code is generated per feed shape and {unknown} have "
@@ -250,16 +291,13 @@ class Program:
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
         arrays = [check_feed(node, v) for node, v in zip(self.feeds, values)]
-        key = tuple([(a.shape, a.dtype) for a in arrays])
-        spec = self._specs.get(key)
-        if spec is None:
-            spec = self._specs[key] = self._compile(arrays)
+        spec = self._specialization(arrays)
         if spec.generated is None:
             raise RuntimeError(f"{self!r} runs these feed shapes in the reference interpreter: "
                                f"there is no generated code to profile")
         self._last = spec  # .source now shows the code profiled
         variables = [self._store.read(v) for v in spec.generated.variables]
-        with self._lock:  # the buffers are shared with the program's own runs
+        with self._store.lock:  # the buffers are shared with the program's own runs
             return run_profile(spec.generated, arrays, variables, self._store, repeat)
 
     def __repr__(self) -> str:

@@ -21,9 +21,15 @@ def as_shape(shape) -> Shape:
             d = int(d)
             if d < 0:
                 raise ValueError(f"negative dimension {d} in shape {tuple(shape)}")
+            if d > MAX_SIZE:
+                raise ValueError(f"dimension {d} in shape {tuple(shape)} is larger than "
+                                 f"2**63 - 1")
             out.append(d)
         else:
             raise TypeError(f"shape entries must be int or None, got {d!r} in {shape!r}")
+    if is_fully_known(tuple(out)) and num_elements(tuple(out)) > MAX_SIZE:
+        raise ValueError(f"shape {tuple(out)} has {num_elements(tuple(out))} elements, more "
+                         f"than 2**63 - 1")
     return tuple(out)
 
 
@@ -79,7 +85,28 @@ def broadcast(a: Shape, b: Shape) -> Shape:
     return tuple(out)
 
 
+MAX_SIZE = 2 ** 63 - 1  # no dimension, and no product of them, can be larger (numpy's intp)
+
+
+def as_axis(axis) -> int:
+    """An axis given by the user as a Python int (an int-like numpy scalar too; not a float)."""
+    if isinstance(axis, bool) or not hasattr(axis, "__index__"):
+        raise TypeError(f"axis must be an integer, got {axis!r} ({type(axis).__name__})")
+    return int(axis)
+
+
+def axis_arg(axis):
+    """A builder's axis argument: an int where it is one, else as given (a tuple, None, or
+    something wrong, which the op's shape rule then reports with the op's name and site)."""
+    if hasattr(axis, "__index__") and not isinstance(axis, bool):
+        return int(axis)
+    if isinstance(axis, (list, tuple)):
+        return tuple(axis_arg(a) for a in axis)
+    return axis
+
+
 def normalize_axis(axis: int, rank: int) -> int:
+    axis = as_axis(axis)
     if not -rank <= axis < rank:
         raise ValueError(f"axis {axis} is out of range for rank {rank}")
     return axis % rank
@@ -92,7 +119,10 @@ def normalize_axes(axis, rank: Optional[int]):
     """
     if axis is None:
         return None if rank is None else tuple(range(rank))
-    axes = (int(axis),) if hasattr(axis, "__index__") else tuple(int(a) for a in axis)
+    if hasattr(axis, "__index__") or not isinstance(axis, (list, tuple)):
+        axes = (as_axis(axis),)
+    else:
+        axes = tuple(as_axis(a) for a in axis)
     if rank is None:
         return axes
     norm = tuple(sorted(normalize_axis(a, rank) for a in axes))

@@ -8,10 +8,12 @@ from typing import Optional
 import numpy as np
 
 from compiler import dtypes as _dt
+from compiler.graph import user_site
 from compiler.ops import elementwise as ew
 from compiler.ops import math as math_ops
 from compiler.ops import reduce as red
 from compiler.ops.core import constant
+from compiler.shapes import as_shape, fmt, num_elements
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "zeros",
            "ones", "fill", "pow", "div", "truediv", "UNSUPPORTED", "unsupported"]
@@ -43,21 +45,38 @@ reduce_prod = _reduction(math_ops.reduce_prod, math_ops.reduce_prod.__doc__)
 
 def zeros(shape, dtype=_dt.float32, name: Optional[str] = None):
     """A tensor of zeros of a static shape."""
-    return constant(np.zeros(tuple(shape) if np.ndim(shape) else (int(shape),),
-                             _dt.as_dtype(dtype)), name=name or "zeros")
+    return _filled("zeros", shape, 0, _dt.as_dtype(dtype), name)
 
 
 def ones(shape, dtype=_dt.float32, name: Optional[str] = None):
     """A tensor of ones of a static shape."""
-    return constant(np.ones(tuple(shape) if np.ndim(shape) else (int(shape),),
-                            _dt.as_dtype(dtype)), name=name or "ones")
+    return _filled("ones", shape, 1, _dt.as_dtype(dtype), name)
 
 
 def fill(dims, value, name: Optional[str] = None):
     """A tensor of shape `dims` filled with `value` (its dtype follows TF1: float32 for a Python
     float, int32 for a Python int)."""
     base = np.asarray(constant(value).attrs["value"])
-    return constant(np.full(tuple(dims), base, base.dtype), name=name or "Fill")
+    return _filled("Fill", dims, base, base.dtype, name)
+
+
+def _filled(op: str, shape, value, dtype: np.dtype, name: Optional[str]):
+    """A constant of a static shape holding `value` everywhere; a shape that is not a list of
+    non-negative ints, or too large to hold, is an error naming the op and its argument."""
+    where = f"{op} '{name or op}' ({user_site()})"
+    try:
+        dims = as_shape(shape if np.ndim(shape) else (shape,))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: shape: {exc}") from None
+    if dims is None or None in dims:
+        raise ValueError(f"{where}: shape must be fully known, got {fmt(dims)}")
+    nbytes = num_elements(dims) * dtype.itemsize
+    try:
+        array = np.full(dims, value, dtype)
+    except (MemoryError, ValueError) as exc:
+        raise ValueError(f"{where}: a {dtype.name} constant of shape {dims} needs {nbytes:,} "
+                         f"bytes, which cannot be allocated ({type(exc).__name__})") from None
+    return constant(array, name=name or op)
 
 
 def pow(x, y, name: Optional[str] = None):  # noqa: A001 - TF1's public name

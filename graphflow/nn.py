@@ -9,6 +9,7 @@ from compiler import dtypes as _dt
 from compiler.graph import Node, graph_of
 from compiler.ops import nn as _nn
 from compiler.ops.core import convert_to_tensor
+from compiler.ops.debug import check_labels
 from compiler.ops.elementwise import add, cast, divide, greater_equal, multiply, subtract
 from compiler.ops.indexing import one_hot
 from compiler.ops.nn import relu, sigmoid, sigmoid_cross_entropy_with_logits, softplus, tanh
@@ -43,6 +44,8 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None,
     if depth is None:
         raise ValueError(f"sparse_softmax_cross_entropy_with_logits: the number of classes (last "
                          f"axis of '{logits.name}', shape {logits.shape}) must be known")
+    # TF1 refuses a label outside [0, classes) on the CPU; one_hot alone would give a zero row.
+    labels = check_labels(labels, depth, "sparse_softmax_cross_entropy_with_logits")
     targets = one_hot(labels, depth, dtype=logits.dtype)
     return softmax_cross_entropy_with_logits(labels=targets, logits=logits, name=name)
 

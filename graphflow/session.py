@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
+from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -16,7 +17,7 @@ from compiler.graph import Graph, Node, Operation, get_default_graph
 from compiler.interpreter import execute, plan
 from compiler.ops.core import PLACEHOLDER
 from compiler.passes import PASS_NAMES
-from compiler.program import Program
+from compiler.program import DEFAULT_CACHE_SIZE, Program
 
 
 def _flatten(fetches) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
@@ -60,6 +61,9 @@ def _join(parts, build):
     return flat, rebuild
 
 
+PROGRAMS_KEPT = 256  # (fetches, feeds) pairs of sess.run a session keeps compiled
+
+
 class Session:
     """Runs parts of a graph. Variables live here: each is set to its initial value the first time
     a run needs it, and `gf.global_variables_initializer()` resets them all.
@@ -80,13 +84,19 @@ class Session:
     variables there as torch tensors. Feeds may then be numpy arrays or torch tensors; results
     are numpy arrays, or torch tensors with return_tensors=True. Checkpoints are the same .npz
     whatever the backend.
+
+    Compiled code is cached: each (fetches, feeds) pair keeps the code (and preallocated buffers)
+    of the `cache_size` feed signatures (shapes and dtypes) used most recently, and the session
+    keeps the PROGRAMS_KEPT pairs of sess.run used most recently; what falls out is compiled again
+    when needed. Runs of one session may come from several threads: they take turns, and each
+    one either happens whole or changes nothing (see the README's "Threads").
     """
 
     def __init__(self, target=None, graph: Optional[Graph] = None, config=None, *,
                  optimize: bool = True, passes: Optional[Sequence[str]] = None,
                  check: bool = False, reuse_memory: bool = True, check_numerics: bool = False,
                  backend: str = "numpy", device: Optional[str] = None,
-                 return_tensors: bool = False):
+                 return_tensors: bool = False, cache_size: int = DEFAULT_CACHE_SIZE):
         # TF1's positional order is (target, graph, config); gf.Session(graph) works too.
         if isinstance(target, Graph) and graph is None:
             target, graph = None, target
@@ -105,12 +115,15 @@ class Session:
                              f"backend={backend!r} use passes=[] for unoptimized generated code")
         if return_tensors and self.backend is NUMPY:
             raise ValueError("return_tensors=True needs backend='torch'")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"cache_size must be a positive int, got {cache_size!r}")
         self._options = dict(passes=passes, check=check, reuse_memory=reuse_memory,
-                             check_numerics=check_numerics, backend=self.backend)
+                             check_numerics=check_numerics, backend=self.backend,
+                             cache_size=cache_size)
         self._return_tensors = return_tensors
         self._store = self.backend.make_store()
         self._plans: Dict[tuple, Tuple[List[Node], List[Node]]] = {}
-        self._programs: Dict[tuple, Program] = {}
+        self._programs: "OrderedDict[tuple, Program]" = OrderedDict()  # least recent first
         self._closed = False
 
     # -- context manager --------------------------------------------------------------------------
@@ -161,6 +174,13 @@ class Session:
                                                     op_outputs=_op_fetches(flat),
                                                     return_tensors=self._return_tensors,
                                                     **self._options)
+            while len(self._programs) > PROGRAMS_KEPT:
+                self._programs.popitem(last=False)
+        else:
+            try:
+                self._programs.move_to_end(key)
+            except KeyError:  # dropped meanwhile by another thread's run: still runs
+                pass
         return rebuild(program.run_checked([feeds[n] for n in order]))
 
     def make_callable(self, fetches, feed_list: Sequence = (), *, capture: bool = False,
@@ -207,13 +227,15 @@ class Session:
     def _variable_values(self, variables) -> Dict[str, np.ndarray]:
         """Copies of the current values of `variables`, by name."""
         self._check_open()
-        return {v.name: self._store.numpy(v) for v in variables}
+        with self._store.lock:  # a consistent set: no run's writes in between
+            return {v.name: self._store.numpy(v) for v in variables}
 
     def _load_variable_values(self, values: Dict[Node, np.ndarray]) -> None:
         """Set variables to the given arrays (already checked: dtype and shape match)."""
         self._check_open()
-        for var, value in values.items():
-            self._store.load_key(var.key, np.asarray(value, dtype=var.dtype))
+        with self._store.lock:  # all or nothing between two runs
+            for var, value in values.items():
+                self._store.load_key(var.key, np.asarray(value, dtype=var.dtype))
 
     def _check_open(self) -> None:
         if self._closed:

@@ -31,6 +31,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
+from .. import interrupts
 from ..feeds import check_feed
 from ..opdef import HOST
 from ..program import Program, Specialization
@@ -138,13 +139,16 @@ class CapturedProgram(Program):
         gen = spec.generated
         variables = [self._store.read(v) for v in gen.variables]
         static_inputs = [a.clone() for a in arrays]
+        mark = interrupts.depth()
         try:
-            with self._lock:
+            with self._store.lock:
                 state.captured = self._record(gen.function, static_inputs, variables, torch)
         except Exception as exc:  # capture refused something: run this signature uncaptured
             state.reason = f"CUDA graph capture failed: {type(exc).__name__}: {exc}"
             warnings.warn(f"graphflow: {self!r} runs uncaptured: {state.reason}", stacklevel=4)
             return super()._run(spec, arrays)
+        finally:
+            interrupts.release(mark)  # recording ran the code's hold() but wrote nothing
         self._last = spec
         return self._replay(state.captured, arrays, torch)
 
@@ -160,7 +164,7 @@ class CapturedProgram(Program):
         return result
 
     def _replay(self, captured: _Captured, arrays, torch):
-        with self._lock:
+        with self._store.lock:
             for static, a in zip(captured.static_inputs, arrays):
                 if isinstance(a, np.ndarray):  # torch shares only writable arrays
                     a = torch.from_numpy(a if a.flags.writeable else np.array(a))

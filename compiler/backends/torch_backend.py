@@ -83,7 +83,7 @@ class TorchStore(VariableStore):
 
     def load_key(self, key: str, value: np.ndarray) -> None:
         """Set a variable's value in place (its tensor keeps its storage)."""
-        tensor = self._backend.to_device(np.asarray(value))
+        tensor = self._backend.to_device(np.array(value))  # never the caller's memory
         if key in self.values and self.values[key].shape == tensor.shape:
             self.values[key].copy_(tensor)
         else:
@@ -103,16 +103,17 @@ class HostStore(VariableStore):
         super().__init__()
         self._device = device_store
         self._generators = device_store._generators  # one random stream per op and session
+        self.lock = device_store.lock                # runs of the session take turns
 
     def read(self, var):
         if var.key not in self.values:
             self.values[var.key] = self._device.numpy(var)
         return self.values[var.key]
 
-    def commit(self) -> None:
-        for key, value in self._pending.items():
+    def apply(self, writes) -> None:
+        for key, value in writes.items():
             self._device.load_key(key, value)
-        super().commit()
+        super().apply(writes)
 
 
 class TorchBackend:

@@ -16,7 +16,7 @@ from .. import dtypes as _dt
 from ..errors import ShapeError
 from ..graph import Node, graph_of, user_site
 from ..opdef import OpDef, register
-from ..shapes import fmt, normalize_axis
+from ..shapes import axis_arg, fmt, normalize_axis
 from .core import apply, convert_to_tensor, no_grad, same_dtype
 from .elementwise import zeros_like
 from .shape import concat, expand_dims
@@ -29,10 +29,10 @@ def _static_axis(x, axis: int, extra: int = 0) -> int:
     invalid axis is passed on as given, so that the op's shape rule reports it with its site."""
     if isinstance(x, Node) and x.shape is not None:
         try:
-            return normalize_axis(int(axis), len(x.shape) + extra)
-        except ValueError:
+            return normalize_axis(axis, len(x.shape) + extra)
+        except (ValueError, TypeError):
             pass
-    return int(axis)
+    return axis_arg(axis)
 
 
 # -- stack / unstack -------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def _stack_kernel(*values, axis):
     return np.stack(values, axis=axis)
 
 
-STACK = register(OpDef("stack", infer=_stack_infer, kernel=_stack_kernel,
+STACK = register(OpDef("stack", never_raises=True, infer=_stack_infer, kernel=_stack_kernel,
                        grad=lambda node, g: tuple(unstack(g, len(node.inputs),
                                                           node.attrs["axis"])),
                        emit="np.stack(({args},), axis={axis})",
@@ -92,7 +92,7 @@ def _unstack_grad(node, g):
     return (_fill_around(part, x, axis, num, index, index + 1),)
 
 
-UNSTACK = register(OpDef("unstack", infer=_unstack_infer, kernel=_unstack_kernel,
+UNSTACK = register(OpDef("unstack", never_raises=True, infer=_unstack_infer, kernel=_unstack_kernel,
                          grad=_unstack_grad, emit="np.moveaxis({0}, {axis}, 0)[{index}]",
                          view=True, torch="{0}.select({axis}, {index})"))
 
@@ -180,7 +180,7 @@ def _torch_split(x, axis, splits, span):
 
 
 SPLIT = register(OpDef("split", infer=_split_infer, kernel=_split_kernel, grad=_split_grad,
-                       view=True, torch=_torch_split))
+                       view=True, torch=_torch_split, never_raises=True))
 
 
 def _split_span(x, axis, splits, span, name=None):
@@ -251,7 +251,7 @@ def _torch_gather(params, indices, axis):
 
 
 GATHER = register(OpDef("gather", infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad,
-                        emit="np.take({0}, {1}, axis={axis})", may_fail=True,
+                        emit="np.take({0}, {1}, axis={axis})",
                         torch=_torch_gather))
 
 
@@ -300,7 +300,7 @@ def _torch_gather_grad(g, indices, params, axis):
 
 GATHER_GRAD = register(OpDef(
     "gather_grad", infer=_gather_grad_infer, kernel=_gather_grad_kernel, value_inputs=2,
-    may_fail=True, torch=_torch_gather_grad,
+    torch=_torch_gather_grad,
     grad=lambda node, g: (gather(g, node.inputs[1], axis=node.attrs["axis"]), None, None)))
 
 
@@ -331,7 +331,7 @@ def _tile_kernel(x, multiples):
     return np.tile(x, multiples)
 
 
-TILE = register(OpDef("tile", infer=_tile_infer, kernel=_tile_kernel,
+TILE = register(OpDef("tile", never_raises=True, infer=_tile_infer, kernel=_tile_kernel,
                       grad=lambda node, g: (tile_grad(g, node.inputs[0],
                                                       node.attrs["multiples"]),),
                       emit="np.tile({0}, {multiples})",
@@ -366,7 +366,7 @@ def _torch_tile_grad(g, x, multiples):
 
 TILE_GRAD = register(OpDef("tile_grad", infer=_tile_grad_infer, kernel=_tile_grad_kernel,
                            grad=lambda node, g: (tile(g, node.attrs["multiples"]), None),
-                           value_inputs=1, torch=_torch_tile_grad))
+                           value_inputs=1, torch=_torch_tile_grad, never_raises=True))
 
 
 def tile_grad(g, x, multiples, name: Optional[str] = None):
@@ -404,13 +404,16 @@ def _rank_kernel(x):
 # Their input is a ShapeOf (value_inputs=0): the torch code makes a small tensor on the device.
 SHAPE = register(OpDef("shape", infer=_shape_infer, kernel=_shape_kernel, grad=no_grad,
                        value_inputs=0, emit="np.array({0}.shape, dtype={odtype})",
-                       torch="torch.tensor({0}.shape, dtype={odtype}, device=dev)"))
+                       torch="torch.tensor({0}.shape, dtype={odtype}, device=dev)",
+                       never_raises=True))
 SIZE = register(OpDef("size", infer=lambda inputs, out_type: ((), out_type), kernel=_size_kernel,
                       grad=no_grad, value_inputs=0, emit="np.array({0}.size, dtype={odtype})",
-                      torch="torch.tensor({0}.size, dtype={odtype}, device=dev)"))
+                      torch="torch.tensor({0}.size, dtype={odtype}, device=dev)",
+                      never_raises=True))
 RANK = register(OpDef("rank", infer=lambda inputs: ((), _dt.int32), kernel=_rank_kernel,
                       grad=no_grad, value_inputs=0, emit="np.array({0}.ndim, dtype={odtype})",
-                      torch="torch.tensor({0}.ndim, dtype={odtype}, device=dev)"))
+                      torch="torch.tensor({0}.ndim, dtype={odtype}, device=dev)",
+                      never_raises=True))
 
 
 def shape(input, name: Optional[str] = None, out_type=_dt.int32):  # noqa: A002

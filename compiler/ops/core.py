@@ -63,8 +63,8 @@ def _as_array(value, dtype: Optional[np.dtype]) -> np.ndarray:
         return arr.astype(dtype, copy=False)
     if isinstance(value, bool):
         return np.asarray(value, dtype=_dt.bool_)
-    if isinstance(value, numbers.Integral):
-        return np.asarray(value, dtype=_dt.int32)
+    if isinstance(value, numbers.Integral):  # int32 where it fits, else int64, as TF1
+        return np.asarray(value, dtype=_dt.int32 if -2**31 <= value < 2**31 else _dt.int64)
     if isinstance(value, numbers.Real):
         return np.asarray(value, dtype=_dt.float32)
     arr = np.asarray(value)
@@ -77,14 +77,33 @@ def _as_array(value, dtype: Optional[np.dtype]) -> np.ndarray:
         arr = arr.astype(_dt.float32)
     elif arr.dtype.kind in "iu" and arr.dtype not in _dt.SUPPORTED:
         arr = arr.astype(_dt.int64)
+    if arr.dtype == object and any(isinstance(v, numbers.Integral) for v in arr.flat):
+        raise OverflowError("a Python int beyond 64 bits")  # numpy kept it as an object
     _dt.as_dtype(arr.dtype)
     return arr
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OverflowError):
+        return "integers must fit in 64 bits (and in the dtype asked for)"
+    return str(exc)
 
 
 def constant(value, dtype=None, name: Optional[str] = None, graph: Optional[Graph] = None) -> Node:
     """A constant tensor. Python floats default to float32 and ints to int32, as in TF1;
     numpy arrays keep their dtype."""
-    arr = np.array(_as_array(value, dtype))  # own copy: later changes to `value` do not leak in
+    try:
+        arr = np.array(_as_array(value, dtype))  # own copy: later changes to `value` do not leak in
+    except (OverflowError, ValueError) as exc:  # 2**70, ragged lists
+        raise ValueError(f"constant '{name or 'Const'}' ({user_site()}): cannot hold "
+                         f"{_short(value)}: {_reason(exc)}") from None
+    except TypeError as exc:
+        raise TypeError(f"constant '{name or 'Const'}' ({user_site()}): {exc}") from None
     arr.flags.writeable = False
     graph = graph if graph is not None else graph_of(())
     return graph.add_node(CONSTANT, [], {"value": arr}, name=name or "Const")
@@ -138,7 +157,8 @@ def _read_kernel(state, node, value):
 
 READ_VARIABLE = register(OpDef(
     "read_variable", infer=_read_infer, kernel=_read_kernel, grad=lambda node, g: (g,),
-    stateful=True, stateful_kernel=True, emit="np.array({0})", torch="{0}.clone()"))
+    stateful=True, stateful_kernel=True, emit="np.array({0})", torch="{0}.clone()",
+    never_raises=True))
 
 
 def read_variable(var: Node, name: Optional[str] = None) -> Node:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..graph import Node, graph_of
-from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
+from ..opdef import NOT_DIFFERENTIABLE, OpDef, float_inputs, register
 from ..shapes import broadcast
 from .core import apply, convert_to_tensor, no_grad, require_float, same_dtype
 
@@ -55,20 +55,20 @@ def _unary_float(inputs):
     return inputs[0].shape, require_float(inputs[0])
 
 
-def _binary_op(name, kernel, grad, torch_fn, infer=_binary):
+def _binary_op(name, kernel, grad, torch_fn, infer=_binary, never_raises=True):
     """A broadcasting numpy ufunc of two inputs, emitted as np.<ufunc>(a, b, out=...), and
     torch.<torch_fn>(a, b) for the torch backend (or torch_fn itself where it is a template)."""
-    rule = torch_fn if "{" in torch_fn else f"torch.{torch_fn}({{0}}, {{1}})"
+    rule = torch_fn if callable(torch_fn) or "{" in torch_fn else f"torch.{torch_fn}({{0}}, {{1}})"
     return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, broadcasts=True,
                           emit=f"np.{kernel.__name__}({{0}}, {{1}}{{out}})", inplace=True,
-                          torch=rule))
+                          torch=rule, never_raises=never_raises))
 
 
 def _unary_op(name, kernel, grad, torch_fn, infer=_unary):
     """A numpy ufunc of one input, emitted as np.<ufunc>(x, out=...), and torch.<torch_fn>(x)."""
     return register(OpDef(name, infer=infer, kernel=kernel, grad=grad,
                           emit=f"np.{kernel.__name__}({{0}}{{out}})", inplace=True,
-                          torch=f"torch.{torch_fn}({{0}})"))
+                          torch=f"torch.{torch_fn}({{0}})", never_raises=True))
 
 
 # -- arithmetic ------------------------------------------------------------------------------------
@@ -120,7 +120,14 @@ MULTIPLY = _binary_op("multiply", np.multiply, _multiply_grad, "mul")
 # Integers divide in float64, as numpy does (torch would divide them in float32).
 DIVIDE = _binary_op("divide", np.true_divide, _divide_grad,
                     "torch.true_divide({0}.to({odtype}), {1}.to({odtype}))", infer=_divide_infer)
-POWER = _binary_op("power", np.power, _power_grad, "pow")
+def _torch_power(x, y):
+    """torch.pow, refusing what numpy and TF1 refuse (torch returns 0 for 2 ** -1)."""
+    if not x.is_floating_point() and bool((y < 0).any()):
+        raise ValueError("Integers to negative integer powers are not allowed.")
+    return x.pow(y)
+
+
+POWER = _binary_op("power", np.power, _power_grad, _torch_power, never_raises=float_inputs)
 MAXIMUM = _binary_op("maximum", np.maximum, _maximum_grad, "maximum")
 MINIMUM = _binary_op("minimum", np.minimum, _minimum_grad, "minimum")
 
@@ -248,7 +255,7 @@ def _where_grad(node, g):
 
 WHERE = register(OpDef("where", infer=_where_infer, kernel=np.where, grad=_where_grad,
                        broadcasts=True, emit="np.where({0}, {1}, {2})",
-                       torch="torch.where({0}, {1}, {2})"))
+                       torch="torch.where({0}, {1}, {2})", never_raises=True))
 
 
 def where(condition, x, y, name: Optional[str] = None):
@@ -268,7 +275,7 @@ def _clip_grad(node, g):
 
 CLIP = register(OpDef("clip_by_value", infer=_binary, kernel=np.clip, grad=_clip_grad,
                       broadcasts=True, emit="np.clip({0}, {1}, {2}{out})", inplace=True,
-                      torch="torch.clamp({0}, {1}, {2})"))
+                      torch="torch.clamp({0}, {1}, {2})", never_raises=True))
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name: Optional[str] = None):
@@ -294,7 +301,8 @@ def _cast_grad(node, g):
 
 
 CAST = register(OpDef("cast", infer=_cast_infer, kernel=_cast_kernel, grad=_cast_grad,
-                      emit="{kernel}({0}, {dtype}{out})", torch="{0}.to({dtype})"))
+                      emit="{kernel}({0}, {dtype}{out})", torch="{0}.to({dtype})",
+                      never_raises=True))
 
 
 def cast(x, dtype, name: Optional[str] = None):
@@ -306,10 +314,10 @@ def _identity_kernel(x):
     return x
 
 
-IDENTITY = register(OpDef("identity", infer=_unary, kernel=_identity_kernel,
+IDENTITY = register(OpDef("identity", never_raises=True, infer=_unary, kernel=_identity_kernel,
                           grad=lambda node, g: (g,), emit="{0}", view=True, torch="{0}"))
 STOP_GRADIENT = register(OpDef("stop_gradient", infer=_unary, kernel=_identity_kernel,
-                               grad=no_grad, emit="{0}", view=True, torch="{0}"))
+                               grad=no_grad, emit="{0}", view=True, torch="{0}", never_raises=True))
 
 
 def identity(x, name: Optional[str] = None):
@@ -335,10 +343,12 @@ def _ones_like_kernel(x, dtype):
 
 ZEROS_LIKE = register(OpDef("zeros_like", infer=_like_infer, kernel=_zeros_like_kernel,
                             grad=no_grad, value_inputs=0,
-                            torch="torch.zeros({0}.shape, dtype={odtype}, device=dev)"))
+                            torch="torch.zeros({0}.shape, dtype={odtype}, device=dev)",
+                            never_raises=True))
 ONES_LIKE = register(OpDef("ones_like", infer=_like_infer, kernel=_ones_like_kernel,
                            grad=no_grad, value_inputs=0,
-                           torch="torch.ones({0}.shape, dtype={odtype}, device=dev)"))
+                           torch="torch.ones({0}.shape, dtype={odtype}, device=dev)",
+                           never_raises=True))
 
 
 def zeros_like(x, dtype=None, name: Optional[str] = None):

@@ -106,7 +106,7 @@ def _torch_getitem(x, index):
     return torch.flip(out, flips) if flips else out
 
 
-GETITEM = register(OpDef("getitem", infer=_getitem_infer, kernel=_getitem_kernel,
+GETITEM = register(OpDef("getitem", never_raises=True, infer=_getitem_infer, kernel=_getitem_kernel,
                          grad=lambda node, g: (getitem_grad(g, node.inputs[0],
                                                             node.attrs["index"]),),
                          emit="{0}[{index}]", view=True, torch=_torch_getitem))
@@ -137,7 +137,7 @@ def _getitem_grad_infer(inputs, index):
     return _like_second(inputs)
 
 
-GETITEM_GRAD = register(OpDef("getitem_grad", infer=_getitem_grad_infer,
+GETITEM_GRAD = register(OpDef("getitem_grad", never_raises=True, infer=_getitem_grad_infer,
                               kernel=_getitem_grad_kernel,
                               grad=lambda node, g: (getitem(g, node.attrs["index"]), None),
                               value_inputs=1, torch=_torch_getitem_grad))
@@ -153,6 +153,10 @@ def _one_hot_infer(inputs, depth, dtype):
     x = inputs[0]
     if x.dtype.kind not in "iu":
         raise TypeError(f"indices must be integers, got {x.dtype.name}")
+    if isinstance(depth, bool) or not isinstance(depth, int):
+        raise TypeError(f"depth must be an integer, got {depth!r}")
+    if depth < 0:
+        raise ValueError(f"depth must be non-negative, got {depth}")
     return (None if x.shape is None else x.shape + (depth,)), dtype
 
 
@@ -160,19 +164,21 @@ def _one_hot_kernel(indices, depth, dtype):
     return (indices[..., None] == np.arange(depth)).astype(dtype)
 
 
-ONE_HOT = register(OpDef("one_hot", infer=_one_hot_infer, kernel=_one_hot_kernel,
+ONE_HOT = register(OpDef("one_hot", never_raises=True, infer=_one_hot_infer, kernel=_one_hot_kernel,
                          grad=NOT_DIFFERENTIABLE,
                          torch="({0}[..., None] == torch.arange({depth}, device=dev)).to({dtype})"))
 
 
 def one_hot(indices, depth: int, dtype=_dt.float32, name: Optional[str] = None):
-    """A new last axis of size depth, 1 at each index and 0 elsewhere (out-of-range: all 0)."""
+    """A new last axis of size depth, 1 at each index and 0 elsewhere. As in TF1, an index outside
+    [0, depth) (a negative one too) gives a row of zeros, not an error."""
     if isinstance(indices, (list, tuple, np.ndarray)) or np.isscalar(indices):
         indices = np.asarray(indices)
         if indices.dtype.kind not in "iu":
             raise TypeError(f"one_hot: indices must be integers, got {indices.dtype.name}")
         indices = indices.astype(np.int64)
-    return apply(ONE_HOT, [indices], name, depth=int(depth), dtype=_dt.as_dtype(dtype))
+    depth = int(depth) if hasattr(depth, "__index__") and not isinstance(depth, bool) else depth
+    return apply(ONE_HOT, [indices], name, depth=depth, dtype=_dt.as_dtype(dtype))
 
 
 # -- pad -------------------------------------------------------------------------------------------
@@ -216,7 +222,7 @@ def _torch_pad(x, paddings, constant_values):
     return out
 
 
-PAD = register(OpDef("pad", infer=_pad_infer, kernel=_pad_kernel, grad=_pad_grad,
+PAD = register(OpDef("pad", never_raises=True, infer=_pad_infer, kernel=_pad_kernel, grad=_pad_grad,
                      emit="np.pad({0}, {paddings}, constant_values={constant_values})",
                      torch=_torch_pad))
 

@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from .. import dtypes as _dt
-from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
+from ..opdef import NOT_DIFFERENTIABLE, OpDef, nonempty_input, register
 from ..shapes import broadcast
 from .core import apply, require_float
 from .elementwise import cast, equal, where
@@ -32,7 +32,7 @@ def _float_op(name, kernel, grad, emit=None, torch=None):
     emit = emit or f"np.{kernel.__name__}({{0}}{{out}})"
     torch = torch or f"torch.{kernel.__name__}({{0}})"
     return register(OpDef(name, infer=_unary_float, kernel=kernel, grad=grad, emit=emit,
-                          inplace=True, torch=torch))
+                          inplace=True, torch=torch, never_raises=True))
 
 
 def _rsqrt_kernel(x, out=None):
@@ -93,7 +93,8 @@ def _torch_min(x, axis, keepdims):
 
 REDUCE_MIN = register(OpDef(
     "reduce_min", infer=_reduce_infer, kernel=_min_kernel, grad=_min_grad,
-    emit="np.minimum.reduce({0}, axis={axis}, keepdims={keepdims}{out})", torch=_torch_min))
+    emit="np.minimum.reduce({0}, axis={axis}, keepdims={keepdims}{out})", torch=_torch_min,
+    never_raises=nonempty_input))
 
 
 def reduce_min(x, axis=None, keepdims: bool = False, name: Optional[str] = None):
@@ -145,7 +146,7 @@ def _torch_prod(x, axis, keepdims):
 
 
 REDUCE_PROD = register(OpDef(
-    "reduce_prod", infer=_prod_infer, kernel=_prod_kernel, grad=_prod_grad,
+    "reduce_prod", never_raises=True, infer=_prod_infer, kernel=_prod_kernel, grad=_prod_grad,
     emit="np.multiply.reduce({0}, axis={axis}, keepdims={keepdims}, dtype={odtype}{out})",
     torch=_torch_prod))
 
@@ -174,7 +175,7 @@ def _torch_argmin(x, axis, output_type):
 ARGMIN = register(OpDef("argmin", infer=_argmin_infer, kernel=_argmin_kernel,
                         grad=NOT_DIFFERENTIABLE,
                         emit="np.argmin({0}, axis={axis}).astype({output_type}, copy=False)",
-                        torch=_torch_argmin))
+                        torch=_torch_argmin, never_raises=nonempty_input))
 
 
 def argmin(input, axis: Optional[int] = None, name: Optional[str] = None,  # noqa: A002
@@ -209,15 +210,15 @@ def _logical_unary(inputs):
 LOGICAL_AND = register(OpDef("logical_and", infer=_logical_binary, kernel=np.logical_and,
                              grad=NOT_DIFFERENTIABLE, broadcasts=True, inplace=True,
                              emit="np.logical_and({0}, {1}{out})",
-                             torch="torch.logical_and({0}, {1})"))
+                             torch="torch.logical_and({0}, {1})", never_raises=True))
 LOGICAL_OR = register(OpDef("logical_or", infer=_logical_binary, kernel=np.logical_or,
                             grad=NOT_DIFFERENTIABLE, broadcasts=True, inplace=True,
                             emit="np.logical_or({0}, {1}{out})",
-                            torch="torch.logical_or({0}, {1})"))
+                            torch="torch.logical_or({0}, {1})", never_raises=True))
 LOGICAL_NOT = register(OpDef("logical_not", infer=_logical_unary, kernel=np.logical_not,
                              grad=NOT_DIFFERENTIABLE, inplace=True,
                              emit="np.logical_not({0}{out})",
-                             torch="torch.logical_not({0})"))
+                             torch="torch.logical_not({0})", never_raises=True))
 
 
 def logical_and(x, y, name: Optional[str] = None):

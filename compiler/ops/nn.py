@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 
 from ..opdef import OpDef, register
-from ..shapes import normalize_axis
+from ..shapes import axis_arg, normalize_axis
 from .core import apply, require_float
 from .elementwise import _binary, cast, exp, greater
 from .reduce import reduce_sum
@@ -50,18 +50,19 @@ def _relu_grad(node, g):
 
 
 RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel, grad=_relu_grad,
-                      emit="np.maximum({0}, 0{out})", inplace=True, torch="torch.relu({0})"))
-SIGMOID = register(OpDef("sigmoid", infer=_float_unary, kernel=_sigmoid_kernel,
+                      emit="np.maximum({0}, 0{out})", inplace=True, torch="torch.relu({0})",
+                      never_raises=True))
+SIGMOID = register(OpDef("sigmoid", never_raises=True, infer=_float_unary, kernel=_sigmoid_kernel,
                          grad=lambda node, g: (g * node * (1 - node),),
                          emit="{kernel}({0}{out})", inplace=True, torch="torch.sigmoid({0})"))
-TANH = register(OpDef("tanh", infer=_float_unary, kernel=np.tanh,
+TANH = register(OpDef("tanh", never_raises=True, infer=_float_unary, kernel=np.tanh,
                       grad=lambda node, g: (g * (1 - node * node),),
                       emit="np.tanh({0}{out})", inplace=True, torch="torch.tanh({0})"))
 SOFTPLUS = register(OpDef("softplus", infer=_float_unary, kernel=_softplus_kernel,
                           grad=lambda node, g: (g * sigmoid(node.inputs[0]),),
                           emit="{kernel}({0}{out})", inplace=True,
                           torch="torch.clamp_min({0}, 0) "
-                                "+ torch.log1p(torch.exp(-torch.abs({0})))"))
+                                "+ torch.log1p(torch.exp(-torch.abs({0})))", never_raises=True))
 
 
 def relu(x, name: Optional[str] = None):
@@ -111,20 +112,21 @@ def _log_softmax_grad(node, g):
     return (g - exp(node) * reduce_sum(g, axis, keepdims=True),)
 
 
-SOFTMAX = register(OpDef("softmax", infer=_axis_infer, kernel=_softmax_kernel,
+SOFTMAX = register(OpDef("softmax", never_raises=True, infer=_axis_infer, kernel=_softmax_kernel,
                          grad=_softmax_grad, torch="torch.softmax({0}, {axis})"))
 LOG_SOFTMAX = register(OpDef("log_softmax", infer=_axis_infer, kernel=_log_softmax_kernel,
-                             grad=_log_softmax_grad, torch="torch.log_softmax({0}, {axis})"))
+                             grad=_log_softmax_grad, torch="torch.log_softmax({0}, {axis})",
+                             never_raises=True))
 
 
 def softmax(x, axis: int = -1, name: Optional[str] = None):
     """exp(x) / sum(exp(x)) along axis, shifted by the max so it never overflows."""
-    return apply(SOFTMAX, [x], name, axis=int(axis))
+    return apply(SOFTMAX, [x], name, axis=axis_arg(axis))
 
 
 def log_softmax(x, axis: int = -1, name: Optional[str] = None):
     """x - logsumexp(x) along axis, computed stably."""
-    return apply(LOG_SOFTMAX, [x], name, axis=int(axis))
+    return apply(LOG_SOFTMAX, [x], name, axis=axis_arg(axis))
 
 
 def _sigmoid_xent_infer(inputs):
@@ -147,7 +149,7 @@ SIGMOID_XENT = register(OpDef("sigmoid_cross_entropy_with_logits", infer=_sigmoi
                               kernel=_sigmoid_xent_kernel, grad=_sigmoid_xent_grad,
                               broadcasts=True,
                               torch="torch.clamp_min({1}, 0) - {1} * {0} "
-                                    "+ torch.log1p(torch.exp(-torch.abs({1})))"))
+                                    "+ torch.log1p(torch.exp(-torch.abs({1})))", never_raises=True))
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name: Optional[str] = None):

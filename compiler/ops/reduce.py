@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..graph import Node
-from ..opdef import HOST, NOT_DIFFERENTIABLE, OpDef, register
-from ..shapes import normalize_axes, num_elements
+from ..opdef import HOST, NOT_DIFFERENTIABLE, OpDef, nonempty_input, register
+from ..shapes import axis_arg, normalize_axes, num_elements
 from .core import apply, constant, no_grad, require_float, same_dtype
 from .elementwise import cast, equal
 from .shape import broadcast_like, expand_dims
@@ -108,16 +108,16 @@ def _sum_infer(inputs, axis, keepdims):
 
 
 REDUCE_SUM = register(OpDef(
-    "reduce_sum", infer=_sum_infer, kernel=_sum_kernel, grad=_sum_grad,
+    "reduce_sum", never_raises=True, infer=_sum_infer, kernel=_sum_kernel, grad=_sum_grad,
     emit="np.add.reduce({0}, axis={axis}, keepdims={keepdims}, dtype={odtype}{out})",
     torch=_torch_reduction("sum", same_dtype=True)))
 REDUCE_MEAN = register(OpDef(
-    "reduce_mean", infer=_mean_infer, kernel=_mean_kernel, grad=_mean_grad,
+    "reduce_mean", never_raises=True, infer=_mean_infer, kernel=_mean_kernel, grad=_mean_grad,
     emit="{kernel}({0}, {axis}, {keepdims}{out})", torch=_torch_reduction("mean")))
 REDUCE_MAX = register(OpDef(
     "reduce_max", infer=_reduce_infer, kernel=_reduce_kernel(np.max), grad=_max_grad,
     emit="np.maximum.reduce({0}, axis={axis}, keepdims={keepdims}{out})",
-    torch=_torch_reduction("amax")))
+    torch=_torch_reduction("amax"), never_raises=nonempty_input))
 
 
 def _reduction_size_kernel(x, axis):
@@ -127,7 +127,7 @@ def _reduction_size_kernel(x, axis):
 
 REDUCTION_SIZE = register(OpDef("reduction_size", infer=lambda inputs, axis: ((), inputs[0].dtype),
                                 kernel=_reduction_size_kernel, grad=no_grad,
-                                value_inputs=0, torch=HOST))
+                                value_inputs=0, torch=HOST, never_raises=True))
 # (HOST: a count of elements from shapes alone. With the fold pass on it is a constant before
 # code generation; only with passes=[] does it run, once per step, on the host.)
 
@@ -139,7 +139,7 @@ def _axes_attr(x, axis):
     rank = x.ndim if isinstance(x, Node) else np.ndim(x)
     try:
         return normalize_axes(axis, rank)
-    except ValueError:
+    except (ValueError, TypeError):
         return axis
 
 
@@ -175,7 +175,8 @@ def _argmax_kernel(x, axis):
 
 
 ARGMAX = register(OpDef("argmax", infer=_argmax_infer, kernel=_argmax_kernel,
-                        grad=NOT_DIFFERENTIABLE, torch="torch.argmax({0}, {axis})"))
+                        grad=NOT_DIFFERENTIABLE, torch="torch.argmax({0}, {axis})",
+                        never_raises=nonempty_input))
 
 
 def index_args(x, axis, dimension, output_type, who: str):
@@ -188,7 +189,7 @@ def index_args(x, axis, dimension, output_type, who: str):
     output_type = _dt.as_dtype(output_type)
     if output_type not in (_dt.int32, _dt.int64):
         raise TypeError(f"{who}: output_type must be int32 or int64, got {output_type.name}")
-    axis = _axes_attr(x, 0 if axis is None else int(axis))
+    axis = _axes_attr(x, 0 if axis is None else axis_arg(axis))
     return (axis[0] if isinstance(axis, tuple) else axis), output_type
 
 
@@ -238,7 +239,7 @@ def _torch_add_n(*xs):
     return out
 
 
-ADD_N = register(OpDef("add_n", infer=_add_n_infer, kernel=_add_n_kernel,
+ADD_N = register(OpDef("add_n", never_raises=True, infer=_add_n_infer, kernel=_add_n_kernel,
                        grad=lambda node, g: (g,) * len(node.inputs),
                        emit="{kernel}({args}{out})", torch=_torch_add_n))
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..graph import user_site
 from ..opdef import OpDef, register
-from ..shapes import as_shape, broadcast, fmt, normalize_axis, num_elements
+from ..shapes import as_shape, axis_arg, broadcast, fmt, normalize_axis, num_elements
 from .core import apply, same_dtype
 from .elementwise import zeros_like
 
@@ -46,7 +46,7 @@ def _reshape_grad(node, g):
     return (reshape_like(g, node.inputs[0]),)
 
 
-RESHAPE = register(OpDef("reshape", infer=_reshape_infer, kernel=_reshape_kernel,
+RESHAPE = register(OpDef("reshape", never_raises=True, infer=_reshape_infer, kernel=_reshape_kernel,
                          grad=_reshape_grad, emit="np.reshape({0}, {shape})", view=True,
                          torch="torch.reshape({0}, {shape})"))
 
@@ -69,7 +69,8 @@ def _reshape_like_kernel(x, like):
 
 RESHAPE_LIKE = register(OpDef("reshape_like", infer=_like_second, kernel=_reshape_like_kernel,
                               grad=lambda node, g: (reshape_like(g, node.inputs[0]), None),
-                              value_inputs=1, view=True, torch="torch.reshape({0}, {1}.shape)"))
+                              value_inputs=1, view=True, torch="torch.reshape({0}, {1}.shape)",
+                              never_raises=True))
 
 
 def reshape_like(x, like, name: Optional[str] = None):
@@ -102,7 +103,7 @@ def _transpose_grad(node, g):
 TRANSPOSE = register(OpDef("transpose", infer=_transpose_infer, kernel=_transpose_kernel,
                            grad=_transpose_grad, emit="np.transpose({0}, {perm})", view=True,
                            torch="torch.permute({0}, {perm} or "
-                                 "tuple(range({0}.dim() - 1, -1, -1)))"))
+                                 "tuple(range({0}.dim() - 1, -1, -1)))", never_raises=True))
 
 
 def transpose(x, perm: Optional[Sequence[int]] = None, name: Optional[str] = None):
@@ -144,12 +145,12 @@ def _torch_expand_dims(x, axis):
 
 EXPAND_DIMS = register(OpDef("expand_dims", infer=_expand_dims_infer, kernel=_expand_dims_kernel,
                              grad=_reshape_back_grad, emit="np.expand_dims({0}, {axis})",
-                             view=True, torch=_torch_expand_dims))
+                             view=True, torch=_torch_expand_dims, never_raises=True))
 
 
 def expand_dims(x, axis, name: Optional[str] = None):
     """Insert a size-1 axis at `axis` (an int, or a tuple of them)."""
-    axis = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
+    axis = axis_arg(axis if isinstance(axis, (list, tuple)) else (axis,))
     return apply(EXPAND_DIMS, [x], name, axis=axis)
 
 
@@ -183,7 +184,7 @@ def _torch_squeeze(x, axis):
     return x.squeeze(axis) if axis else x
 
 
-SQUEEZE = register(OpDef("squeeze", infer=_squeeze_infer, kernel=_squeeze_kernel,
+SQUEEZE = register(OpDef("squeeze", never_raises=True, infer=_squeeze_infer, kernel=_squeeze_kernel,
                          grad=_reshape_back_grad, emit="np.squeeze({0}, {axis})", view=True,
                          torch=_torch_squeeze))
 
@@ -191,7 +192,7 @@ SQUEEZE = register(OpDef("squeeze", infer=_squeeze_infer, kernel=_squeeze_kernel
 def squeeze(x, axis=None, name: Optional[str] = None):
     """Remove size-1 axes (all of them when axis is None)."""
     if axis is not None:
-        axis = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
+        axis = axis_arg(axis if isinstance(axis, (list, tuple)) else (axis,))
     return apply(SQUEEZE, [x], name, axis=axis)
 
 
@@ -229,7 +230,7 @@ def _concat_grad(node, g):
 
 CONCAT = register(OpDef("concat", infer=_concat_infer, kernel=_concat_kernel, grad=_concat_grad,
                         emit="np.concatenate(({args},), axis={axis})",
-                        torch="torch.cat(({args},), dim={axis})"))
+                        torch="torch.cat(({args},), dim={axis})", never_raises=True))
 
 
 def concat(values, axis: int, name: Optional[str] = None):
@@ -237,7 +238,7 @@ def concat(values, axis: int, name: Optional[str] = None):
     values = list(values)
     if not values:
         raise ValueError("concat needs at least one tensor")
-    return apply(CONCAT, values, name, axis=int(axis))
+    return apply(CONCAT, values, name, axis=axis_arg(axis))
 
 
 def _concat_part_infer(inputs, index, axis):
@@ -265,7 +266,7 @@ def _concat_part_grad(node, g):
 
 CONCAT_PART = register(OpDef("concat_part", infer=_concat_part_infer, kernel=_concat_part_kernel,
                              grad=_concat_part_grad, value_inputs=1, view=True,
-                             torch=_torch_concat_part))
+                             torch=_torch_concat_part, never_raises=True))
 
 
 def concat_part(g, values, index: int, axis: int, name: Optional[str] = None):
@@ -292,7 +293,7 @@ def _broadcast_to_kernel(x, shape):
     return np.broadcast_to(x, shape)
 
 
-BROADCAST_TO = register(OpDef("broadcast_to", infer=_broadcast_to_infer,
+BROADCAST_TO = register(OpDef("broadcast_to", never_raises=True, infer=_broadcast_to_infer,
                               kernel=_broadcast_to_kernel, grad=lambda node, g: (g,),
                               broadcasts=True, emit="np.broadcast_to({0}, {shape})", view=True,
                               torch="torch.broadcast_to({0}, {shape})"))
@@ -320,7 +321,7 @@ def _broadcast_like_kernel(x, like):
     return np.broadcast_to(x, like.shape)
 
 
-BROADCAST_LIKE = register(OpDef("broadcast_like", infer=_broadcast_like_infer,
+BROADCAST_LIKE = register(OpDef("broadcast_like", never_raises=True, infer=_broadcast_like_infer,
                                 kernel=_broadcast_like_kernel,
                                 grad=lambda node, g: (g, None), broadcasts=True,
                                 value_inputs=1, view=True,
@@ -356,7 +357,7 @@ def _torch_sum_to(x, like):
     return out.reshape(target)
 
 
-SUM_TO = register(OpDef("sum_to", infer=_like_second, kernel=_sum_to_kernel,
+SUM_TO = register(OpDef("sum_to", never_raises=True, infer=_like_second, kernel=_sum_to_kernel,
                         grad=lambda node, g: (broadcast_like(g, node.inputs[0]), None),
                         value_inputs=1, view=True, torch=_torch_sum_to))
 

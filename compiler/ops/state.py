@@ -142,7 +142,7 @@ def _state_op(name, kernel, emit, torch):
     for the torch backend, where the tensor keeps its storage: CUDA graphs rely on it)."""
     return register(OpDef(name, infer=_assign_infer, kernel=kernel, grad=NOT_DIFFERENTIABLE,
                           stateful=True, stateful_kernel=True, emit=emit, emit_update=True,
-                          torch=torch))
+                          torch=torch, never_raises=True))
 
 
 ASSIGN = _state_op("assign", _assign_kernel, "{0}[...] = {1}", "{0}.copy_({1})")
@@ -173,7 +173,7 @@ def _group_kernel(*values):
     return None
 
 
-GROUP = register(OpDef("group", infer=_group_infer, kernel=_group_kernel,
+GROUP = register(OpDef("group", never_raises=True, infer=_group_infer, kernel=_group_kernel,
                        grad=NOT_DIFFERENTIABLE, stateful=True))
 
 
