@@ -6,10 +6,18 @@
 Node kinds are drawn distinctly (see the legend): placeholders, variables, constants, ops,
 gradient ops (made by gf.gradients, in the "gradients" scope) and updates (assignments). Name
 scopes become clusters; edges carry static shapes, `?` for an unknown size.
+
+Names are drawn as text and never read as DOT: nodes get generated DOT ids (n0, n1, ...; s0, ...
+for a collapsed scope), clusters cluster_0, ...; a name reaches the file only inside an escaped,
+quoted string: the label, and the `id` attribute that SVG output keeps on the element
+("node:<name>" for a node, "scope:<scope>" for a cluster or a collapsed scope). Control characters
+in a name are drawn as Python writes them in a string literal (NUL as \\x00, a newline as \\n, a
+tab as \\t), so a name is always one visible line.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -26,7 +34,7 @@ from compiler.interpreter import plan
 from compiler.ops.state import TRAINABLE_VARIABLES
 from compiler.shapes import fmt
 
-__all__ = ["to_dot", "save", "forward", "backward", "optimized", "GraphvizMissing"]
+__all__ = ["to_dot", "save", "forward", "backward", "optimized", "shown", "GraphvizMissing"]
 
 # kind -> (shape, fill colour, legend text)
 STYLES = {
@@ -39,6 +47,7 @@ STYLES = {
 }
 _UPDATES = {"assign", "assign_add", "assign_sub", "group"}
 _GRADIENT_SCOPE = re.compile(r"gradients(_\d+)?")  # gf.gradients builds in these scopes
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # controls, lone surrogates
 
 
 class GraphvizMissing(RuntimeError):
@@ -54,6 +63,26 @@ def kind(node: Node) -> str:
     if any(_GRADIENT_SCOPE.fullmatch(part) for part in node.name.split("/")[:-1]):
         return "gradient"
     return "op"
+
+
+def shown(text: str) -> str:
+    """`text` as a picture draws it: control characters and lone surrogates as Python escapes
+    (NUL as \\x00, newline as \\n, tab as \\t, \\ud800), everything else as it is."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _text(text: str) -> str:
+    """`text` as a quoted DOT string that Graphviz draws literally (labels, tooltips, ids).
+
+    Graphviz decodes HTML entities first (&amp; -> &), then escString sequences (\\N, \\l, \\\\),
+    so & becomes &amp; and a backslash \\\\; a quote becomes &quot;, leaving the DOT lexer no quote
+    or backslash to misread; nohtml stops a <...> text from being taken for an HTML label."""
+    return nohtml(shown(text).replace("&", "&amp;").replace('"', "&quot;").replace("\\", "\\\\"))
+
+
+def _lines(lines: Sequence[str]) -> str:
+    """A label of several lines, each drawn literally."""
+    return nohtml("\n".join(_text(line) for line in lines))
 
 
 def _nodes(fetches, graph: Optional[Graph]) -> List[Node]:
@@ -82,20 +111,19 @@ def _summary(value) -> str:
 
 
 def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object],
-           tags: Dict[Node, str]) -> str:
-    short = node.name.rsplit("/", 1)[-1]
+           tags: Dict[Node, str]) -> List[str]:
+    short = node.name.rsplit("/", 1)[-1] or node.name  # "a/" ends in an empty part: show it all
     plain = node.type in ("placeholder", "variable") or short.rstrip("_0123456789") == node.type
-    head = short if plain else f"{short}\n{node.type}"
+    lines = [short] if plain else [short, node.type]
     if node.type == "constant" and node.attrs["value"].size == 1:
-        head = _number(node.attrs["value"].item())
-    lines = [head]
+        lines = [_number(node.attrs["value"].item())]
     if node in values and node.type != "constant":
         lines.append(f"data {_summary(values[node])}")
     if node in grads:
         lines.append(f"grad {_summary(grads[node])}")
     if node in tags:
         lines.append(f"[{tags[node]}]")
-    return "\n".join(lines)
+    return lines
 
 
 def _scope_of(node: Node, collapse: Sequence[str]) -> List[str]:
@@ -119,33 +147,49 @@ def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
     tags: a note per node, shown in brackets (the optimized view: which pass made the node).
     """
     nodes = _nodes(fetches, graph)
-    values = _as_mapping(values, fetches)
-    grads = _as_mapping(grads, None)
-    collapse = tuple(collapse)
     dot = graphviz.Digraph("graphflow", graph_attr={"rankdir": "TB", "fontname": "Helvetica",
-                                                    "label": nohtml(title or ""),
+                                                    "label": _text(title or ""),
                                                     "labelloc": "t"},
                            node_attr={"fontname": "Helvetica", "fontsize": "10"},
                            edge_attr={"fontname": "Helvetica", "fontsize": "8"})
+    values, grads = _as_mapping(values, fetches), _as_mapping(grads, None)
+    labels = {node: _label(node, values, grads, tags or {}) for node in nodes}
+    ident = _add_nodes(dot, nodes, labels, tuple(collapse))
+    _add_edges(dot, nodes, ident, shapes)
+    _add_legend(dot)
+    return dot
+
+
+def _add_nodes(dot: graphviz.Digraph, nodes: List[Node], labels: Dict[Node, List[str]],
+               collapse: Sequence[str]) -> Dict[Node, str]:
+    """Draw each node (or the one node of its collapsed scope) in its scope's cluster, under a
+    generated DOT id; returns node -> that id."""
     ident: Dict[Node, str] = {}
+    collapsed: Dict[str, str] = {}  # collapsed scope -> its node's id
     clusters: Dict[tuple, List[str]] = {}
-    for node in nodes:
+    for i, node in enumerate(nodes):
         scope = tuple(_scope_of(node, collapse))
         if scope and "/".join(scope) in collapse:
-            ident[node] = "scope_" + "/".join(scope)
+            ident[node] = collapsed.setdefault("/".join(scope), f"s{len(collapsed)}")
             continue
-        ident[node] = node.name
+        ident[node] = f"n{i}"
         shape, fill, _ = STYLES[kind(node)]
-        clusters.setdefault(scope, []).append(node.name)
+        clusters.setdefault(scope, []).append(ident[node])
         style = "filled,rounded" if shape == "box" else "filled"
-        dot.node(node.name, nohtml(_label(node, values, grads, tags or {})), shape=shape,
-                 style=style, fillcolor=fill, tooltip=nohtml(node.site))
+        dot.node(ident[node], _lines(labels[node]), shape=shape, style=style, fillcolor=fill,
+                 tooltip=_text(node.site), id=_text("node:" + node.name))
     for name in collapse:
-        if any(v == "scope_" + name for v in ident.values()):
-            dot.node("scope_" + name, nohtml(f"{name}\n(collapsed)"), shape="box3d",
-                     style="filled", fillcolor="#e9ecef")
-            clusters.setdefault(tuple(name.split("/")[:-1]), []).append("scope_" + name)
+        if name in collapsed:
+            dot.node(collapsed[name], _lines([name, "(collapsed)"]), shape="box3d",
+                     style="filled", fillcolor="#e9ecef", id=_text("scope:" + name))
+            clusters.setdefault(tuple(name.split("/")[:-1]), []).append(collapsed[name])
     _add_clusters(dot, clusters)
+    return ident
+
+
+def _add_edges(dot: graphviz.Digraph, nodes: List[Node], ident: Dict[Node, str],
+               shapes: bool) -> None:
+    """Data edges labelled with static shapes, control edges dashed; one edge per pair of ids."""
     seen = set()
     for node in nodes:
         edges = [(inp, False) for inp in node.inputs] + [(c, True) for c in node.control_inputs]
@@ -160,14 +204,12 @@ def to_dot(fetches=None, graph: Optional[Graph] = None, *, shapes: bool = True,
             if control:  # runs after, reads nothing
                 attrs.update(style="dashed", arrowhead="odot", color="#868e96")
             elif shapes and inp.dtype is not None:
-                attrs["label"] = nohtml(fmt(inp.shape) + ("" if inp.dtype == np.float32
-                                                          else f" {inp.dtype.name}"))
+                attrs["label"] = _text(fmt(inp.shape) + ("" if inp.dtype == np.float32
+                                                         else f" {inp.dtype.name}"))
             if not control and kind(node) == "gradient" and kind(inp) not in ("gradient",
                                                                              "constant"):
                 attrs.update(color="#c2255c", penwidth="1.5")  # a forward value kept for backward
             dot.edge(a, b, **attrs)
-    _add_legend(dot)
-    return dot
 
 
 def _as_mapping(values, fetches) -> Dict[Node, object]:
@@ -181,26 +223,28 @@ def _as_mapping(values, fetches) -> Dict[Node, object]:
 
 
 def _add_clusters(dot: graphviz.Digraph, clusters: Dict[tuple, List[str]]) -> None:
-    """Nested subgraphs, one per name scope; the "gradients" scope is labelled backward."""
+    """Nested subgraphs, one per name scope; the "gradients" scope is labelled backward.
+    `clusters`: scope (a tuple of names) -> the DOT ids of the nodes drawn directly in it."""
     tree: dict = {}
-    for scope, names in clusters.items():
+    for scope, ids in clusters.items():
         branch = tree
         for part in scope:
             branch = branch.setdefault(part, {})
-        branch.setdefault(None, []).extend(names)
+        branch.setdefault(None, []).extend(ids)
+    count = itertools.count()  # cluster ids: cluster_0, cluster_1, ...
 
     def emit(parent, branch, path):
-        for name in branch.get(None, []):
-            parent.node(name)
+        for node_id in branch.get(None, []):
+            parent.node(node_id)
         for part, sub in branch.items():
             if part is None:
                 continue
             full = "/".join(path + [part])
             backward = bool(_GRADIENT_SCOPE.fullmatch(part))
-            label = f"backward ({full})" if backward else full
-            with parent.subgraph(name=f"cluster_{full}") as c:
-                c.attr(label=nohtml(label), style="rounded,dashed" if backward else "rounded",
-                       color="#c2255c" if backward else "#868e96")
+            label = f"backward ({full})" if backward else full or "/"  # "/x": a root scope ""
+            with parent.subgraph(name=f"cluster_{next(count)}") as c:
+                c.attr(label=_text(label), style="rounded,dashed" if backward else "rounded",
+                       color="#c2255c" if backward else "#868e96", id=_text("scope:" + full))
                 emit(c, sub, path + [part])
     emit(dot, tree, [])
 
@@ -210,7 +254,7 @@ def _add_legend(dot: graphviz.Digraph) -> None:
         legend.attr(label="legend", style="rounded", color="#adb5bd")
         previous = None
         for key, (shape, fill, text) in STYLES.items():
-            legend.node(f"legend_{key}", text, shape=shape, style="filled", fillcolor=fill)
+            legend.node(f"legend_{key}", _text(text), shape=shape, style="filled", fillcolor=fill)
             if previous:
                 legend.edge(previous, f"legend_{key}", style="invis")
             previous = f"legend_{key}"
@@ -244,7 +288,7 @@ def save(obj, path: str) -> str:
     ext = ext.lstrip(".").lower()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     dot_path = path if ext == "dot" else root + ".dot"
-    with open(dot_path, "w") as f:
+    with open(dot_path, "w", encoding="utf-8") as f:  # what `dot` reads, whatever the locale
         f.write(source)
     if ext == "dot":
         return path

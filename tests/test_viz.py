@@ -1,11 +1,13 @@
 """graphflow.viz: Graphviz pictures of graphs (to_dot, forward, backward, optimized, save).
 
 The DOT text is parsed here (a small parser for the DOT language, ports and HTML strings
-included) and compared with what the graph holds: its nodes by name and kind, its edges, its
+included), its generated node and cluster ids replaced by the names their `id` attributes
+carry, and compared with what the graph holds: its nodes by name and kind, its edges, its
 clusters, the labels on nodes and edges. Every DOT a test makes is also handed to Graphviz's
 `dot` program, which must render it without a single warning.
 """
 
+import html
 import re
 import shutil
 import subprocess
@@ -206,13 +208,52 @@ class ParsedDot:
         return {(t, h): a for t, h, a in pairs}
 
 
+def drawn_text(value):
+    """A quoted DOT string's text as Graphviz reads it: HTML entities decoded first, then the
+    escString escapes (a backslash and the character after it stand for that character; the
+    line breaks \\n, \\l, \\r are left to `lines`)."""
+    return re.sub(r"\\([^nlr])", r"\1", html.unescape(str(value)))
+
+
+def by_name(parsed):
+    """`parsed` with its DOT ids replaced by the names in their `id` attributes: a node by its
+    graph name ("node:<name>"), a collapsed scope as "scope:<scope>", a cluster ("scope:<scope>")
+    as "cluster_<scope>"; the legend keeps its ids."""
+    nodes = {}
+    for node_id, attrs in parsed.nodes.items():
+        named = drawn_text(attrs.get("id", "node:" + node_id))
+        nodes[node_id] = named[len("node:"):] if named.startswith("node:") else named
+    clusters = {}
+    for name, cluster in parsed.clusters.items():
+        named = drawn_text(cluster["attrs"].get("id", ""))
+        clusters[name] = "cluster_" + named[len("scope:"):] if named.startswith("scope:") else name
+    assert len(set(nodes.values())) == len(nodes), "two nodes have the same id attribute"
+    assert len(set(clusters.values())) == len(clusters), "two clusters have the same id attribute"
+    clusters[None] = None
+    parsed.nodes = {nodes[n]: a for n, a in parsed.nodes.items()}
+    parsed.edges = [(nodes[t], nodes[h], a, clusters[sub]) for t, h, a, sub in parsed.edges]
+    parsed.clusters = {clusters[name]: {"attrs": c["attrs"], "parent": clusters[c["parent"]],
+                                        "nodes": [nodes[n] for n in c["nodes"]]}
+                       for name, c in parsed.clusters.items()}
+    return parsed
+
+
 def parse(dot):
-    return ParsedDot(dot.source)
+    return by_name(ParsedDot(dot.source))
 
 
 def lines(label):
-    """A label's lines (a literal newline or DOT's \\n, \\l, \\r escapes)."""
-    return [s for s in re.split(r"\n|\\[nlr]", str(label)) if s]
+    """A label's lines as Graphviz draws them: HTML entities decoded, then the escString read (a
+    literal newline and \\n, \\l, \\r break lines; a backslash before any other character
+    stands for that character)."""
+    out = [""]
+    for m in re.finditer(r"\\(.)|(.)", html.unescape(str(label)), re.S):
+        escaped, char = m.groups()
+        if char == "\n" or escaped in ("n", "l", "r"):
+            out.append("")
+        else:
+            out[-1] += char if escaped is None else escaped
+    return [s for s in out if s]
 
 
 def label_of(parsed, name):
