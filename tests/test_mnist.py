@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import graphflow.datasets.mnist as mnist
+from graphflow.datasets import safe_pickle
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +77,7 @@ def test_idx_files_raw_and_gzip(tmp_path, gz):
 
 
 def test_validation_is_the_last_10000_when_there_are_more(tmp_path):
-    write_idx_dir(tmp_path, n_train=10003, side=1)
+    write_idx_dir(tmp_path, n_train=10003)
     (x_train, y_train), (x_val, y_val), _ = mnist.load(data_dir=tmp_path)
     assert len(x_train) == 3 and len(x_val) == 10000
     np.testing.assert_array_equal(y_train, [0, 1, 2])
@@ -145,7 +146,7 @@ def test_unpickler_refuses_os_system_without_running_it(tmp_path, protocol):
     marker = tmp_path / "ran"
     data = pickle.dumps(((Exploit(marker), np.zeros(2)),), protocol=protocol)
     with pytest.raises(pickle.UnpicklingError, match="system"):
-        mnist._unpickle_arrays(data)
+        safe_pickle.unpickle_arrays(data)
     assert not marker.exists()
 
 
@@ -153,7 +154,7 @@ def test_unpickler_refuses_os_system_without_running_it(tmp_path, protocol):
 def test_unpickler_refuses_other_globals(target):
     data = pickle.dumps(target, protocol=4)
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
-        mnist._unpickle_arrays(data)
+        safe_pickle.unpickle_arrays(data)
 
 
 def test_unpickler_reads_python2_array_pickles():
@@ -162,7 +163,7 @@ def test_unpickler_reads_python2_array_pickles():
     py2 = (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
            b"(K\x01K\x03\x85cnumpy\ndtype\nU\x02f4K\x00K\x01\x87R(K\x03U\x01<NNN"
            b"J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U" + bytes([len(data)]) + data + b"tb.")
-    out = mnist._unpickle_arrays(py2)
+    out = safe_pickle.unpickle_arrays(py2)
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, [0.5, 1.0, 0.25])
 

