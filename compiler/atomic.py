@@ -16,14 +16,20 @@ How the compiled path keeps that promise (the interpreter stages its writes inst
   stream before its first draw and puts it back if the run fails.
 
 A training step (updates last, only arithmetic in planned buffers after them) needs no copies.
+Where no memory is planned (the torch backend), stage_assigns lets what reads an assignment's
+result (Adam's new moments) read the assigned value instead, so every write can wait for the end
+of the step and no copies are needed there either.
 """
 
 from __future__ import annotations
 
 from typing import Dict, List, Set, Tuple
 
-from .graph import Node
-from .planning import SOURCES, is_update, value_inputs
+from .function import Function, copy_node
+from .graph import Graph, Node
+from .ops.elementwise import ADD, SUBTRACT
+from .ops.state import ASSIGN
+from .planning import SOURCES, is_update, storage_root, value_inputs
 from .shapes import is_fully_known, num_elements
 
 SMALL_OUTPUT_BYTES = 1 << 16  # allocating this little is not counted as a way to fail
@@ -70,3 +76,47 @@ def undo_list(order: List[Node], var_nodes: Tuple[Node, ...], roots: Dict[Node, 
     written = write_positions(order, roots, direct)
     return tuple(i for i, v in enumerate(var_nodes) if written.get(v, last + 1) <= last)
 
+
+
+def stage_assigns(fn: Function) -> Function:
+    """`fn` with each value read of an update's result (the variable's new value) reading a value
+    computed beside the variable instead: an `assign`'s value where it owns its storage (not a
+    variable or a view of one), and `var + delta` for the only `assign_add` (`assign_sub`) of
+    its variable, which then becomes an `assign` of that sum. The same numbers, but no write has
+    to come before its readers, so the schedule puts every write at the end. For backends without
+    planned memory (torch), whose arithmetic allocates and so could fail after an early write."""
+    roots: Dict[Node, Node] = {}
+    writes: Dict[Node, int] = {}
+    for n in fn.nodes:
+        roots[n] = storage_root(n, roots)
+        if is_update(n):
+            writes[roots[n.inputs[0]]] = writes.get(roots[n.inputs[0]], 0) + 1
+    read = {i for n in fn.nodes if n.dtype is not None for i in value_inputs(n)}  # not groups
+    staged = [n for n in fn.nodes if n in read and (
+        (n.type == "assign" and roots[n.inputs[1]] is n.inputs[1]
+         and n.inputs[1].opdef not in SOURCES)
+        or (n.type in _ACCUMULATE and writes[roots[n.inputs[0]]] == 1))]
+    if not staged:
+        return fn
+    staged, graph, new = set(staged), Graph(), {}
+    value: Dict[Node, Node] = {}  # a staged update -> its value in the new graph
+    for n in fn.nodes:
+        count = len(value_inputs(n))
+        inputs = [value[i] if k < count and i in value else new[i]
+                  for k, i in enumerate(n.inputs)]
+        controls = [new[c] for c in n.control_inputs]
+        if n in staged and n.type in _ACCUMULATE:
+            total = graph.add_node(_ACCUMULATE[n.type], inputs, {}, site=n.site,
+                                   name=f"{n.name}/value", control_inputs=controls)
+            new[n] = graph.add_node(ASSIGN, [inputs[0], total], {}, name=n.name, site=n.site)
+            value[n] = total
+        else:
+            new[n] = copy_node(graph, n, inputs, control_inputs=controls)
+            if n in staged:
+                value[n] = inputs[1]
+    return Function(graph, tuple(new[n] for n in fn.inputs), tuple(new[n] for n in fn.outputs),
+                    {new[n]: o for n, o in fn.origin.items() if n in new},
+                    {new[n]: s for n, s in fn.stands_for.items() if n in new})
+
+
+_ACCUMULATE = {"assign_add": ADD, "assign_sub": SUBTRACT}

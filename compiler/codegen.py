@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import interrupts, numerics
-from .atomic import undo_list, write_positions
+from .atomic import stage_assigns, undo_list, write_positions
 from .backends import NUMPY
 from .errors import OpError
 from .function import Function
@@ -109,6 +109,8 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     `backend` spells the code (compiler/backends): numpy by default; the torch backend takes each
     op's `torch` rule and raises BackendError, naming the op, where one is missing."""
     reuse_memory = reuse_memory and backend.reuse_memory
+    if not reuse_memory:  # no values computed straight into variables: let writes wait
+        fn = stage_assigns(fn)
     rules = {n: backend.rule(n) for n in fn.nodes if n.opdef not in SOURCES
              and n.dtype is not None}  # first: a missing rule is reported before anything else
     order = schedule(fn)

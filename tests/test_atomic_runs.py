@@ -190,3 +190,52 @@ def test_ctrl_c_at_random_moments_of_a_training_loop(session_kwargs):
                 timer.join()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert interrupted > 0
+
+
+# -- the guarantee costs training steps no copies -----------------------------------------------
+OPTIMIZERS = {
+    "sgd": lambda: gf.train.GradientDescentOptimizer(0.1),
+    "momentum": lambda: gf.train.MomentumOptimizer(0.1, 0.9),
+    "adam": lambda: gf.train.AdamOptimizer(1e-3),
+    "rmsprop": lambda: gf.train.RMSPropOptimizer(1e-3),
+    "adagrad": lambda: gf.train.AdagradOptimizer(0.1),
+}
+
+
+def _mlp_step(make_optimizer, dtype=gf.float32):
+    x = gf.placeholder(dtype, (None, 784), name="x")
+    y = gf.placeholder(dtype, (None, 10), name="y")
+    hidden = gf.layers.dense(x, 256, activation=gf.nn.relu)
+    logits = gf.layers.dense(hidden, 10)
+    loss = gf.reduce_mean(gf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))
+    return x, y, loss, make_optimizer().minimize(loss)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(reuse_memory=False),
+                                     dict(backend="torch", device="cpu")],
+                         ids=["numpy", "numpy-no-planning", "torch"])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_a_training_step_copies_no_variable(options, optimizer):
+    """Updates come last, with only arithmetic that cannot raise after them (numpy), or with the
+    writes staged to the end of the step (no planned memory): no undo copies."""
+    x, y, loss, train = _mlp_step(OPTIMIZERS[optimizer])
+    with gf.Session(**options) as sess:
+        step = sess.make_callable([loss, train], [x, y])
+        step(np.ones((8, 784), np.float32), np.ones((8, 10), np.float32))
+        assert step._last.generated.undo == ()
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam", "adagrad"])
+def test_staged_writes_compute_what_the_interpreter_computes(optimizer):
+    rng = np.random.default_rng(1)
+    x, y, loss, train = _mlp_step(OPTIMIZERS[optimizer], dtype=gf.float64)
+    data = rng.normal(size=(16, 784)), (rng.random((16, 10)) > 0.5).astype(np.float64)
+    variables = gf.global_variables()
+    results = []
+    for options in (dict(optimize=False), dict(backend="torch", device="cpu")):
+        with gf.Session(**options) as sess:
+            for _ in range(3):
+                sess.run(train, {x: data[0], y: data[1]})
+            results.append(_values(sess, variables))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
