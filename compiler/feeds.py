@@ -32,7 +32,7 @@ def check_feed(key: Node, value) -> np.ndarray:
         if not _dt.can_feed(arr.dtype, key.dtype):
             raise FeedError(f"cannot feed a {arr.dtype.name} value to {_what(key)} of dtype "
                             f"{key.dtype.name}: the cast would lose information; cast it first")
-        _check_range(key, arr)
+        check_range(key, arr)
         arr = arr.astype(key.dtype)
     if not compatible(key.shape, arr.shape):
         raise FeedError(f"cannot feed value of shape {fmt(arr.shape)} to {_what(key)} of shape "
@@ -40,7 +40,7 @@ def check_feed(key: Node, value) -> np.ndarray:
     return arr
 
 
-def _check_range(key: Node, arr: np.ndarray) -> None:
+def check_range(key: Node, arr: np.ndarray) -> None:
     """Integers narrowed to the key's dtype must fit it: a cast would wrap them silently."""
     if arr.dtype.kind not in "iu" or key.dtype.kind not in "iu" or arr.size == 0:
         return

@@ -61,3 +61,12 @@ def test_the_fast_path_converts_an_ndarray_subclass_as_the_first_call_did():
     for out in (first, second):
         assert type(out) is np.ndarray and out.shape == (2,)
         np.testing.assert_array_equal(out, expected)
+
+
+def test_a_torch_tensor_of_integers_that_do_not_fit_is_refused():
+    torch = pytest.importorskip("torch")
+    p = gf.placeholder(gf.int32, (None,), name="ids")
+    with gf.Session(backend="torch", device="cpu") as sess:
+        with pytest.raises(FeedError, match=r"'ids'.*\[3, 4294967296\]"):
+            sess.run(p, {p: torch.tensor([3, 2 ** 32])})
+        assert sess.run(p, {p: torch.tensor([3, -2 ** 31])}).tolist() == [3, -2 ** 31]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import dtypes
 from ..errors import BackendError, FeedError
-from ..feeds import _what, check_feed
+from ..feeds import _what, check_feed, check_range
 from ..graph import Node
 from ..interpreter import VariableStore, evaluate
 from ..shapes import compatible, fmt
@@ -202,6 +202,8 @@ class TorchBackend:
                     raise FeedError(f"cannot feed a {value.dtype} tensor to {_what(node)} "
                                     f"of dtype {node.dtype.name}: the cast would "
                                     f"lose information; cast it first")
+                if got.kind in "iu" and node.dtype.kind in "iu" and value.numel():
+                    check_range(node, np.array([value.min().item(), value.max().item()], got))
                 value = value.to(want)
             if not compatible(node.shape, tuple(value.shape)):
                 raise FeedError(f"cannot feed value of shape {fmt(tuple(value.shape))} to "
