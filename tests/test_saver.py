@@ -1,12 +1,18 @@
 """gf.train.Saver: round trips, fresh graphs, strict checks that change nothing, atomic saves."""
 
 import os
+import pathlib
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
 
 import graphflow as gf
 from graphflow.train.saver import CheckpointError
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def build_model(w_shape=(3, 2), w_dtype=np.float32):
@@ -267,3 +273,130 @@ def test_save_replaces_an_existing_checkpoint_and_makes_directories(tmp_path):
     assert listing(tmp_path / "runs" / "a") == ["model.npz"]
     with np.load(path) as npz:
         np.testing.assert_array_equal(npz["dense/w"], np.full((3, 2), 2.0, np.float32))
+
+
+# A save killed between creating its temporary file and renaming it (os._exit skips every
+# except/finally block, as SIGKILL or a power cut would).
+KILLED_SAVE = """
+import os, sys
+import numpy as np
+import graphflow as gf
+gf.Variable(np.zeros(3, np.float32), name="w")
+sess = gf.Session()
+def die(fp, array, **kwargs):
+    fp.write(b"\\x93NUMPY partial")
+    fp.flush()
+    os._exit(3)
+np.lib.format.write_array = die
+gf.train.Saver().save(sess, sys.argv[1])
+"""
+
+
+def test_next_save_removes_the_temporary_file_of_a_killed_save(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(tmp_path / "model")], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    (leftover,) = listing(tmp_path)
+    assert leftover.startswith(".model.npz.")
+    others = [leftover.replace("model", "other"), ".model.npz.mine.tmp"]  # not this save's
+    for name in others:
+        (tmp_path / name).write_bytes(b"keep")
+    gf.Variable(np.zeros(3, np.float32), name="w")
+    gf.train.Saver().save(gf.Session(), tmp_path / "model")
+    assert listing(tmp_path) == sorted(others + ["model.npz"])
+
+
+# -- names ----------------------------------------------------------------------------------------
+def test_a_variable_name_with_a_nul_byte_is_refused():
+    with pytest.raises(ValueError, match=r"'a\\x00b'.*NUL"):
+        gf.Variable(1.0, name="a\x00b")
+    assert gf.global_variables() == []  # nothing was added to the graph
+
+
+@pytest.mark.parametrize("name", ["a/../b", "a/", "/a", "a//b", "../a", "é/ü", "x" * 65531])
+def test_names_that_round_trip_through_npz(tmp_path, name):
+    v = gf.Variable(np.arange(3, dtype=np.float32), name=name)
+    sess = gf.Session()
+    path = gf.train.Saver().save(sess, tmp_path / "model")
+    with np.load(path, allow_pickle=False) as npz:  # numpy reads the same names back
+        assert npz.files == [name]
+    sess.run(v.assign(np.zeros(3, np.float32)))
+    gf.train.Saver().restore(sess, path)
+    np.testing.assert_array_equal(sess.run(v), [0, 1, 2])
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("x" * 65532, "65532 bytes long"),  # a zip entry name holds 65535 bytes, with ".npy"
+    ("w\udc80", "surrogate"),  # cannot be written as UTF-8
+])
+def test_names_that_cannot_round_trip_are_refused_at_save(tmp_path, name, reason):
+    gf.Variable(np.zeros(3, np.float32), name=name)
+    with pytest.raises(CheckpointError, match=reason) as info:
+        gf.train.Saver().save(gf.Session(), tmp_path / "model")
+    assert repr(name) in str(info.value)
+    assert listing(tmp_path) == []  # nothing written, not even a temporary file
+
+
+def test_a_checkpoint_key_with_a_nul_byte_is_refused_at_save(tmp_path):
+    v = gf.Variable(np.zeros(3, np.float32), name="v")
+    with pytest.raises(CheckpointError, match=r"'v'.*'a\\x00b'.*NUL"):
+        gf.train.Saver({"a\x00b": v}).save(gf.Session(), tmp_path / "model")
+    assert listing(tmp_path) == []
+
+
+def test_a_nul_byte_from_a_name_scope_is_refused_when_the_variable_is_made():
+    with gf.name_scope("s\x00"):
+        with pytest.raises(ValueError, match=r"'s\\x00/v'.*NUL"):
+            gf.Variable(np.zeros(3, np.float32), name="v")
+    assert gf.global_variables() == []
+
+
+# -- paths ----------------------------------------------------------------------------------------
+def test_save_path_through_dotdot_makes_the_directories(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, w, _, _ = build_model()
+    sess = gf.Session()
+    path = gf.train.Saver().save(sess, "sub/dir/../m")
+    assert path == "sub/dir/../m.npz"
+    assert listing(tmp_path / "sub") == ["dir", "m.npz"]
+    sess.run(w.assign(np.zeros((3, 2), np.float32)))
+    gf.train.Saver().restore(sess, "sub/m")
+    np.testing.assert_array_equal(sess.run(w), np.full((3, 2), 0.1, np.float32))
+    assert gf.train.Saver().save(sess, "m") == "m.npz"  # in the current directory
+    assert listing(tmp_path) == ["m.npz", "sub"]
+
+
+def test_dotdot_after_a_symlink_goes_where_the_os_resolves_it(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    os.symlink(tmp_path / "a" / "b", tmp_path / "link")
+    build_model()
+    gf.train.Saver().save(gf.Session(), tmp_path / "link" / ".." / "m")
+    assert listing(tmp_path / "a") == ["b", "m.npz"]  # ".." of link is a, as open() has it
+    assert listing(tmp_path) == ["a", "link"]
+
+
+# -- byte order -----------------------------------------------------------------------------------
+def test_a_big_endian_checkpoint_restores_in_native_byte_order(tmp_path):
+    _, w, b, _ = build_model()
+    n = gf.Variable(np.zeros(2, np.int64), name="n")
+    sess = gf.Session()
+    saved = {"dense/w": (np.arange(6).reshape(3, 2) / 8 - 0.3).astype(">f4"),
+             "dense/b": np.array([1.5, -2], ">f4"), "n": np.array([2**40 + 1, -7], ">i8")}
+    np.savez(tmp_path / "model.npz", **saved)
+    with zipfile.ZipFile(tmp_path / "model.npz") as zf:  # the file really is big-endian
+        assert b"'descr': '>f4'" in zf.read("dense/w.npy")
+    gf.train.Saver().restore(sess, tmp_path / "model.npz")
+    for var in (w, b, n):
+        value = sess.run(var)
+        assert value.dtype == var.dtype and value.dtype.isnative
+        np.testing.assert_array_equal(value, saved[var.name])  # equal values, any byte order
+
+
+def test_a_big_endian_checkpoint_of_another_dtype_names_both(tmp_path):
+    _, w, b, _ = build_model()
+    sess = gf.Session()
+    np.savez(tmp_path / "model.npz", **{"dense/w": np.zeros((3, 2), ">f8"),
+                                        "dense/b": np.zeros(2, ">f4")})
+    with pytest.raises(CheckpointError, match="expected dtype float32, the checkpoint has float64"):
+        gf.train.Saver().restore(sess, tmp_path / "model.npz")

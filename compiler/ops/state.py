@@ -55,6 +55,10 @@ class Variable(Node):
             value = np.array(_as_array(initial_value, dtype))  # own copy, frozen
             value.flags.writeable = False
             graph = graph_of(())
+        full = "/".join(graph._scope + [name or "Variable"])
+        if "\x00" in full:  # a zip entry name (a checkpoint's) ends at NUL
+            raise ValueError(f"invalid variable name {full!r}: it contains a NUL byte ('\\x00'), "
+                             f"which a checkpoint cannot store; choose a name without it")
         with graph.control_dependencies(None):
             graph.add_node(VARIABLE, [], {"shape": value.shape, "dtype": value.dtype},
                            name=name or "Variable", node=self)

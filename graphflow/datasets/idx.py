@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..npz_file import MAX_DEFLATE_RATIO  # deflate: at most 258 bytes per 2 bits
 from .errors import FormatError
 
-__all__ = ["read_idx", "read_at_most", "MAX_DEFLATE_RATIO"]
+__all__ = ["read_idx", "read_at_most"]
 
-MAX_DEFLATE_RATIO = 1032  # deflate emits at most 258 bytes per 2 bits of input
 CHUNK = 1 << 20
 
 

@@ -11,26 +11,23 @@ The file is a plain numpy .npz archive, one array per variable, keyed by the var
 from __future__ import annotations
 
 import os
+import re
 import secrets
-import zipfile
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from compiler.errors import GraphflowError
 from compiler.ops.distributed import worker_rank
 from compiler.ops.state import Variable
 
 from ..session import Session
 from ..variables import global_variables
+from .checkpoint_file import CheckpointError, check_storable, read_npz, write_npz
 
 __all__ = ["Saver"]
 
 SUFFIX = ".npz"
-
-
-class CheckpointError(GraphflowError, ValueError):
-    """A checkpoint that cannot be read, or that does not fit the variables it is restored into."""
+TEMP_TOKEN_BYTES = 6  # the random part of a temporary file's name, in bytes (hex doubles it)
 
 
 class Saver:
@@ -54,7 +51,10 @@ class Saver:
     def save(self, sess: Session, save_path: Union[str, os.PathLike], global_step=None) -> str:
         """Write the variables' current values to `save_path` (".npz" is added if missing) and
         return that path. The file is replaced atomically: a save that fails or is interrupted
-        leaves the previous checkpoint as it was. Missing parent directories are created.
+        leaves the previous checkpoint as it was, and the temporary file of a save that was killed
+        is removed by the next save to the same path. Missing directories of the path, as written,
+        are created ("sub/dir/../m" makes sub/dir, through which the OS resolves the "..").
+        A name a .npz cannot hold (over 65531 UTF-8 bytes, a NUL byte) is a CheckpointError.
 
         With `global_step` (an int, or a tensor/variable read in `sess`), the path gets TF1's
         "-<step>" suffix and only the newest `max_to_keep` such files are kept.
@@ -70,16 +70,21 @@ class Saver:
         if worker_rank() != 0:
             return path
         variables = self._variables(sess)
+        for key, var in variables.items():
+            check_storable(key, var.name, var.dtype)
         values = sess._variable_values(variables.values())
         arrays = {key: values[var.name] for key, var in variables.items()}
-        directory = os.path.dirname(os.path.abspath(path))
+        # The directory as written, not normalized: the OS resolves "sub/dir/.." through sub/dir
+        # (maybe a symlink), and the temporary file must be where the checkpoint will be.
+        directory = os.path.dirname(path) or os.curdir
         os.makedirs(directory, exist_ok=True)
-        tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+        _remove_leftover_temps(directory, os.path.basename(path))
+        tmp = os.path.join(directory, _temp_name(os.path.basename(path)))
         # Mode 0o666 less the umask, as for any new file (mkstemp would make it owner-only).
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
             with os.fdopen(fd, "wb") as f:
-                _write_npz(f, arrays)
+                write_npz(f, arrays)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -104,15 +109,16 @@ class Saver:
     def restore(self, sess: Session, save_path: Union[str, os.PathLike]) -> None:
         """Set the variables to the values saved in `save_path` (with or without ".npz").
 
-        Raises FileNotFoundError if there is no such file, and CheckpointError (a ValueError) if
-        the file is not a readable checkpoint or if any name, shape or dtype does not match; in
-        both cases no variable is changed."""
+        Any .npz of numeric arrays is read (np.savez, np.savez_compressed, either byte order:
+        values are converted to native byte order). Raises FileNotFoundError if there is no such
+        file, and CheckpointError (a ValueError) if the file is damaged or not a checkpoint, or if
+        any name, shape or dtype does not match; in both cases no variable is changed."""
         path = os.fspath(save_path)
         if not os.path.isfile(path) and os.path.isfile(path + SUFFIX):
             path = path + SUFFIX
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no checkpoint file '{path}'")
-        arrays = _read_npz(path)
+        arrays = read_npz(path)
         variables = self._variables(sess)
         problems = _mismatches(variables, arrays, strict=self._var_list is None)
         if problems:
@@ -162,34 +168,21 @@ def _with_suffix(save_path) -> str:
     return path if path.endswith(SUFFIX) else path + SUFFIX
 
 
-def _write_npz(f, arrays: Dict[str, np.ndarray]) -> None:
-    """np.savez's format, written directly: np.savez(f, **arrays) would clash with variables named
-    'file' or 'allow_pickle', and this refuses object arrays (allow_pickle=False)."""
-    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for key, value in arrays.items():
-            with zf.open(key + ".npy", mode="w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+def _temp_name(basename: str) -> str:
+    return f".{basename}.{secrets.token_hex(TEMP_TOKEN_BYTES)}.tmp"
 
 
-def _read_npz(path: str) -> Dict[str, np.ndarray]:
-    """Every array of the .npz at path (read fully, so a damaged member shows up here)."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _unreadable(path, exc) from exc
-    if isinstance(loaded, np.ndarray):
-        raise CheckpointError(f"cannot read checkpoint '{path}': it is a .npy array, not an .npz "
-                              f"archive of variables")
-    with loaded as npz:
-        try:
-            return {key: npz[key] for key in npz.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-            raise _unreadable(path, exc) from exc
-
-
-def _unreadable(path: str, exc: BaseException) -> CheckpointError:
-    return CheckpointError(f"cannot read checkpoint '{path}': the file is damaged or not a "
-                           f"checkpoint ({type(exc).__name__}: {exc})")
+def _remove_leftover_temps(directory: str, basename: str) -> None:
+    """Remove the temporary files of earlier saves to this path that were killed before they could
+    clean up (a save that fails in Python removes its own)."""
+    pattern = re.compile(re.escape(f".{basename}.") + f"[0-9a-f]{{{2 * TEMP_TOKEN_BYTES}}}"
+                         + re.escape(".tmp"))
+    for name in os.listdir(directory):
+        if pattern.fullmatch(name):
+            try:
+                os.remove(os.path.join(directory, name))
+            except OSError:  # gone already, or not ours to remove: it does not block this save
+                pass
 
 
 def _mismatches(variables: Dict[str, Variable], arrays: Dict[str, np.ndarray],
