@@ -41,10 +41,13 @@ lint: $(STAMP)
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on some machines for old OpenBLAS builds and slow the
 # current one down; the benchmark unsets them for its own run only.
 # The MLP step on every contender (bench/mlp_step.py), then 1 vs 2 gloo workers at a global
-# batch of 1024 (bench/data_parallel.py, about 2 minutes).
+# batch of 1024 (bench/data_parallel.py, about 2 minutes), compile time against graph size
+# (bench/compile_time.py) and what a run's all-or-nothing bookkeeping costs (bench/run_overhead.py).
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/mlp_step.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/data_parallel.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/run_overhead.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/compile_time.py
 
 # TensorFlow 1 graph mode and JAX jit beside graphflow and PyTorch: their own venv, since
 # TensorFlow and JAX are large and nothing else needs them.

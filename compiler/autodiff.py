@@ -33,13 +33,16 @@ def _as_list(values, what: str) -> List[Node]:
 
 def _on_path(ys: List[Node], xs: List[Node]) -> set:
     """Float nodes that lie on a path from some x to some y (stop_gradient blocks a path)."""
-    ancestors, stack = set(), list(ys)
+    # Nodes made before every x cannot depend on one: the walk stops there, so differentiating a
+    # small piece on top of a big graph (a stable form's gradient) costs the piece, not the graph.
+    first = min((x.id for x in xs), default=0)
+    ancestors, stack = set(), [y for y in ys if y.id >= first]
     while stack:
         node = stack.pop()
         if node in ancestors:
             continue
         ancestors.add(node)
-        stack.extend(node.inputs)
+        stack.extend(i for i in node.inputs if i.id >= first)
     xs_set = set(xs)
     on_path = set()
     for node in sorted(ancestors, key=lambda n: n.id):  # creation order is topological
@@ -70,6 +73,7 @@ def gradients(ys: TensorOrList, xs: TensorOrList, grad_ys=None) -> List[Optional
     if len(grad_ys) != len(ys):
         raise ValueError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
     on_path = _on_path(ys, xs)
+    xs_set = set(xs)
     pending: Dict[Node, List[Node]] = {}
     done: Dict[Node, Node] = {}
     with graph.name_scope("gradients"):
@@ -86,7 +90,7 @@ def gradients(ys: TensorOrList, xs: TensorOrList, grad_ys=None) -> List[Optional
             done[node] = g
             if not any(i in on_path for i in node.inputs):
                 continue
-            for inp, gi, broadcasts in _input_grads(node, g, set(xs)):
+            for inp, gi, broadcasts in _input_grads(node, g, xs_set):
                 if gi is None or inp not in on_path:
                     continue
                 if broadcasts and not _provably_same_shape(gi.shape, inp.shape):

@@ -7,6 +7,8 @@ and specialised to the concrete shapes and dtypes of the feeds. It is what the p
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 from typing import Dict, Sequence, Tuple
 
@@ -50,21 +52,58 @@ class Function:
 def copy_node(graph: Graph, node: Node, inputs: Sequence[Node], name: str = None,
               control_inputs: Sequence[Node] = ()) -> Node:
     """A copy of `node` in `graph` with new inputs (and control inputs): same op, attrs and
-    creation site; shape and dtype are inferred again from the new inputs (so concrete feed
-    shapes propagate)."""
+    creation site; shape and dtype are inferred again where the new inputs' differ from the old
+    inputs' (so concrete feed shapes propagate)."""
     if node.opdef is VARIABLE:
         var = Variable.__new__(Variable)
         graph.add_node(VARIABLE, [], node.attrs, name=name or node.name, node=var, site=node.site)
         var.initial_value, var.trainable, var.key = node.initial_value, node.trainable, node.key
         var._initializer = None
         return var
-    return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name, site=node.site,
-                          control_inputs=control_inputs)
+    if not _same_types(graph, inputs, node.inputs):
+        return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name,
+                              site=node.site, control_inputs=control_inputs)
+    # Inputs of the very shapes and dtypes of the node's own: the op's rule (a function of those
+    # and of the attributes) would give the node's shape and dtype again, so it is not asked.
+    new = Node.__new__(Node)
+    Node.__init__(new, graph, node.opdef, inputs, dict(node.attrs),
+                  graph.unique_name(name or node.name), node.shape, node.dtype, node.site,
+                  control_inputs)
+    graph.nodes.append(new)
+    return new
+
+
+def _same_types(graph: Graph, inputs: Sequence[Node], old: Sequence[Node]) -> bool:
+    """Whether the new inputs belong to `graph` and have the shapes and dtypes of the old ones."""
+    for a, b in zip(inputs, old):  # a plain loop: this runs for every node every pass copies
+        if a.graph is not graph or a.shape != b.shape or a.dtype != b.dtype:
+            return False
+    return len(inputs) == len(old)
+
+
+@contextlib.contextmanager
+def collection_paused():
+    """Python's cycle collector paused while compiling copies whole graphs (extract, each pass):
+    every full collection walks the whole heap again, which took a third of the compile time of
+    a 40k-node graph. The cyclic garbage the passes leave (a graph and its nodes refer to each
+    other) goes at the first collection after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]]) -> Function:
     """Copy what `fetches` need into a new graph; each fed node becomes a placeholder of its fed
     shape and dtype (feeding an intermediate tensor cuts the graph there)."""
+    with collection_paused():
+        return _extract(fetches, feeds)
+
+
+def _extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]]) -> Function:
     graph = Graph()
     copies: Dict[Node, Node] = {}
     fed_variables: Dict[Node, Node] = {}  # a fed variable is still the target of its updates

@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 import heapq
-from typing import Dict, List, Tuple
+from collections import Counter
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -43,19 +44,14 @@ def schedule(fn: Function) -> List[Node]:
     value (w_old.assign(w)) goes before the in-place update of that variable; where that cannot
     be (a swap), some node is left out and generate() hands the signature to the interpreter."""
     index = {n: i for i, n in enumerate(fn.nodes)}
-    roots: Dict[Node, Node] = {}
-    for n in fn.nodes:
-        roots[n] = storage_root(n, roots)
-    writers: Dict[Node, List[Node]] = {}
-    for n in fn.nodes:
-        if is_update(n):
-            writers.setdefault(roots[n.inputs[0]], []).append(n)
+    roots = storage_roots(fn.nodes)
+    old_readers = _old_value_readers(fn.nodes, roots)
     consumers: Dict[Node, List[Node]] = {n: [] for n in fn.nodes}
     waiting = {}
     for n in fn.nodes:
         deps = set(n.inputs) | set(n.control_inputs)
-        for later in _old_value_readers_first(n, roots, writers):
-            deps.add(later)
+        if is_update(n):  # the updates reading this variable's start value go first
+            deps.update(w for w in old_readers.get(roots[n.inputs[0]], ()) if w is not n)
         waiting[n] = len(deps)
         for d in deps:
             consumers[d].append(n)
@@ -72,20 +68,30 @@ def schedule(fn: Function) -> List[Node]:
     return order
 
 
-def _old_value_readers_first(node: Node, roots, writers) -> List[Node]:
-    """For an update `node`: the other updates that read (as a value, not as their target) the
-    start-of-run value of the variable `node` writes; they must run before it."""
-    if not is_update(node):
-        return []
-    var = roots[node.inputs[0]]
-    return [w for ws in writers.values() for w in ws
-            if w is not node and any(roots[i] is var and _reads_old_value(i)
-                                     for i in value_inputs(w)[1:])]
+def _old_value_readers(nodes: Sequence[Node], roots: Dict[Node, Node]) -> Dict[Node, List[Node]]:
+    """Variable -> the updates that read (as a value, not as their target) its start-of-run
+    value: they must run before the in-place updates of that variable."""
+    start = start_values(nodes)
+    readers: Dict[Node, List[Node]] = {}
+    for w in nodes:
+        if is_update(w):
+            for i in value_inputs(w)[1:]:
+                if start[i]:
+                    readers.setdefault(roots[i], []).append(w)
+    return readers
 
 
 def storage_root(node: Node, roots: Dict[Node, Node]) -> Node:
     """The node whose storage `node`'s value lives in (through views)."""
     return roots[node.inputs[0]] if node.opdef.view or node.opdef.emit_update else node
+
+
+def storage_roots(nodes: Sequence[Node]) -> Dict[Node, Node]:
+    """storage_root of every node of a topological order, in one walk."""
+    roots: Dict[Node, Node] = {}
+    for n in nodes:
+        roots[n] = storage_root(n, roots)
+    return roots
 
 
 def _reads_old_value(node: Node) -> bool:
@@ -101,38 +107,47 @@ def _reads_old_value(node: Node) -> bool:
         node = node.inputs[0]
 
 
+def start_values(nodes: Sequence[Node]) -> Dict[Node, bool]:
+    """_reads_old_value of every node of a topological order, in one walk (each view asks its
+    source, already known, instead of walking the whole chain of views again)."""
+    start: Dict[Node, bool] = {}
+    for n in nodes:
+        if n.opdef is VARIABLE:
+            start[n] = True
+        elif is_update(n) or not n.opdef.view:
+            start[n] = False
+        else:
+            src = n.inputs[0]
+            start[n] = start[src] if src in start else _reads_old_value(src)
+    return start
+
+
 def check_updates(order: List[Node], roots: Dict[Node, Node]) -> None:
     """Every read of a variable's old value (the variable or a view of it, as opposed to what
     an update returns) must come before the in-place update of it; otherwise the Program runs
-    this signature in the interpreter."""
-    position = {n: i for i, n in enumerate(order)}
-    for upd in (n for n in order if is_update(n)):
-        var = roots[upd.inputs[0]]
-        for node in order[position[upd] + 1:]:
-            if node.type == "read_variable":
-                continue  # reads the value as it is now, by design (control dependencies)
+    this signature in the interpreter.
+
+    One walk: each variable's first update is remembered; a later read of its old value is a
+    violation. The error names the violation met first by scanning, update by update in order,
+    the nodes after each update: the earliest first update with a late reader, and its first
+    late reader."""
+    start = start_values(order)
+    first_update: Dict[Node, Tuple[int, Node]] = {}  # variable -> (position, its first update)
+    found = None  # (position of the update, reader, variable, update)
+    for p, node in enumerate(order):
+        if node.type != "read_variable":  # reads the value as it is now, by design
             for k, i in enumerate(value_inputs(node)):
                 if is_update(node) and k == 0:
                     continue  # the variable an update writes, not a read of it
-                if roots[i] is var and _reads_old_value(i):
-                    raise CompileError(f"{node.describe()} reads the start-of-run value of "
-                                       f"variable '{var.name}' after its in-place update "
-                                       f"{upd.describe()}")
-
-
-def _descendants(node: Node) -> set:
-    out, stack = set(), [node]
-    graph_nodes = node.graph.nodes
-    consumers: Dict[Node, List[Node]] = {}
-    for n in graph_nodes:
-        for i in n.inputs + n.control_inputs:
-            consumers.setdefault(i, []).append(n)
-    while stack:
-        for c in consumers.get(stack.pop(), ()):
-            if c not in out:
-                out.add(c)
-                stack.append(c)
-    return out
+                upd = first_update.get(roots[i])
+                if upd is not None and start[i] and (found is None or upd[0] < found[0]):
+                    found = (upd[0], node, roots[i], upd[1])
+        if is_update(node):
+            first_update.setdefault(roots[node.inputs[0]], (p, node))
+    if found is not None:
+        _, node, var, upd = found
+        raise CompileError(f"{node.describe()} reads the start-of-run value of variable "
+                           f"'{var.name}' after its in-place update {upd.describe()}")
 
 
 def value_inputs(node: Node):
@@ -147,15 +162,15 @@ def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node
     `v.assign(b1 * v + (1 - b1) * g)` costs no copy: the last op writes with out=<v>. Only where
     nothing reads the variable's old value after that op (other than what follows the assign)."""
     position = {n: i for i, n in enumerate(order)}
-    users: Dict[Node, List[Node]] = {}
-    for n in order:
-        for i in list(n.inputs) + list(n.control_inputs):
-            users.setdefault(i, []).append(n)
+    users = consumer_map(order)
     updates = [n for n in order if is_update(n)]
+    writes = Counter(roots[u.inputs[0]] for u in updates)
+    readers = _readers(order, roots, {roots[u.inputs[0]] for u in updates})
+    base = view_bases(order)
     direct: Dict[Node, Node] = {}
     for a in updates:
         var, value = roots[a.inputs[0]], a.inputs[1]
-        if (a.type != "assign" or sum(roots[u.inputs[0]] is var for u in updates) != 1
+        if (a.type != "assign" or writes[var] != 1
                 or not value.opdef.emit or "{out}" not in value.opdef.emit
                 or value in outputs or roots[value] is not value or value.control_inputs
                 or value.shape != var.shape or value.dtype != var.dtype
@@ -164,13 +179,58 @@ def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node
         reads_var = any(roots[i] is var for i in value_inputs(value))
         if reads_var and not value.opdef.inplace:
             continue  # e.g. a matmul must not write over its own operand
-        after = _descendants(a)
-        late_readers = [r for r in order[position[value] + 1:]
-                        if r is not a and r not in after
-                        and any(roots[i] is var for i in value_inputs(r))]
-        if not late_readers:
+        late = (r for r in readers[var] if r is not a and position[r] > position[value])
+        if all(_follows(a, r, position, users, base) for r in late):
             direct[value] = var
     return direct
+
+
+def consumer_map(nodes: Sequence[Node]) -> Dict[Node, List[Node]]:
+    """Node -> the nodes using it (as an input or a control input), in the order of `nodes`;
+    built once per function, in one walk."""
+    users: Dict[Node, List[Node]] = {}
+    for n in nodes:
+        for i in n.inputs + n.control_inputs:
+            users.setdefault(i, []).append(n)
+    return users
+
+
+def view_bases(nodes: Sequence[Node]) -> Dict[Node, Node]:
+    """Node -> the node at the bottom of its chain of views (itself where it is no view)."""
+    base: Dict[Node, Node] = {}
+    for n in nodes:
+        base[n] = base.get(n.inputs[0], n.inputs[0]) if n.opdef.view else n
+    return base
+
+
+def _readers(order, roots, variables) -> Dict[Node, List[Node]]:
+    """Variable -> the nodes having a value input stored in it (the variable, a view of it, what
+    an update of it returns), in order."""
+    readers: Dict[Node, List[Node]] = {v: [] for v in variables}
+    for r in order:
+        for var in dict.fromkeys(roots[i] for i in value_inputs(r)):
+            if var in readers:
+                readers[var].append(r)
+    return readers
+
+
+def _follows(a: Node, r: Node, position, users, base) -> bool:
+    """Whether `r` depends on `a` (follows what the assign computes)."""
+    if position[r] < position[a]:
+        return False  # a topological order puts whatever depends on `a` after it
+    if any(base[i] is a for i in value_inputs(r)):
+        return True  # reads what the assign returns, or a view of it
+    # Rare (a read_variable after the assign; any other read of the old value there is an
+    # error of check_updates): search from `a`, no further than `r`'s position.
+    seen, stack = {a}, [a]
+    while stack:
+        for c in users.get(stack.pop(), ()):
+            if c is r:
+                return True
+            if c not in seen and position[c] < position[r]:
+                seen.add(c)
+                stack.append(c)
+    return False
 
 
 def plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node],

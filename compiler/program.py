@@ -22,7 +22,7 @@ from .backends import NUMPY
 from .codegen import CompileError, Generated, generate, node_at
 from .errors import GraphflowError, OpError, ShapeError
 from .feeds import check_feed, missing_feeds_error
-from .function import Function, extract
+from .function import Function, collection_paused, extract
 from .graph import Node
 from .interpreter import VariableStore, execute, plan
 from .ops.core import PLACEHOLDER
@@ -223,6 +223,10 @@ class Program:
         return self._rebuild(outs) if self._rebuild is not None else outs
 
     def _compile(self, arrays) -> Specialization:
+        with collection_paused():  # compiling copies whole graphs; see function.py
+            return self._compile_paused(arrays)
+
+    def _compile_paused(self, arrays) -> Specialization:
         t0 = time.perf_counter()
         try:
             fn = extract(self.fetches, {n: (tuple(a.shape), n.dtype) for n, a in

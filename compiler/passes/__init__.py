@@ -1,16 +1,21 @@
 """The optimization pipeline: one module per pass, each a pure function Function -> Function,
-run in this order, round after round, until nothing changes (at most MAX_ROUNDS rounds)."""
+run in this order, round after round, until nothing changes (at most MAX_ROUNDS rounds).
+
+Each pass also has a cheap test, `changes(fn)`: where it says the pass would change nothing, the
+function is kept as it is instead of copied, and a pass is not run again on a function it has
+already left unchanged. The functions and the rounds are the same as running every pass every
+round; only the copies are saved, so compiling stays linear in the size of the graph."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..function import Function
+from ..function import Function, collection_paused
 from . import cse, fold, prune, simplify, stabilize
 from .check import check_graph
-from .rewrite import signature
+from .rewrite import same_signature
 
 PIPELINE: Tuple[Tuple[str, Callable[[Function], Function]], ...] = (
     ("prune", prune.run),
@@ -20,6 +25,13 @@ PIPELINE: Tuple[Tuple[str, Callable[[Function], Function]], ...] = (
     ("stabilize", stabilize.run),
 )
 PASS_NAMES = tuple(name for name, _ in PIPELINE)
+# name -> whether the pass could change a function (False: run(fn) would be a copy of fn)
+CHANGES: Dict[str, Callable[[Function], bool]] = {
+    "prune": prune.changes, "fold": fold.changes, "cse": cse.changes,
+    "simplify": simplify.changes, "stabilize": stabilize.changes,
+}
+if set(CHANGES) != set(PASS_NAMES):
+    raise AssertionError(f"passes without a changes() test: {set(PASS_NAMES) ^ set(CHANGES)}")
 MAX_ROUNDS = 4
 
 
@@ -45,22 +57,31 @@ def optimize(fn: Function, passes: Optional[Sequence[str]] = None, check: bool =
     unknown = [p for p in chosen if p not in PASS_NAMES]
     if unknown:
         raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
+    with collection_paused():  # each pass copies the whole graph (function.py)
+        return _rounds(fn, chosen, check)
+
+
+def _rounds(fn: Function, chosen: Tuple[str, ...], check: bool
+            ) -> Tuple[Function, List[PassRecord]]:
     records: List[PassRecord] = []
     if check:
         check_graph(fn)
+    left_alone: Dict[str, Function] = {}  # pass -> the function it last found nothing to do in
     for round_ in range(1, MAX_ROUNDS + 1):
-        start = signature(fn)
+        start = fn
         for name, run in PIPELINE:
-            if name not in chosen:
-                continue
+            if name not in chosen or left_alone.get(name) is fn:
+                continue  # a pass that changed nothing in this very function would not now
             t0 = time.perf_counter()
-            out = run(fn)
+            out = run(fn) if CHANGES[name](fn) else fn
             records.append(PassRecord(name, round_, len(fn.nodes), len(out.nodes),
                                       time.perf_counter() - t0))
-            if check:
+            if out is fn:
+                left_alone[name] = fn
+            elif check:
                 check_graph(out, after=name)
             fn = out
-        if signature(fn) == start:
+        if fn is start or same_signature(fn, start):
             break
     return fn, records
 

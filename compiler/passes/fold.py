@@ -14,13 +14,15 @@ import numpy as np
 from ..function import Function
 from ..ops.core import CONSTANT, constant
 from ..shapes import ShapeOf, is_fully_known, num_elements
-from .rewrite import rewrite
+from .rewrite import fires_anywhere, rewrite
 
 # A folded value may have at most this many elements, or twice its largest constant input.
 SMALL = 64
 
 
-def _fold(rw, node):
+def _arguments(rw, node):
+    """The kernel arguments of a node that folding may evaluate, else None: every value input a
+    constant, every shape-only input of known shape, the result not much larger than them."""
     op = node.opdef
     if (op.stateful or op.stateful_kernel or not node.inputs or node.control_inputs
             or not is_fully_known(node.shape)):
@@ -40,14 +42,30 @@ def _fold(rw, node):
     largest = max([a.size for a in args[:n_values]], default=1)
     if num_elements(node.shape) > max(SMALL, 2 * largest):
         return None
+    return args
+
+
+def _fires(rw, node) -> bool:
+    return _arguments(rw, node) is not None
+
+
+def _fold(rw, node):
+    args = _arguments(rw, node)
+    if args is None:
+        return None
     try:
         with np.errstate(all="ignore"):
-            value = np.asarray(op.kernel(*args, **node.attrs))
+            value = np.asarray(node.opdef.kernel(*args, **node.attrs))
     except Exception:  # leave it to run time, where the error names the node properly
         return None
     # Made inside the node's name scope (see rewrite), so its own short name keeps its full name.
     return constant(value, dtype=node.dtype, name=node.name.rpartition("/")[2], graph=rw.graph)
 
 
+def changes(fn: Function) -> bool:
+    """False where run(fn) would certainly be a plain copy of fn (nothing to fold)."""
+    return fires_anywhere(fn, _fires)
+
+
 def run(fn: Function) -> Function:
-    return rewrite(fn, _fold, "fold")
+    return rewrite(fn, _fold, "fold", _fires)

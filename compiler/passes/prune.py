@@ -9,8 +9,17 @@ from ..interpreter import plan
 from .rewrite import Rewriter
 
 
+def _live(fn: Function) -> set:
+    return set(plan(fn.outputs, fn.inputs)) | set(fn.inputs)
+
+
+def changes(fn: Function) -> bool:
+    """Whether run(fn) would drop a node."""
+    return len(_live(fn)) != len(fn.nodes)
+
+
 def run(fn: Function) -> Function:
-    live = set(plan(fn.outputs, fn.inputs)) | set(fn.inputs)
+    live = _live(fn)
     rw = Rewriter(fn)
     for node in fn.nodes:
         if node in live:

@@ -15,7 +15,8 @@ bigger shape is left alone.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional
+from functools import partial
+from typing import Callable, Dict, List, Union
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from ..ops import reduce as red
 from ..ops import shape as sh
 from ..ops.core import CONSTANT, apply
 from ..shapes import is_fully_known
-from .rewrite import rewrite
+from .rewrite import fires_anywhere, rewrite
 
 
 def _const(x: Node, value) -> bool:
@@ -59,9 +60,9 @@ def _add(node, x, y):  # x + (-0.0) -> x;  x + (-y) -> x - y;  (-x) + y -> y - x
     if _zero(x, negative=True) and _fits(y, node):
         return y
     if y.type == "negative":
-        return ew.subtract(x, y.inputs[0])
+        return partial(ew.subtract, x, y.inputs[0])
     if x.type == "negative":
-        return ew.subtract(y, x.inputs[0])
+        return partial(ew.subtract, y, x.inputs[0])
     return None
 
 
@@ -69,9 +70,9 @@ def _subtract(node, x, y):  # x - (+0.0) -> x;  (-0.0) - y -> -y;  x - (-y) -> x
     if _zero(y, negative=False) and _fits(x, node):
         return x
     if _zero(x, negative=True) and _fits(y, node):
-        return ew.negative(y)
+        return partial(ew.negative, y)
     if y.type == "negative":
-        return ew.add(x, y.inputs[0])
+        return partial(ew.add, x, y.inputs[0])
     return None
 
 
@@ -80,9 +81,9 @@ def _multiply(node, x, y):  # x * 1 -> x;  1 * x -> x;  x * -1 -> -x;  (-x) * (-
         if _const(b, 1) and _fits(a, node):
             return a
         if _const(b, -1) and _fits(a, node):
-            return ew.negative(a)
+            return partial(ew.negative, a)
     if x.type == "negative" and y.type == "negative":
-        return ew.multiply(x.inputs[0], y.inputs[0])
+        return partial(ew.multiply, x.inputs[0], y.inputs[0])
     return None
 
 
@@ -96,9 +97,9 @@ def _negative(node, x):  # -(-x) -> x;  -((-a) * b) -> a * b;  -(a * (-b)) -> a 
     if x.type == "multiply":
         a, b = x.inputs
         if a.type == "negative":
-            return ew.multiply(a.inputs[0], b)
+            return partial(ew.multiply, a.inputs[0], b)
         if b.type == "negative":
-            return ew.multiply(a, b.inputs[0])
+            return partial(ew.multiply, a, b.inputs[0])
     return None
 
 
@@ -122,7 +123,7 @@ def _unbroadcast_operands(node, *inputs):
     if not any(i.type == "broadcast_to" for i in inputs):
         return None
     new = [i.inputs[0] if i.type == "broadcast_to" else i for i in inputs]
-    return _rebuild(node, new)
+    return partial(_rebuild, node, new)
 
 
 def _rebuild(node, inputs):
@@ -132,7 +133,7 @@ def _rebuild(node, inputs):
 
 def _unary_of_broadcast(node, x):  # f(broadcast_to(v, s)) -> broadcast_to(f(v), s)
     if x.type == "broadcast_to" and node.opdef.inplace:
-        return sh.broadcast_to(_rebuild(node, [x.inputs[0]]), node.shape)
+        return lambda: sh.broadcast_to(_rebuild(node, [x.inputs[0]]), node.shape)
     return None
 
 
@@ -156,7 +157,7 @@ def _transpose(node, x):  # transpose(x, identity) -> x;  transpose(transpose(x,
         combined = tuple(inner[p] for p in perm)
         if list(combined) == list(range(len(combined))):
             return x.inputs[0]
-        return sh.transpose(x.inputs[0], combined)
+        return partial(sh.transpose, x.inputs[0], combined)
     return None
 
 
@@ -169,9 +170,9 @@ def _static_reshape(node, x):
         x = x.inputs[0]
     if _fits(x, node):
         return x
-    if node.type == "reshape" and node.inputs[0] is x:
-        return None  # already the simplest form
-    return sh.reshape(x, node.shape)
+    # Even a reshape already in its simplest form is built again (named anew), as it always was:
+    # the test that meant to skip it compared the old node's input with the new x, never equal.
+    return partial(sh.reshape, x, node.shape)
 
 
 def _reshape_like(node, x, like):
@@ -181,7 +182,7 @@ def _reshape_like(node, x, like):
 def _broadcast_like(node, x, like):  # broadcast_like(x, like) -> x, or a static broadcast_to
     if _fits(x, node):
         return x
-    return sh.broadcast_to(x, node.shape) if is_fully_known(node.shape) else None
+    return partial(sh.broadcast_to, x, node.shape) if is_fully_known(node.shape) else None
 
 
 def _broadcast_to(node, x):
@@ -196,7 +197,11 @@ def _sum_to(node, x, like):  # sum_to(x, like) -> x, or a static reduce_sum once
     lead = len(x.shape) - len(node.shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(node.shape)
                                       if d == 1 and x.shape[lead + i] != 1)
-    summed = red.reduce_sum(x, axes, keepdims=lead == 0)
+    return partial(_summed, node, x, axes, lead == 0)
+
+
+def _summed(node, x, axes, keepdims):
+    summed = red.reduce_sum(x, axes, keepdims=keepdims)
     return summed if _fits(summed, node) else sh.reshape(summed, node.shape)
 
 
@@ -205,15 +210,22 @@ def _reduce(node, x):  # a reduction over size-1 axes only is a reshape
         return None
     if not all(x.shape[a] == 1 for a in node.attrs["axis"]):
         return None
-    same = x if _fits(x, node) else sh.reshape(x, node.shape)
     if node.type == "reduce_max" or x.dtype.kind != "f":
-        return same
+        return x if _fits(x, node) else partial(sh.reshape, x, node.shape)
     # numpy's sum of [-0.0] is +0.0 (it starts from 0): adding +0.0 keeps that, still cheaper
     # than a reduction.
+    return partial(_plus_zero, node, x)
+
+
+def _plus_zero(node, x):
+    same = x if _fits(x, node) else sh.reshape(x, node.shape)
     return ew.add(same, np.zeros((), x.dtype))
 
 
-RULES: Dict[str, List[Callable[..., Optional[Node]]]] = {
+# A rule gives None, a node to use, or a function building the replacement, so that `changes`
+# can ask every rule without building anything.
+Result = Union[Node, Callable[[], Node], None]
+RULES: Dict[str, List[Callable[..., Result]]] = {
     "add": [_add], "subtract": [_subtract], "multiply": [_multiply], "divide": [_divide],
     "negative": [_negative, _unary_of_broadcast], "power": [_power], "where": [_where],
     "identity": [_pass_through], "stop_gradient": [_pass_through],
@@ -229,10 +241,27 @@ def _simplify(rw, node):
     inputs = [rw[i] for i in node.inputs]
     for rule in [*RULES.get(node.type, ()), _unbroadcast_operands]:
         new = rule(node, *inputs)
+        if callable(new):
+            new = new()
         if new is not None and _fits(new, node):
             return new
     return None
 
 
+def _fires(rw, node) -> bool:
+    """Whether some rule applies: it returns a node that fits, or builds one (which might not)."""
+    inputs = [rw[i] for i in node.inputs]
+    for rule in [*RULES.get(node.type, ()), _unbroadcast_operands]:
+        new = rule(node, *inputs)
+        if callable(new) or (new is not None and _fits(new, node)):
+            return True
+    return False
+
+
+def changes(fn: Function) -> bool:
+    """False where run(fn) would certainly be a plain copy of fn (no rule applies)."""
+    return fires_anywhere(fn, _fires)
+
+
 def run(fn: Function) -> Function:
-    return rewrite(fn, _simplify, "simplify")
+    return rewrite(fn, _simplify, "simplify", _fires)

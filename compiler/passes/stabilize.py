@@ -21,7 +21,7 @@ from ..graph import Node
 from ..ops.core import CONSTANT
 from ..ops.elementwise import negative
 from ..ops.nn import log_softmax, softplus
-from .rewrite import rewrite
+from .rewrite import fires_anywhere, rewrite
 
 Match = Tuple[Tuple[Node, ...], Callable[..., Node]]
 
@@ -86,5 +86,14 @@ def _stabilize(rw, node):
     return build(*[rw[leaf] for leaf in leaves])
 
 
+def _fires(rw, node) -> bool:
+    return stable_form(node) is not None
+
+
+def changes(fn: Function) -> bool:
+    """False where run(fn) would certainly be a plain copy of fn (no unstable pattern)."""
+    return fires_anywhere(fn, _fires)
+
+
 def run(fn: Function) -> Function:
-    return rewrite(fn, _stabilize, "stabilize")
+    return rewrite(fn, _stabilize, "stabilize", _fires)
