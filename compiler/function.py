@@ -15,9 +15,9 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 
 from .graph import Graph, Node
-from .interpreter import plan
 from .ops.core import PLACEHOLDER
 from .ops.state import VARIABLE, Variable
+from .traversal import plan
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Kept simple and obviously correct on purpose: it is the oracle the compiled path
 from __future__ import annotations
 
 import threading
-from typing import Dict, Iterable, List
+from typing import Dict, List
 
 import numpy as np
 
@@ -14,21 +14,7 @@ from . import interrupts, numerics
 from .errors import FeedError, GraphflowError, OpError
 from .graph import Node
 from .shapes import compatible, fmt
-
-
-def plan(fetches: Iterable[Node], fed: Iterable[Node]) -> List[Node]:
-    """The nodes needed to compute `fetches`, in a topological order, stopping at fed tensors."""
-    fed = set(fed)
-    needed, stack = set(), list(fetches)
-    while stack:
-        node = stack.pop()
-        if node in needed:
-            continue
-        needed.add(node)
-        if node not in fed:
-            stack.extend(node.inputs)
-            stack.extend(node.control_inputs)
-    return sorted(needed, key=lambda n: n.id)  # creation order is topological
+from .traversal import plan
 
 
 class VariableStore:

@@ -9,6 +9,8 @@
         print(sess.run([loss, dw], feed_dict={x: np.eye(3)}))
 """
 
+import importlib
+
 from compiler import errors
 from compiler.autodiff import gradients, hessians
 from compiler.dtypes import bool_, float32, float64, int32, int64
@@ -64,7 +66,6 @@ from . import (
     nn,
     test,
     train,
-    viz,
 )
 from .compat import (
     div,
@@ -132,7 +133,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """TF1 names graphflow does not have get an error that says so, not a bare AttributeError."""
+    """`gf.viz` is imported on first use (it imports graphviz, which nothing else needs); TF1
+    names graphflow does not have get an error that says so, not a bare AttributeError."""
+    if name == "viz":
+        module = importlib.import_module(".viz", __name__)
+        globals()["viz"] = module
+        return module
     error = compat.unsupported(name)
     if error is not None:
         raise error

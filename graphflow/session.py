@@ -14,10 +14,11 @@ from compiler.backends import NUMPY, get_backend
 from compiler.errors import FeedError, FetchError
 from compiler.feeds import missing_feeds_error
 from compiler.graph import Graph, Node, Operation, get_default_graph
-from compiler.interpreter import execute, plan
+from compiler.interpreter import execute
 from compiler.ops.core import PLACEHOLDER
 from compiler.passes import PASS_NAMES
 from compiler.program import DEFAULT_CACHE_SIZE, Program
+from compiler.traversal import plan
 
 
 def _flatten(fetches) -> Tuple[List[Any], Callable[[List[Any]], Any]]:

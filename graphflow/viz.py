@@ -30,9 +30,9 @@ from graphviz import nohtml
 
 from compiler.autodiff import gradients
 from compiler.graph import Graph, Node, Operation, get_default_graph
-from compiler.interpreter import plan
 from compiler.ops.state import TRAINABLE_VARIABLES
 from compiler.shapes import fmt
+from compiler.traversal import plan
 
 __all__ = ["to_dot", "save", "forward", "backward", "optimized", "shown", "GraphvizMissing"]
 

@@ -228,6 +228,7 @@ def test_a_training_step_copies_no_variable(options, optimizer):
 @pytest.mark.parametrize("optimizer", ["momentum", "adam", "adagrad"])
 def test_staged_writes_compute_what_the_interpreter_computes(optimizer):
     rng = np.random.default_rng(1)
+    gf.set_random_seed(1)  # the same initial weights in both sessions
     x, y, loss, train = _mlp_step(OPTIMIZERS[optimizer], dtype=gf.float64)
     data = rng.normal(size=(16, 784)), (rng.random((16, 10)) > 0.5).astype(np.float64)
     variables = gf.global_variables()
@@ -237,5 +238,8 @@ def test_staged_writes_compute_what_the_interpreter_computes(optimizer):
             for _ in range(3):
                 sess.run(train, {x: data[0], y: data[1]})
             results.append(_values(sess, variables))
+    # torch and numpy sum in different orders: ~1e-15 apart per step, which Adam's division by
+    # sqrt(v) can grow to ~1e-12 where v is tiny. Reading a moment before its update (what staging
+    # could get wrong) is off by far more.
     for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

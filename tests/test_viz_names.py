@@ -253,3 +253,14 @@ def test_random_hostile_names_and_scopes_are_drawn_as_their_text(names):
                 h = gf.identity(h, name=name)
         nodes = check_view(gf.viz.to_dot(h, title=names[-1]), graph, names[-1])
     assert set(nodes) == set(graph.nodes)
+
+
+def test_importing_graphflow_does_not_import_graphviz_until_something_is_drawn():
+    code = ("import sys, graphflow as gf\n"
+            "before = 'graphviz' in sys.modules\n"
+            "source = gf.viz.to_dot(gf.constant(1.0, name='c')).source\n"
+            "from graphflow import viz\n"
+            "print(before, 'graphviz' in sys.modules, viz is gf.viz, 'c' in source)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.split() == ["False", "True", "True", "True"], out.stdout + out.stderr

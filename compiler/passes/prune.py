@@ -5,7 +5,7 @@
 """
 
 from ..function import Function
-from ..interpreter import plan
+from ..traversal import plan
 from .rewrite import Rewriter
 
 
