@@ -37,7 +37,7 @@ from . import interrupts
 from .codegen import Generated, compile_function, node_at
 from .errors import GraphflowError, OpError
 from .graph import Node
-from .interpreter import VariableStore
+from .store import VariableStore
 
 # Statements that belong to no node: copies of fetched variables and the return.
 OUTPUTS = "(outputs)"

@@ -24,11 +24,12 @@ from .errors import GraphflowError, OpError, ShapeError
 from .feeds import check_feed, missing_feeds_error
 from .function import Function, collection_paused, extract
 from .graph import Node
-from .interpreter import VariableStore, execute
+from .interpreter import execute
 from .ops.core import PLACEHOLDER
 from .passes import PassRecord, optimize
 from .profile import Profile
 from .profile import run as run_profile
+from .store import VariableStore
 from .traversal import plan
 
 

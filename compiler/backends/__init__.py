@@ -18,8 +18,9 @@ import numpy as np
 
 from ..errors import BackendError
 from ..feeds import check_feed
-from ..interpreter import VariableStore
+from ..interpreter import evaluate
 from ..opdef import HOST
+from ..store import VariableStore
 
 BACKENDS = ("numpy", "torch")
 
@@ -50,7 +51,7 @@ class NumpyBackend:
 
     # -- runtime ----------------------------------------------------------------------------------
     def make_store(self) -> VariableStore:
-        return VariableStore()
+        return VariableStore(evaluate)
 
     def feed(self, node, value):
         return check_feed(node, value)

@@ -23,8 +23,9 @@ from .. import dtypes
 from ..errors import BackendError, FeedError
 from ..feeds import _what, check_feed, check_range
 from ..graph import Node
-from ..interpreter import VariableStore, evaluate
+from ..interpreter import evaluate
 from ..shapes import compatible, fmt
+from ..store import VariableStore
 
 INSTALL_HINT = ("the torch backend needs PyTorch: pip install 'graphflow[torch]' "
                 "(or pip install torch)")
@@ -67,7 +68,7 @@ class TorchStore(VariableStore):
     made in place, so a tensor keeps its storage for the life of the session."""
 
     def __init__(self, backend: "TorchBackend"):
-        super().__init__()
+        super().__init__(evaluate)
         self._backend = backend
 
     def read(self, var):
@@ -100,7 +101,7 @@ class HostStore(VariableStore):
     value, a step the code generator cannot order): numpy copies in, committed writes back."""
 
     def __init__(self, device_store: TorchStore):
-        super().__init__()
+        super().__init__(evaluate)
         self._device = device_store
         self._generators = device_store._generators  # one random stream per op and session
         self.lock = device_store.lock                # runs of the session take turns

@@ -1,0 +1,103 @@
+"""Where a session keeps its state: variable values by key, one random stream per random op, and
+the lock its runs take turns with. Each run reads, writes and draws through its own Run, which
+stages writes until commit() and puts random streams back on rollback()."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Dict
+
+import numpy as np
+
+from .graph import Node
+
+__all__ = ["VariableStore", "Run"]
+
+
+class VariableStore:
+    """Variable values of one session, by the variable's key (its name in the user's graph, kept
+    by compiled copies of it), and the session's random streams.
+
+    Each run works through its own Run (begin()), which stages the run's writes and commits them
+    only when the whole run succeeded, so a failed run leaves every variable as it was and runs
+    in several threads never see each other's half-done writes. `lock` is held by every run of
+    the session (runs of one session take turns; see the README's "Threads")."""
+
+    def __init__(self, evaluate: Callable[[Node, "VariableStore"], np.ndarray]):
+        self.evaluate = evaluate  # computes a tensor initial value (the interpreter's evaluate)
+        self.values: Dict[str, np.ndarray] = {}
+        self._generators: Dict[str, np.random.Generator] = {}
+        self.lock = threading.RLock()
+
+    def random(self, node) -> np.random.Generator:
+        """The generator of a random op: one stream per op and session, seeded from the op's
+        `seed` attribute (graph seed, op seed) when set, so a program built again in a fresh graph
+        draws the same numbers; each run draws new ones."""
+        gen = self._generators.get(node.name)
+        if gen is None:
+            gen = self._generators[node.name] = np.random.default_rng(node.attrs.get("seed"))
+        return gen
+
+    def read(self, var) -> np.ndarray:
+        """The value at the start of the run (the initial value the first time it is needed)."""
+        if var.key not in self.values:
+            init = var.initial_value
+            if isinstance(init, Node):  # a tensor (random_normal, ...): evaluated now, once
+                init = self.evaluate(init, self)
+            self.values[var.key] = np.array(init, dtype=var.dtype)
+        return self.values[var.key]
+
+    def numpy(self, var) -> np.ndarray:
+        """A numpy copy of the variable's value (whatever the backend keeps it as)."""
+        return np.array(self.read(var))
+
+    def load_key(self, key: str, value: np.ndarray) -> None:
+        """Set the value of the variable stored under `key` (a checked array of its dtype)."""
+        self.values[key] = np.array(value)
+
+    def begin(self) -> "Run":
+        """The state one run reads, writes and draws through."""
+        return Run(self)
+
+    def apply(self, writes: Dict[str, np.ndarray]) -> None:
+        """Publish a successful run's writes (one dict update: nothing can come in between)."""
+        self.values.update(writes)
+
+
+class Run:
+    """One run's view of a VariableStore: writes are staged here until commit(); the state of each
+    random stream is kept before the run's first draw from it, for rollback()."""
+
+    __slots__ = ("store", "writes", "streams")
+
+    def __init__(self, store: VariableStore):
+        self.store = store
+        self.writes: Dict[str, np.ndarray] = {}
+        self.streams: Dict[str, tuple] = {}
+
+    def read(self, var) -> np.ndarray:
+        """The value at the start of the run."""
+        return self.store.read(var)
+
+    def latest(self, var) -> np.ndarray:
+        """The value including writes made earlier in this run."""
+        return self.writes[var.key] if var.key in self.writes else self.store.read(var)
+
+    def write(self, var, value: np.ndarray) -> np.ndarray:
+        self.writes[var.key] = value
+        return value
+
+    def random(self, node) -> np.random.Generator:
+        gen = self.store.random(node)
+        if node.name not in self.streams:
+            self.streams[node.name] = (gen, gen.bit_generator.state)
+        return gen
+
+    def commit(self) -> None:
+        if self.writes:
+            self.store.apply(self.writes)
+
+    def rollback(self) -> None:
+        """Put back every random stream this run drew from (writes are simply dropped)."""
+        for gen, state in self.streams.values():
+            gen.bit_generator.state = state
