@@ -9,6 +9,7 @@ round; only the copies are saved, so compiling stays linear in the size of the g
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -67,6 +68,7 @@ def _rounds(fn: Function, chosen: Tuple[str, ...], check: bool
     if check:
         check_graph(fn)
     left_alone: Dict[str, Function] = {}  # pass -> the function it last found nothing to do in
+    changed_last: List[str] = []  # in the last round: the passes that really changed something
     for round_ in range(1, MAX_ROUNDS + 1):
         start = fn
         for name, run in PIPELINE:
@@ -80,9 +82,16 @@ def _rounds(fn: Function, chosen: Tuple[str, ...], check: bool
                 left_alone[name] = fn
             elif check:
                 check_graph(out, after=name)
+            if round_ == MAX_ROUNDS and out is not fn and not same_signature(out, fn):
+                changed_last.append(name)
             fn = out
         if fn is start or same_signature(fn, start):
             break
+    else:
+        warnings.warn(f"graphflow: the optimization passes did not settle in {MAX_ROUNDS} rounds "
+                      f"(the last round still changed the graph, last in pass "
+                      f"'{changed_last[-1] if changed_last else '?'}'); the code is correct but "
+                      f"may not be fully optimized", stacklevel=4)
     return fn, records
 
 
