@@ -14,13 +14,12 @@ own account of it (report(): extract + passes + codegen), the best of --repeats 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 
 import numpy as np
+from report import machine, write_json
 
 import graphflow as gf
 
@@ -111,14 +110,9 @@ def main():
         if got:
             verdict = "met" if got[0] < limit else "MISSED"
             print(f"target: {model} {size}: {got[0]:.3f} s, under {limit} s: {verdict}")
-    result = {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or
-                          platform.machine(), "python": platform.python_version(),
-                          "numpy": np.__version__},
+    result = {"machine": machine(),
               "targets_s": {f"{m} {s}": t for (m, s), t in TARGETS.items()}, "rows": rows}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

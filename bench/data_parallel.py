@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ import time
 
 import numpy as np
 from mlp_step import LR, D, H, K, init_params
+from report import machine, write_json
 
 import graphflow as gf
 from compiler.ops.distributed import ALL_REDUCE_MEAN
@@ -227,15 +227,10 @@ def main() -> None:
                 runs[f"{how} x{n}"].append(spawn(backend, how, n, args.steps))
         results[backend] = summarize(runs)
         show(backend, results[backend])
-    report = {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or
-                          platform.machine(), "python": platform.python_version(),
-                          "numpy": np.__version__},
+    report = {"machine": machine(),
               "global_batch": GLOBAL_BATCH, "steps_per_block": args.steps,
               "rounds": args.rounds, "results": results, "skipped": skipped}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=1)
-    print(f"wrote {args.out}")
+    write_json(args.out, report)
 
 
 def show(backend: str, r: dict) -> None:

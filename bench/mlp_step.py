@@ -9,13 +9,12 @@ in one run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 
 import numpy as np
+from report import machine, write_json
 
 import graphflow as gf
 
@@ -215,17 +214,12 @@ def main():
             rows.append({"batch": batch, "contender": name, "us_per_step": round(t, 1),
                          "ratio_to_numpy": round(t / base, 3), "fraction_of_peak": round(frac, 3)})
             print(f"{batch:>5} {name:<22} {t:9.1f} {t / base:8.2f} {100 * frac:6.1f}%")
-    result = {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or
-                          platform.machine(), "python": platform.python_version(),
-                          "numpy": np.__version__,
-                          "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset")},
+    coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
+    result = {"machine": machine(openblas_coretype=coretype),
               "matmul_peak_gflops": round(peak / 1e9, 1), "rows": rows}
     print()
     print(markdown_table(rows))
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,13 @@ A contender whose library is missing is skipped with the reason printed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 
 import numpy as np
 from mlp_step import LR, D, K, graphflow_step, init_params, measure, step_flops, torch_step
+from report import write_json
 
 THREADS = 2  # the machine's cores
 BASE = "graphflow numpy"
@@ -236,10 +236,7 @@ def main():
               "method": {"repeats": args.repeats, "rounds": args.rounds,
                          "statistic": "median over rounds of the median per-step time"},
               "skipped": skipped, "rows": rows}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {args.out}")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

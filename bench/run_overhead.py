@@ -16,7 +16,6 @@ state for a rollback. This script times, side by side in one run:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import threading
@@ -24,6 +23,7 @@ import time
 import timeit
 
 import numpy as np
+from report import machine, write_json
 
 import graphflow as gf
 from compiler import interrupts
@@ -124,11 +124,8 @@ def main():
     for r in rows:
         print(f"{r['step']:<15} {r['batch']:>5} {r['undo_copies']:>6} {r['us_step']:8.1f} "
               f"{r['us_bare']:8.1f} {r['us_overhead']:9.1f}")
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({"pieces_us": {k: round(v, 3) for k, v in parts.items()}, "rows": rows}, f,
-                  indent=1)
-    print(f"wrote {args.out}")
+    write_json(args.out, {"machine": machine(), "rows": rows,
+                          "pieces_us": {k: round(v, 3) for k, v in parts.items()}})
 
 
 if __name__ == "__main__":
