@@ -23,13 +23,14 @@ of the step and no copies are needed there either.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Dict, List, Set, Tuple
 
 from .function import Function, copy_node
 from .graph import Graph, Node
 from .ops.elementwise import ADD, SUBTRACT
 from .ops.state import ASSIGN
-from .planning import SOURCES, is_update, storage_root, value_inputs
+from .planning import SOURCES, is_update, storage_roots, value_inputs
 from .shapes import is_fully_known, num_elements
 
 SMALL_OUTPUT_BYTES = 1 << 16  # allocating this little is not counted as a way to fail
@@ -85,12 +86,8 @@ def stage_assigns(fn: Function) -> Function:
     its variable, which then becomes an `assign` of that sum. The same numbers, but no write has
     to come before its readers, so the schedule puts every write at the end. For backends without
     planned memory (torch), whose arithmetic allocates and so could fail after an early write."""
-    roots: Dict[Node, Node] = {}
-    writes: Dict[Node, int] = {}
-    for n in fn.nodes:
-        roots[n] = storage_root(n, roots)
-        if is_update(n):
-            writes[roots[n.inputs[0]]] = writes.get(roots[n.inputs[0]], 0) + 1
+    roots = storage_roots(fn.nodes)
+    writes = Counter(roots[n.inputs[0]] for n in fn.nodes if is_update(n))
     read = {i for n in fn.nodes if n.dtype is not None for i in value_inputs(n)}  # not groups
     staged = [n for n in fn.nodes if n in read and (
         (n.type == "assign" and roots[n.inputs[1]] is n.inputs[1]

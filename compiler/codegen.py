@@ -44,10 +44,10 @@ from .planning import (
     is_update,
     plan_memory,
     schedule,
-    storage_root,
+    storage_roots,
     value_inputs,
 )
-from .shapes import ShapeOf
+from .shapes import ShapeOf, num_elements
 
 _program_ids = itertools.count()
 
@@ -116,9 +116,7 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     order = schedule(fn)
     if len(order) != len(fn.nodes):
         raise CompileError("updates read each other's start-of-run values in a cycle (a swap)")
-    roots: Dict[Node, Node] = {}
-    for n in order:
-        roots[n] = storage_root(n, roots)
+    roots = storage_roots(order)
     check_updates(order, roots)
     direct = direct_writes(order, fn.outputs, roots) if reuse_memory else {}
     assignment, buffers, names_die = plan_memory(order, fn.outputs, roots, reuse_memory,
@@ -258,7 +256,7 @@ def _allocate(buffers, buffer_names, assignment) -> Dict[str, np.ndarray]:
             arrays[buffer_names[b]] = np.empty(shape, dtype)
         except (MemoryError, ValueError) as exc:
             node = next(n for n, k in assignment.items() if k == b)
-            nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+            nbytes = num_elements(shape) * np.dtype(dtype).itemsize
             raise OpError(f"{node.describe()}: cannot allocate {nbytes:,} bytes for its "
                           f"{np.dtype(dtype).name} output of shape {shape} "
                           f"({type(exc).__name__}: {exc})") from exc
