@@ -79,6 +79,12 @@ class Report:
 DEFAULT_CACHE_SIZE = 32  # feed signatures a Program keeps compiled
 
 
+def check_cache_size(cache_size) -> None:
+    """A cache size is a positive int (ValueError otherwise)."""
+    if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+        raise ValueError(f"cache_size must be a positive int, got {cache_size!r}")
+
+
 class Program:
     """A callable for fixed fetches and feeds: takes the feed values positionally.
 
@@ -95,8 +101,7 @@ class Program:
                  op_outputs: Optional[Sequence[bool]] = None, check_numerics: bool = False,
                  backend=NUMPY, return_tensors: bool = False,
                  cache_size: int = DEFAULT_CACHE_SIZE):
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
-            raise ValueError(f"cache_size must be a positive int, got {cache_size!r}")
+        check_cache_size(cache_size)
         self.cache_size = cache_size
         self.fetches = tuple(fetches)
         self.backend = backend

@@ -17,7 +17,7 @@ from compiler.graph import Graph, Node, Operation, get_default_graph
 from compiler.interpreter import execute
 from compiler.ops.core import PLACEHOLDER
 from compiler.passes import PASS_NAMES
-from compiler.program import DEFAULT_CACHE_SIZE, Program
+from compiler.program import DEFAULT_CACHE_SIZE, Program, check_cache_size
 from compiler.traversal import plan
 
 
@@ -116,8 +116,7 @@ class Session:
                              f"backend={backend!r} use passes=[] for unoptimized generated code")
         if return_tensors and self.backend is NUMPY:
             raise ValueError("return_tensors=True needs backend='torch'")
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
-            raise ValueError(f"cache_size must be a positive int, got {cache_size!r}")
+        check_cache_size(cache_size)
         self._options = dict(passes=passes, check=check, reuse_memory=reuse_memory,
                              check_numerics=check_numerics, backend=self.backend,
                              cache_size=cache_size)
