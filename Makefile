@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,dev]"
 	touch $(STAMP)
 
-# What training needs (no torch): graphflow itself with the plot extra.
+# What training needs (no torch): graphflow itself with the train extra (matplotlib, tqdm).
 $(TRAIN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[plot]"
+	$(PY) -m pip install --quiet -e ".[train]"
 	touch $(TRAIN_STAMP)
 
 install: $(STAMP)

@@ -296,17 +296,17 @@ class Graph:
         return f"{opdef.name}{label} ({site}): {exc}; inputs: {shown or 'none'}"
 
     # -- randomness -------------------------------------------------------------------------------
-    def random_state(self, op_seed: Optional[int] = None) -> np.random.Generator:
-        """A generator for one random draw (an initializer, a random op). With a graph seed set
-        (or an op seed given), the same program built again in a fresh graph draws the same
-        numbers; with neither, every draw is fresh."""
-        self._draws += 1
-        if self.seed is None and op_seed is None:
-            return np.random.default_rng()
-        return np.random.default_rng([_seed_bits(self.seed or 0),
-                                      _seed_bits(self._draws if op_seed is None else op_seed)])
-
+    # TF 1.15's rule (tensorflow/python/framework/random_seed.py, get_seed): graph seed and op
+    # seed -> both; graph seed only -> a per-graph counter as op seed; op seed only ->
+    # (DEFAULT_GRAPH_SEED, op seed); neither -> (None, None), fresh randomness.
     DEFAULT_GRAPH_SEED = 87654321  # TF1's, used when only an op seed is given
+
+    def random_state(self, op_seed: Optional[int] = None) -> np.random.Generator:
+        """A generator for one random draw (an initializer, a random op), seeded with the pair
+        `op_seed(op_seed)` gives: with a graph seed or an op seed, the same program built again
+        in a fresh graph draws the same numbers; with neither, every draw is fresh."""
+        seeds = self.op_seed(op_seed)
+        return np.random.default_rng(None if seeds is None else list(seeds))
 
     def op_seed(self, op_seed: Optional[int] = None) -> Optional[Tuple[int, int]]:
         """The (graph seed, op seed) pair of a new random op, TF1's rules: None when neither is
@@ -333,6 +333,33 @@ class Graph:
             yield self
         finally:
             _stack().pop()
+
+    def to_networkx(self):
+        """The graph as a networkx.MultiDiGraph, for analysing it with networkx's algorithms.
+
+            G = gf.get_default_graph().to_networkx()
+            nx.is_directed_acyclic_graph(G)                     # True
+            nx.ancestors(G, "loss")                             # the names `loss` depends on
+
+        One graph node per IR node, keyed by its name (unique in a Graph), with attributes op
+        (the op's name), shape, dtype and node (the Node itself). One edge input -> consumer per
+        input, keyed and attributed by its position (add(x, x) is two edges, hence a multigraph),
+        `control=False`; one edge per control input, keyed "control", position None,
+        `control=True`.
+        """
+        import networkx as nx  # only here: `import graphflow` does not need networkx
+
+        G = nx.MultiDiGraph()
+        for node in self.nodes:
+            if node.name in G:
+                raise ValueError(f"to_networkx: two nodes of this graph are named '{node.name}' "
+                                 f"({node.site}); node names must be unique in a Graph")
+            G.add_node(node.name, op=node.type, shape=node.shape, dtype=node.dtype, node=node)
+            for position, x in enumerate(node.inputs):
+                G.add_edge(x.name, node.name, key=position, position=position, control=False)
+            for c in node.control_inputs:
+                G.add_edge(c.name, node.name, key="control", position=None, control=True)
+        return G
 
     def __str__(self) -> str:
         return "\n".join(format_node(n) for n in self.nodes)

@@ -8,7 +8,9 @@
 
 Writes to --out (default out/mnist): model.npz (checkpoint), metrics.json and metrics.csv (per
 epoch), curves.png (loss and accuracy; needs matplotlib: pip install graphflow[plot]), and
-forward.dot / backward.dot (the graphs). Ctrl-C stops after saving what has been trained.
+forward.dot / backward.dot (the graphs). Ctrl-C stops after saving what has been trained. The
+progress bar needs tqdm (pip install graphflow[train]; `make train` installs it); without it the
+running loss is printed as plain lines.
 
 --distributed (data parallel, gf.distribute; start it with torchrun): every worker takes its
 1/N of each global batch of --batch-size examples (a multiple of N; the last batch of an epoch is
@@ -28,10 +30,14 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 import graphflow as gf
 from graphflow.datasets import mnist
+
+try:  # the progress bar is the `train` extra (pip install graphflow[train]); plain lines without
+    from tqdm import tqdm
+except ImportError:
+    tqdm = None
 
 CLASSES = 10
 DEFAULTS = {"hidden": 1024, "loss": "bce", "optimizer": "adam", "epochs": 20, "batch_size": 128}
@@ -79,6 +85,25 @@ def build_model(hidden: int, loss_kind: str, optimizer: str, lr: float, seed: in
     step_loss = gf.distribute.all_reduce_mean(loss, name="global_loss") if distributed else loss
     return {"x": x, "labels": labels, "logits": logits, "loss": loss, "train_op": train_op,
             "step_loss": step_loss, "params": [W1, b1, W2, b2]}
+
+
+class PlainProgress:
+    """What tqdm is used for here, where it is not installed: the running loss printed as a line
+    on the first batch and every 100th after it, instead of a bar."""
+
+    def __init__(self, iterable, total: int, desc: str, disable: bool = False, **_):
+        self.iterable, self.total, self.desc, self.disable = iterable, total, desc, disable
+        self.count = 0
+
+    def __iter__(self):
+        for item in self.iterable:
+            self.count += 1
+            yield item
+
+    def set_postfix(self, **values) -> None:
+        if not self.disable and self.count % 100 == 1:
+            shown = " ".join(f"{k} {v}" for k, v in values.items())
+            print(f"{self.desc} batch {self.count}/{self.total} {shown}", flush=True)
 
 
 def accuracy(predict, images, labels, chunk: int = 2000) -> float:
@@ -185,7 +210,7 @@ def train(args) -> dict:
             total, seen, t0 = 0.0, 0, time.perf_counter()
             batches = gf.data.batches(x_train, y_train, args.batch_size, shuffle=True,
                                       seed=args.seed * 1000 + epoch)
-            bar = tqdm(batches, total=math.ceil(len(x_train) / args.batch_size),
+            bar = (tqdm or PlainProgress)(batches, total=math.ceil(len(x_train) / args.batch_size),
                        desc=f"epoch {epoch}/{args.epochs}", unit="batch", leave=False,
                        disable=args.quiet or not chief)
             for k, (xb, yb) in enumerate(bar):

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -13,12 +14,16 @@ import graphflow as gf
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train_mnist.py"
 
 
-@pytest.fixture
-def script():
+def load_example():
     spec = importlib.util.spec_from_file_location("train_mnist", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def script():
+    return load_example()
 
 
 @pytest.fixture
@@ -52,6 +57,20 @@ def test_trains_and_writes_everything(script, data_dir, tmp_path, loss, optimize
     printed = capsys.readouterr().out
     assert "test accuracy" in printed
     assert ("plot:" in printed) or ("plot skipped" in printed)
+
+
+def test_trains_without_tqdm_printing_plain_progress(data_dir, tmp_path, monkeypatch, capsys):
+    # tqdm is the `train` extra, not a dependency: without it the example still runs.
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm` raise ImportError
+    script = load_example()
+    with gf.Graph().as_default():
+        code = script.main(["--data-dir", str(data_dir), "--out", str(tmp_path / "out"),
+                            "--hidden", "16", "--epochs", "2", "--batch-size", "32"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    # 120 examples in batches of 32: 4 batches an epoch, the first one shown with its loss.
+    assert "epoch 1/2 batch 1/4 loss " in printed and "epoch 2/2 batch 1/4 loss " in printed
+    assert "test accuracy" in printed
 
 
 def test_loss_goes_down_on_learnable_data(script, tmp_path, capsys):

@@ -26,6 +26,7 @@ from ..ops import elementwise as ew
 from ..ops import reduce as red
 from ..ops import shape as sh
 from ..ops.core import CONSTANT, apply
+from ..rule_tables import checked
 from ..shapes import is_fully_known
 from .rewrite import fires_anywhere, rewrite
 
@@ -161,12 +162,17 @@ def _transpose(node, x):  # transpose(x, identity) -> x;  transpose(transpose(x,
     return None
 
 
+# The reshape-like ops: a chain of them is one reshape of the innermost source.
+RESHAPES = checked(frozenset({"reshape", "reshape_like", "expand_dims", "squeeze"}),
+                   "simplify.RESHAPES")
+
+
 def _static_reshape(node, x):
     """Any reshape-like node (reshape, reshape_like, expand_dims, squeeze) with a known result
     shape: x itself if the shape is unchanged, else one static reshape of the innermost source."""
     if not is_fully_known(node.shape):
         return None
-    while x.type in ("reshape", "reshape_like", "expand_dims", "squeeze"):
+    while x.type in RESHAPES:
         x = x.inputs[0]
     if _fits(x, node):
         return x
@@ -225,7 +231,7 @@ def _plus_zero(node, x):
 # A rule gives None, a node to use, or a function building the replacement, so that `changes`
 # can ask every rule without building anything.
 Result = Union[Node, Callable[[], Node], None]
-RULES: Dict[str, List[Callable[..., Result]]] = {
+RULES: Dict[str, List[Callable[..., Result]]] = checked({
     "add": [_add], "subtract": [_subtract], "multiply": [_multiply], "divide": [_divide],
     "negative": [_negative, _unary_of_broadcast], "power": [_power], "where": [_where],
     "identity": [_pass_through], "stop_gradient": [_pass_through],
@@ -234,7 +240,7 @@ RULES: Dict[str, List[Callable[..., Result]]] = {
     "squeeze": [_static_reshape], "reshape_like": [_reshape_like],
     "broadcast_like": [_broadcast_like], "broadcast_to": [_broadcast_to], "sum_to": [_sum_to],
     "reduce_sum": [_reduce], "reduce_mean": [_reduce], "reduce_max": [_reduce],
-}
+}, "simplify.RULES")
 
 
 def _simplify(rw, node):

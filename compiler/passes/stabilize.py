@@ -14,13 +14,14 @@ gradient of log(sigmoid(x)) is built from -softplus(-x), never as (1/s) * s * (1
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from ..function import Function
 from ..graph import Node
 from ..ops.core import CONSTANT
 from ..ops.elementwise import negative
 from ..ops.nn import log_softmax, softplus
+from ..rule_tables import checked
 from .rewrite import fires_anywhere, rewrite
 
 Match = Tuple[Tuple[Node, ...], Callable[..., Node]]
@@ -30,40 +31,36 @@ def _is_one(x: Node) -> bool:
     return x.opdef is CONSTANT and x.attrs["value"].size == 1 and x.attrs["value"].item() == 1
 
 
-def _log_of_softmax(s: Node) -> Optional[Match]:  # log(softmax(x)) -> log_softmax(x)
-    if s.type == "softmax":
-        return (s.inputs[0],), lambda x: log_softmax(x, s.attrs["axis"])
-    return None
+def _log_of_softmax(s: Node) -> Match:  # log(softmax(x)) -> log_softmax(x)
+    return (s.inputs[0],), lambda x: log_softmax(x, s.attrs["axis"])
 
 
-def _log_of_sigmoid(s: Node) -> Optional[Match]:  # log(sigmoid(x)) -> -softplus(-x)
-    if s.type == "sigmoid":
-        return (s.inputs[0],), lambda x: negative(softplus(negative(x)))
-    return None
+def _log_of_sigmoid(s: Node) -> Match:  # log(sigmoid(x)) -> -softplus(-x)
+    return (s.inputs[0],), lambda x: negative(softplus(negative(x)))
 
 
 def _log_of_one_minus_sigmoid(s: Node) -> Optional[Match]:  # log(1 - sigmoid(x)) -> -softplus(x)
-    if s.type == "subtract" and _is_one(s.inputs[0]) and s.inputs[1].type == "sigmoid":
+    if _is_one(s.inputs[0]) and s.inputs[1].type == "sigmoid":
         return (s.inputs[1].inputs[0],), lambda x: negative(softplus(x))
     return None
 
 
 def _log_of_one_plus_exp(s: Node) -> Optional[Match]:  # log(1 + exp(x)) -> softplus(x)
-    if s.type == "add":
-        for one, e in (s.inputs, s.inputs[::-1]):
-            if _is_one(one) and e.type == "exp":
-                return (e.inputs[0],), softplus
+    for one, e in (s.inputs, s.inputs[::-1]):
+        if _is_one(one) and e.type == "exp":
+            return (e.inputs[0],), softplus
     return None
 
 
-def _log_of_exp(s: Node) -> Optional[Match]:  # log(exp(x)) -> x
-    if s.type == "exp":
-        return (s.inputs[0],), lambda x: x
-    return None
+def _log_of_exp(s: Node) -> Match:  # log(exp(x)) -> x
+    return (s.inputs[0],), lambda x: x
 
 
-PATTERNS = (_log_of_softmax, _log_of_sigmoid, _log_of_one_minus_sigmoid, _log_of_one_plus_exp,
-            _log_of_exp)
+# log(s): the pattern to try, keyed by the op of s.
+LOG_OF: Dict[str, Callable[[Node], Optional[Match]]] = checked({
+    "softmax": _log_of_softmax, "sigmoid": _log_of_sigmoid,
+    "subtract": _log_of_one_minus_sigmoid, "add": _log_of_one_plus_exp, "exp": _log_of_exp,
+}, "stabilize.LOG_OF")
 
 
 def stable_form(node: Node) -> Optional[Match]:
@@ -71,10 +68,10 @@ def stable_form(node: Node) -> Optional[Match]:
     replacement from them). The replacement has node's shape and dtype."""
     if node.type != "log":
         return None
-    for pattern in PATTERNS:
-        found = pattern(node.inputs[0])
-        if found is not None and found[0][0].shape == node.shape:
-            return found
+    pattern = LOG_OF.get(node.inputs[0].type)
+    found = None if pattern is None else pattern(node.inputs[0])
+    if found is not None and found[0][0].shape == node.shape:
+        return found
     return None
 
 
