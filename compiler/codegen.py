@@ -1,5 +1,5 @@
-"""Code generation: an optimized Function becomes one straight-line Python function, one numpy call
-per node, named after the nodes, compiled with `exec`.
+"""Code generation, step 2: the statements of an optimized Function (statements.py) rendered to
+one straight-line Python function by the backend's lowering table, and compiled with `exec`.
 
     def step(x, y, W1, b1, W2, b2):
         matmul = np.matmul(x, W1, out=_buf0)
@@ -8,46 +8,34 @@ per node, named after the nodes, compiled with `exec`.
         W1 -= multiply_2                         # variables are updated in place
         return (loss, None)
 
-The schedule and the memory plan come from planning.py (in-place variable updates last, `out=`
-buffers preallocated per shape signature and reused, elementwise ops over dying inputs, outputs
-never in buffers). This module emits the source text and registers it with linecache, so
-tracebacks show the generated line.
+A rule is source text with the statement's names filled in, a function bound by name, or the
+op's reference kernel (compiler/backends/lowering.py). The source is registered with linecache,
+so tracebacks show the generated line; each statement keeps its lines (the profiler instruments
+statements, not text).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import keyword
 import linecache
-import re
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import interrupts, numerics
-from .atomic import stage_assigns, undo_list, write_positions
-from .backends import NUMPY
+from .atomic import stage_assigns
+from .backends import NUMPY, REFERENCE, Backend, Template
 from .errors import OpError
 from .function import Function
 from .graph import Node
-from .opdef import HOST
-from .ops.core import CONSTANT, PLACEHOLDER
-from .ops.state import VARIABLE
-from .planning import (
-    SOURCES,
-    CompileError,
-    check_updates,
-    direct_writes,
-    is_update,
-    plan_memory,
-    schedule,
-    storage_roots,
-    value_inputs,
-)
-from .shapes import ShapeOf, num_elements
+from .planning import SOURCES, CompileError
+from .shapes import num_elements
+from .statements import Listing, Statement, make_listing
+
+__all__ = ["CompileError", "Generated", "generate", "compile_function", "node_at", "assemble"]
 
 _program_ids = itertools.count()
 
@@ -57,8 +45,11 @@ class Generated:
     """The result of code generation."""
 
     source: str
-    function: callable
+    function: Callable
     filename: str
+    header: str                        # the `def` line
+    statements: List[Statement]        # with their rendered code
+    returns: str                       # the return statement
     variables: Tuple[Node, ...]        # passed after the feeds, in this order
     variable_names: Tuple[str, ...]    # their names (the keys of the variable store)
     undo: Tuple[int, ...]              # variables to copy first: computation follows an update
@@ -68,172 +59,164 @@ class Generated:
     buffers: Dict[str, np.ndarray] = field(default_factory=dict)
 
 
-# -- 3. emit -------------------------------------------------------------------------------------
-_IDENT = re.compile(r"[^0-9a-zA-Z_]")
-
-
-class _Names:
-    def __init__(self, modules=("np",)):
-        self.taken = set(modules)
-
-    def make(self, hint: str) -> str:
-        base = _IDENT.sub("_", hint) or "v"
-        if base[0].isdigit() or keyword.iskeyword(base):
-            base = "v_" + base
-        name, k = base, 1
-        while name in self.taken:
-            name, k = f"{base}_{k}", k + 1
-        self.taken.add(name)
-        return name
-
-
-def _render(value, bind, dtype=NUMPY.dtype) -> str:
-    """An attribute as source text: literals as themselves, anything else bound by name."""
-    if isinstance(value, float) and not np.isfinite(value):
-        return bind(value, "c")  # inf and nan have no literal
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return repr(value)
-    if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int)) for v in value):
-        return repr(value)
-    if isinstance(value, np.dtype):
-        return dtype(value)
-    return bind(value, "c")
-
-
 def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
              none_outputs: Sequence[bool] = (), check_numerics: bool = False,
-             backend=NUMPY) -> Generated:
+             backend: Backend = NUMPY) -> Generated:
     """Turn `fn` into a compiled Python function taking (*inputs, *variables[, state]) returning a
     tuple of the outputs (None where none_outputs says so; 0-d values as numpy scalars).
 
-    `backend` spells the code (compiler/backends): numpy by default; the torch backend takes each
-    op's `torch` rule and raises BackendError, naming the op, where one is missing."""
+    `backend` renders the statements with its lowering table; an op the table lacks raises
+    BackendError naming the op and the node, before anything else is done."""
     reuse_memory = reuse_memory and backend.reuse_memory
     if not reuse_memory:  # no values computed straight into variables: let writes wait
         fn = stage_assigns(fn)
     rules = {n: backend.rule(n) for n in fn.nodes if n.opdef not in SOURCES
-             and n.dtype is not None}  # first: a missing rule is reported before anything else
-    order = schedule(fn)
-    if len(order) != len(fn.nodes):
-        raise CompileError("updates read each other's start-of-run values in a cycle (a swap)")
-    roots = storage_roots(order)
-    check_updates(order, roots)
-    direct = direct_writes(order, fn.outputs, roots) if reuse_memory else {}
-    assignment, buffers, names_die = plan_memory(order, fn.outputs, roots, reuse_memory,
-                                                  direct)
+             and n.dtype is not None}
 
-    names = _Names(backend.modules)
-    namespace: Dict[str, object] = dict(backend.modules)
-    bound: Dict[int, str] = {}
+    def writes_out(node: Node) -> bool:
+        rule = rules.get(node)
+        return isinstance(rule, Template) and "{out}" in rule.text
 
-    def bind(obj, prefix: str) -> str:
-        if id(obj) not in bound:
-            bound[id(obj)] = names.make(f"_{prefix}{len(bound)}")
-            namespace[bound[id(obj)]] = obj
-        return bound[id(obj)]
+    listing = make_listing(fn, writes_out, reuse_memory, none_outputs, check_numerics,
+                           tuple(backend.modules))
+    renderer = _Renderer(backend, listing, fn, check_numerics)
+    for stmt in listing.statements:
+        stmt.code = renderer.statement(stmt, rules.get(stmt.node))
+    return renderer.finish(name)
 
-    buffer_names = {b: names.make(f"_buf{b}") for b in buffers}
-    buffer_arrays = _allocate(buffers, buffer_names, assignment)
-    namespace.update(buffer_arrays)
 
-    var_nodes = tuple(n for n in order if n.opdef is VARIABLE)
-    value_name: Dict[Node, str] = {}
-    for n in list(fn.inputs) + list(var_nodes):
-        value_name[n] = names.make(n.name)
-    needs_state = any(n.opdef.stateful_kernel and rules[n] in (None, HOST) for n in rules)
-    params = [value_name[n] for n in list(fn.inputs) + list(var_nodes)]
-    params += ["_state"] if needs_state else []  # random ops draw from the session's streams
-    header = f"def {name}({', '.join(params)}):"
-    lines: List[str] = [header]
-    line_nodes: Dict[int, Node] = {}
-    ops: List[str] = []
-    # Fetched values of variables that this run updates in place are copied before the update:
-    # a read sees the value at the start of the run.
-    updated = {roots[n] for n in order if is_update(n)}
-    snapshot = {o: names.make(o.name + "_value") for o in fn.outputs if roots[o] in updated}
-    render_dtype = backend.dtype
-    writes = write_positions(order, roots, direct)
-    first_write = min(writes.values(), default=-1)
+class _Renderer:
+    """Renders statements for one backend; binds what the code refers to by name."""
 
-    for p, node in enumerate(order):
-        op = node.opdef
-        if p == first_write:  # from here to the end of the run, Ctrl-C waits (atomic.py)
-            lines.append(f"    {bind(interrupts.hold, 'hold')}()")
-        if op is PLACEHOLDER or op is VARIABLE:
-            pass
-        elif op is CONSTANT:
-            value_name[node] = bind(backend.constant(node.attrs["value"]), "c")
-        elif node.dtype is None:  # group: its inputs already ran
-            value_name[node] = "None"
+    def __init__(self, backend: Backend, listing: Listing, fn: Function, check_numerics: bool):
+        self.backend, self.listing, self.fn = backend, listing, fn
+        self.check_numerics = check_numerics
+        self.names = listing.names
+        self.namespace: Dict[str, object] = dict(backend.modules)
+        self.namespace.update(listing.objects)
+        self.namespace.update({k: backend.constant(v) for k, v in listing.constants.items()})
+        self.buffers = _allocate(listing.buffers)
+        self.namespace.update(self.buffers)
+        self.bound: Dict[int, str] = {}
+        self.needs_state = False
+
+    def bind(self, obj, prefix: str) -> str:
+        """A name for `obj` in the generated code's globals."""
+        if id(obj) not in self.bound:
+            self.bound[id(obj)] = self.names.make(f"_{prefix}{len(self.bound)}")
+            self.namespace[self.bound[id(obj)]] = obj
+        return self.bound[id(obj)]
+
+    def statement(self, stmt: Statement, rule) -> List[str]:
+        """The source lines of one statement."""
+        if stmt.hold:
+            return [f"{self.bind(interrupts.hold, 'hold')}()"]
+        if stmt.node is None:
+            code = []
+        elif isinstance(rule, Template):
+            code = self._template(stmt, rule)
         else:
-            args = [value_name[i] for i in value_inputs(node)]
-            args += [bind(ShapeOf(i.shape, i.dtype), "shape") for i in
-                     node.inputs[len(args):]]
-            target = value_name.setdefault(node, names.make(node.name))
-            rule = rules[node]
-            if rule is HOST or callable(rule):
-                text = f"{target} = {_call(node, rule, args, backend, bind)}"
-            elif rule is None and op.stateful_kernel:  # random ops: kernel(state, node, ...)
-                call = ", ".join(["_state", bind(node, "node")] + args)
-                text = f"{target} = {bind(op.kernel, 'k_' + op.name + '_')}({call})"
-            elif rule is None:
-                kernel = functools.partial(op.kernel, **node.attrs) if node.attrs else op.kernel
-                text = f"{target} = {bind(kernel, 'k_' + op.name + '_')}({', '.join(args)})"
-            else:
-                if node in direct:  # computed straight into the variable it is assigned to
-                    out = f", out={value_name[direct[node]]}"
-                elif node in assignment:
-                    out = f", out={buffer_names[assignment[node]]}"
-                else:
-                    out = ""
-                attrs = {k: _render(v, bind, render_dtype) for k, v in node.attrs.items()}
-                if "{kernel}" in rule:
-                    attrs["kernel"] = bind(op.kernel, "k_" + op.name + "_")
-                expr = rule.format(*args, args=", ".join(args), out=out,
-                                   odtype=_render(node.dtype, bind, render_dtype), **attrs)
-                if op.emit_update and node.inputs[-1] in direct:
-                    text = f"{target} = {args[0]}"  # the value is already in the variable
-                elif op.emit_update:
-                    text = f"{expr}\n    {target} = {args[0]}"
-                else:
-                    text = f"{target} = {expr}"
-            if check_numerics:  # stop at the first inf/NaN, naming the user's node
-                shown = ", ".join(f"({i.name!r}, {a})" for i, a in zip(node.inputs, args))
-                check = bind(backend.check_numerics(numerics.check), "check")
-                text += (f"\n    {check}({target}, {bind(node, 'node')}, "
-                         f"{fn.user_name(node)!r}, [{shown}])")
-            for k, line in enumerate(text.split("\n")):
-                lines.append(line if k else f"    {line}")
-                line_nodes[len(lines)] = node
-            ops.append(op.name)
-        if node in snapshot:
-            lines.append(f"    {snapshot[node]} = {backend.copy.format(value_name[node])}")
-        dead = [value_name[n] for n in names_die.get(p, ())
-                if value_name.get(n, "None") != "None" and not value_name[n].startswith("_")]
-        if dead:
-            lines.append(f"    del {', '.join(dict.fromkeys(dead))}")
-    results = []
-    none_outputs = tuple(none_outputs) or (False,) * len(fn.outputs)
-    for o, is_none in zip(fn.outputs, none_outputs):
-        if is_none or o.dtype is None:
-            results.append("None")
-            continue
-        v = snapshot.get(o) or value_name[o]
-        kept = roots[o].opdef in SOURCES or o in assignment or roots[o] is not o
-        if o not in snapshot and v != "None" and kept:
-            v = backend.copy.format(v)  # never hand out an array the program or session keeps
-        if o.shape == () and backend.scalar_results:
-            v = f"{v}[()]"  # a numpy scalar, as TF1 returns it
-        results.append(v)
-    lines.append(f"    return ({', '.join(results)}{',' if len(results) == 1 else ''})")
-    source = "\n".join(lines) + "\n"
-    filename = f"<graphflow-program-{next(_program_ids)}>"
-    return Generated(source, compile_function(source, filename, namespace, name), filename,
-                     var_nodes,
-                     tuple(v.key for v in var_nodes),
-                     undo_list(order, var_nodes, roots, check_numerics, direct,
-                               set(assignment) | set(direct)), needs_state,
-                     tuple(ops), line_nodes, buffer_arrays)
+            code = [f"{stmt.target} = {self._call(stmt, rule)}"]
+        if stmt.node is not None and self.check_numerics:  # stop at the first inf/NaN
+            code.append(self._numerics_check(stmt))
+        if stmt.snapshot:
+            code.append(f"{stmt.snapshot} = {self.backend.copy.format(stmt.target)}")
+        return code
+
+    def _template(self, stmt: Statement, rule: Template) -> List[str]:
+        node = stmt.node
+        attrs = {k: self._literal(v) for k, v in node.attrs.items()}
+        if "{kernel}" in rule.text:
+            attrs["kernel"] = self.bind(node.opdef.kernel, "k_" + node.opdef.name + "_")
+        args = list(stmt.args) + list(stmt.shapes)
+        expr = rule.text.format(*args, args=", ".join(args),
+                                out=f", out={stmt.out}" if stmt.out else "",
+                                odtype=self._literal(node.dtype), **attrs)
+        if not node.opdef.updates:
+            return [f"{stmt.target} = {expr}"]
+        if stmt.written:  # the value is already in the variable
+            return [f"{stmt.target} = {args[0]}"]
+        return [expr, f"{stmt.target} = {args[0]}"]
+
+    def _call(self, stmt: Statement, rule) -> str:
+        """A call of a lowering function, or of the op's reference kernel."""
+        op = stmt.node.opdef
+        args = list(stmt.args) + list(stmt.shapes)
+        if rule is REFERENCE and op.stateful_kernel:  # kernel(state, node, ...): random draws
+            fn = self.backend.reference(op.kernel, stateful=True)
+            args = ["_state", self.bind(stmt.node, "node")] + args
+            self.needs_state = True
+        else:
+            if rule is REFERENCE:
+                rule = self.backend.reference(op.kernel, stateful=False)
+            attrs = stmt.node.attrs
+            fn = functools.partial(rule, **attrs) if attrs else rule
+        return f"{self.bind(fn, 'k_' + op.name + '_')}({', '.join(args)})"
+
+    def _numerics_check(self, stmt: Statement) -> str:
+        node = stmt.node
+        shown = ", ".join(f"({i.name!r}, {a})" for i, a in zip(node.inputs, stmt.args))
+        check = self.bind(self.backend.check_numerics(numerics.check), "check")
+        return (f"{check}({stmt.target}, {self.bind(node, 'node')}, "
+                f"{self.fn.user_name(node)!r}, [{shown}])")
+
+    def _literal(self, value) -> str:
+        """An attribute as source text: literals as themselves, anything else bound by name."""
+        if isinstance(value, float) and not np.isfinite(value):
+            return self.bind(value, "c")  # inf and nan have no literal
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return repr(value)
+        if isinstance(value, tuple) and all(v is None or isinstance(v, (bool, int))
+                                            for v in value):
+            return repr(value)
+        if isinstance(value, np.dtype):
+            return self.backend.dtype(value)
+        return self.bind(value, "c")
+
+    def returns(self) -> str:
+        results = []
+        for r in self.listing.results:
+            v = r.name or "None"
+            if r.copy:  # never hand out an array the program or session keeps
+                v = self.backend.copy.format(v)
+            if r.scalar and r.name and self.backend.scalar_results:
+                v = f"{v}[()]"  # a numpy scalar, as TF1 returns it
+            results.append(v)
+        return f"return ({', '.join(results)}{',' if len(results) == 1 else ''})"
+
+    def finish(self, name: str) -> Generated:
+        listing = self.listing
+        params = list(listing.params) + (["_state"] if self.needs_state else [])
+        header = f"def {name}({', '.join(params)}):"
+        returns = self.returns()
+        source, line_nodes = assemble(header, listing.statements, returns)
+        filename = f"<graphflow-program-{next(_program_ids)}>"
+        function = compile_function(source, filename, self.namespace, name)
+        ops = tuple(s.node.opdef.name for s in listing.statements if s.node is not None)
+        return Generated(source, function, filename, header, listing.statements, returns,
+                         listing.variables, tuple(v.key for v in listing.variables),
+                         listing.undo, self.needs_state, ops, line_nodes, self.buffers)
+
+
+def assemble(header: str, statements: Sequence[Statement], returns: str,
+             after: Optional[Callable[[int, Statement], List[str]]] = None,
+             first: Sequence[str] = ()) -> Tuple[str, Dict[int, Node]]:
+    """The function's source from its statements (with `first` lines before them, and
+    `after(k, statement)`'s lines after the k-th statement and its frees), and which node each
+    source line computes."""
+    lines = [header] + [f"    {line}" for line in first]
+    line_nodes: Dict[int, Node] = {}
+    for k, stmt in enumerate(statements):
+        for line in stmt.code:
+            lines.append(f"    {line}")
+            if stmt.node is not None:
+                line_nodes[len(lines)] = stmt.node
+        if stmt.frees:
+            lines.append(f"    del {', '.join(stmt.frees)}")
+        if after is not None:
+            lines.extend(f"    {line}" for line in after(k, stmt))
+    lines.append(f"    {returns}")
+    return "\n".join(lines) + "\n", line_nodes
 
 
 def compile_function(source: str, filename: str, namespace: dict, name: str):
@@ -247,36 +230,19 @@ def compile_function(source: str, filename: str, namespace: dict, name: str):
     return function
 
 
-def _allocate(buffers, buffer_names, assignment) -> Dict[str, np.ndarray]:
+def _allocate(buffers) -> Dict[str, np.ndarray]:
     """The preallocated buffers; one that cannot be allocated is reported against the first node
     planned into it (op, name, the user's file:line, the bytes asked for)."""
     arrays = {}
-    for b, (shape, dtype) in buffers.items():
+    for name, (shape, dtype, node) in buffers.items():
         try:
-            arrays[buffer_names[b]] = np.empty(shape, dtype)
+            arrays[name] = np.empty(shape, dtype)
         except (MemoryError, ValueError) as exc:
-            node = next(n for n, k in assignment.items() if k == b)
             nbytes = num_elements(shape) * np.dtype(dtype).itemsize
             raise OpError(f"{node.describe()}: cannot allocate {nbytes:,} bytes for its "
                           f"{np.dtype(dtype).name} output of shape {shape} "
                           f"({type(exc).__name__}: {exc})") from exc
     return arrays
-
-
-def _call(node: Node, rule, args, backend, bind) -> str:
-    """A call of a kernel function: a backend's callable rule, or a numpy kernel run on host
-    copies (HOST)."""
-    op = node.opdef
-    if rule is HOST:
-        if op.stateful_kernel:  # random draws: kernel(state, node, ...) on the session's streams
-            fn = backend.host(op.kernel, stateful=True)
-            args = ["_state", bind(node, "node")] + list(args)
-        else:
-            kernel = functools.partial(op.kernel, **node.attrs) if node.attrs else op.kernel
-            fn = backend.host(kernel, stateful=False)
-    else:
-        fn = functools.partial(rule, **node.attrs) if node.attrs else rule
-    return f"{bind(fn, 'k_' + op.name + '_')}({', '.join(args)})"
 
 
 def node_at(generated: Generated, tb) -> Optional[Node]:

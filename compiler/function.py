@@ -116,7 +116,7 @@ def _extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]])
             continue
         inputs = [copies[i] for i in node.inputs]
         controls = [copies[c] for c in node.control_inputs]
-        if node.opdef.emit_update and node.inputs[0] in feeds:
+        if node.opdef.updates and node.inputs[0] in feeds:
             var = node.inputs[0]
             if var not in fed_variables:
                 fed_variables[var] = copy_node(graph, var, [], name=var.name + "/ref")

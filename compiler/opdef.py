@@ -1,5 +1,6 @@
-"""OpDef: everything about one op in one record (kernel, shape/dtype rule, gradient rule),
-and the registry."""
+"""OpDef: what one op means, in one record (shape/dtype rule, reference kernel, gradient rule,
+flags), and the registry. How a backend runs an op is that backend's lowering table
+(compiler/backends/<name>/lowering.py), not part of the op."""
 
 from __future__ import annotations
 
@@ -17,16 +18,6 @@ class _NotDifferentiable:
 NOT_DIFFERENTIABLE = _NotDifferentiable()
 
 
-class _Host:
-    """Marker for an op's torch rule: run the numpy kernel on host copies of the inputs."""
-
-    def __repr__(self) -> str:
-        return "HOST"
-
-
-HOST = _Host()
-
-
 @dataclass(frozen=True, eq=False)
 class OpDef:
     """One op type.
@@ -37,21 +28,13 @@ class OpDef:
     kernel    the numpy forward: kernel(*input_values, **attrs) -> array. Ops with `stateful_kernel`
               get kernel(state, node, *input_values) instead (variables, assignments).
     grad      grad(node, g) -> one gradient (a graph tensor or None) per input, written with
-              graph ops;
-              NOT_DIFFERENTIABLE where there is none.
+              graph ops; NOT_DIFFERENTIABLE where there is none.
     stateful  reads or writes session state or draws random numbers: never folded, merged or cached.
     broadcasts  inputs may be broadcast to the output shape, so autodiff must sum gradients back.
     value_inputs  how many leading inputs the kernel reads the values of; the rest are read for
               their shape (and dtype) only (zeros_like, sum_to's `like`). None: all of them.
-
-    Code generation (compiler/codegen.py):
-    emit      a Python expression template for the generated code: {0}, {1}... are the inputs,
-              {args} all of them, {name} an attribute, {kernel} the op's kernel, {odtype} the
-              node's dtype, {out} becomes
-              ", out=<buffer>" when the memory planner gives the node a preallocated buffer.
-              None: call the kernel.
-    emit_update  emit is a statement that updates input 0 in place (`{0} -= {1}`), and the node's
-              value is input 0 (variable updates).
+    updates   the op writes input 0 (a variable) in place, and the node's value is input 0 after
+              the write (assign, assign_add, assign_sub); generated code does these writes last.
     inplace   the output may be written over an input of the same shape and dtype (elementwise).
     view      the output may share memory with input 0 (transpose, reshape, slices, identity).
     never_raises  the kernel cannot raise on inputs of the node's (fully known) shapes and dtypes:
@@ -60,31 +43,20 @@ class OpDef:
               "can raise": generated code keeps copies of the variables it updated before such a
               node, to undo them if it raises. An op left unmarked costs a copy, never a
               half-applied step.
-    The torch backend (compiler/backends/torch_backend.py):
-    torch     the op's rule for generated torch code. A template as for `emit` ({0}, {args},
-              {attr}, {odtype} as a torch dtype; no {out}: torch allocates), with `torch` and
-              `np` in scope; with emit_update, a statement updating input 0 in place
-              (`{0}.sub_({1})`). Or a callable f(*tensors, **attrs) -> tensor on torch tensors
-              (inputs read for their shape only come as ShapeOf). Or HOST: the numpy kernel
-              runs on host copies (random draws: they come from the session's numpy streams, so
-              both backends draw the same numbers). None: the torch backend lacks the op and
-              says so when compiling.
     """
 
     name: str
     infer: Callable
     kernel: Callable
     grad: object = NOT_DIFFERENTIABLE
-    emit: Optional[str] = None
     stateful: bool = False
     stateful_kernel: bool = False
     broadcasts: bool = False
     value_inputs: Optional[int] = None
-    emit_update: bool = False
+    updates: bool = False
     inplace: bool = False
     view: bool = False
     never_raises: object = False
-    torch: object = None
     doc: str = field(default="", repr=False)
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class CompileError(GraphflowError):
 
 # -- 1. schedule ---------------------------------------------------------------------------------
 def is_update(node: Node) -> bool:
-    return node.opdef.emit_update
+    return node.opdef.updates
 
 
 def schedule(fn: Function) -> List[Node]:
@@ -83,7 +83,7 @@ def _old_value_readers(nodes: Sequence[Node], roots: Dict[Node, Node]) -> Dict[N
 
 def storage_root(node: Node, roots: Dict[Node, Node]) -> Node:
     """The node whose storage `node`'s value lives in (through views)."""
-    return roots[node.inputs[0]] if node.opdef.view or node.opdef.emit_update else node
+    return roots[node.inputs[0]] if node.opdef.view or node.opdef.updates else node
 
 
 def storage_roots(nodes: Sequence[Node]) -> Dict[Node, Node]:
@@ -156,11 +156,12 @@ def value_inputs(node: Node):
 
 
 # -- 2. memory -----------------------------------------------------------------------------------
-def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node]
-                   ) -> Dict[Node, Node]:
+def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node],
+                  writes_out: Callable[[Node], bool]) -> Dict[Node, Node]:
     """Values computed straight into the variable they are assigned to (node -> variable), so
     `v.assign(b1 * v + (1 - b1) * g)` costs no copy: the last op writes with out=<v>. Only where
-    nothing reads the variable's old value after that op (other than what follows the assign)."""
+    the backend's rule for that op can write into `out=` (writes_out), and nothing reads the
+    variable's old value after that op (other than what follows the assign)."""
     position = {n: i for i, n in enumerate(order)}
     users = consumer_map(order)
     updates = [n for n in order if is_update(n)]
@@ -171,7 +172,7 @@ def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node
     for a in updates:
         var, value = roots[a.inputs[0]], a.inputs[1]
         if (a.type != "assign" or writes[var] != 1
-                or not value.opdef.emit or "{out}" not in value.opdef.emit
+                or not writes_out(value)
                 or value in outputs or roots[value] is not value or value.control_inputs
                 or value.shape != var.shape or value.dtype != var.dtype
                 or users.get(value) != [a]):
@@ -234,11 +235,12 @@ def _follows(a: Node, r: Node, position, users, base) -> bool:
 
 
 def plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node],
-                 reuse: bool, direct: Dict[Node, Node]
-                 ) -> Tuple[Dict[Node, int], Dict[int, Tuple[tuple, np.dtype]],
-                            Dict[int, List[Node]]]:
-    """Buffers for nodes: (node -> buffer id, buffer id -> (shape, dtype), position -> nodes whose
-    names can be deleted after that position)."""
+                writes_out: Callable[[Node], bool], direct: Dict[Node, Node]
+                ) -> Tuple[Dict[Node, int], Dict[int, Tuple[tuple, np.dtype]],
+                           Dict[int, List[Node]]]:
+    """Buffers for nodes whose backend rule can write into `out=` (writes_out; never for
+    outputs): (node -> buffer id, buffer id -> (shape, dtype), position -> nodes whose names can
+    be deleted after that position)."""
     position = {n: i for i, n in enumerate(order)}
     end = len(order)
     last_use: Dict[Node, int] = {}
@@ -273,8 +275,8 @@ def plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, 
     out_set = set(outputs)
     for p, node in enumerate(order):
         dying = dies_at.get(p, [])
-        wants = (reuse and node.opdef.emit and "{out}" in node.opdef.emit
-                 and node not in out_set and node not in direct and is_fully_known(node.shape))
+        wants = (writes_out(node) and node not in out_set and node not in direct
+                 and is_fully_known(node.shape))
         if wants and node.opdef.inplace:
             # Write over an input that dies here, if it owns its buffer and has our shape.
             release([r for r in dying if r in node.inputs and r.shape == node.shape])

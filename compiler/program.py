@@ -18,10 +18,10 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import interrupts
-from .backends import NUMPY
+from .backends import NUMPY, Backend
 from .codegen import CompileError, Generated, generate, node_at
 from .errors import GraphflowError, OpError, ShapeError
-from .feeds import check_feed, missing_feeds_error
+from .feeds import missing_feeds_error
 from .function import Function, collection_paused, extract
 from .graph import Node
 from .interpreter import execute
@@ -99,7 +99,7 @@ class Program:
                  reuse_memory: bool = True, rebuild: Optional[Callable] = None,
                  before_run: Optional[Callable[[], None]] = None,
                  op_outputs: Optional[Sequence[bool]] = None, check_numerics: bool = False,
-                 backend=NUMPY, return_tensors: bool = False,
+                 backend: Backend = NUMPY, return_tensors: bool = False,
                  cache_size: int = DEFAULT_CACHE_SIZE):
         check_cache_size(cache_size)
         self.cache_size = cache_size
@@ -128,16 +128,12 @@ class Program:
     def __call__(self, *values):
         if self._before_run is not None:
             self._before_run()
-        # Fast path: numpy arrays of a shape and dtype seen before were checked then.
-        if self.backend is NUMPY:
-            try:
-                spec = self._specs.get(tuple([(v.shape, v.dtype) for v in values
-                                              if type(v) is np.ndarray]))
-            except (AttributeError, TypeError):
-                spec = None
-            if spec is not None and len(values) == len(self.feeds):
-                self._touch(spec)
-                return self._run(spec, values)
+        # Fast path: values the backend knows need no checking, of a signature seen before.
+        key = self.backend.signature(values)
+        spec = self._specs.get(key) if key is not None else None
+        if spec is not None and len(values) == len(self.feeds):
+            self._touch(spec)
+            return self._run(spec, values)
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
@@ -210,8 +206,7 @@ class Program:
                 node = node_at(gen, exc.__traceback__)
                 where = node.describe() if node is not None else "generated code"
                 raise OpError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
-            if backend is not NUMPY:
-                outs = backend.results(outs, self._return_tensors)
+            outs = backend.results(outs, self._return_tensors)
         finally:
             interrupts.release(mark)
         return outs
@@ -219,14 +214,14 @@ class Program:
     def _interpret(self, arrays):
         """Run the reference interpreter (numpy) for a signature codegen could not order."""
         backend = self.backend
-        store = self._store if backend is NUMPY else self._store.host()
-        feeds = {n: backend.to_numpy(a) for n, a in zip(self.feeds, arrays)}
+        store = backend.host_store(self._store)
+        feeds = {n: np.asarray(backend.to_numpy(a)) for n, a in zip(self.feeds, arrays)}
         values = execute(plan(self.fetches, self.feeds), feeds, store, self._check_numerics)
         # Copies: the caller may keep or change them without touching the session.
         outs = [None if op else _scalar(np.array(values[n]))
                 for n, op in zip(self.fetches, self._op_outputs)]
-        if backend is not NUMPY and self._return_tensors:
-            outs = [None if o is None else backend.constant(o) for o in outs]
+        if self._return_tensors:
+            outs = [None if o is None else backend.from_numpy(o) for o in outs]
         return self._rebuild(outs) if self._rebuild is not None else outs
 
     def _compile(self, arrays) -> Specialization:
@@ -295,13 +290,10 @@ class Program:
         train."""
         if self._before_run is not None:
             self._before_run()
-        if self.backend is not NUMPY:
-            raise RuntimeError(f"profile() times the numpy backend's generated code; this program "
-                               f"runs on {self.backend!r}")
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
-        arrays = [check_feed(node, v) for node, v in zip(self.feeds, values)]
+        arrays = [self.backend.feed(node, v) for node, v in zip(self.feeds, values)]
         spec = self._specialization(arrays)
         if spec.generated is None:
             raise RuntimeError(f"{self!r} runs these feed shapes in the reference interpreter: "
@@ -309,7 +301,8 @@ class Program:
         self._last = spec  # .source now shows the code profiled
         variables = [self._store.read(v) for v in spec.generated.variables]
         with self._store.lock:  # the buffers are shared with the program's own runs
-            return run_profile(spec.generated, arrays, variables, self._store, repeat)
+            return run_profile(spec.generated, arrays, variables, self._store, self.backend,
+                               repeat)
 
     def __repr__(self) -> str:
         return (f"<gf.Program fetches=[{', '.join(n.name for n in self.fetches)}] "

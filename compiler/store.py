@@ -4,8 +4,9 @@ stages writes until commit() and puts random streams back on rollback()."""
 
 from __future__ import annotations
 
+import copy
 import threading
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import numpy as np
 
@@ -23,11 +24,15 @@ class VariableStore:
     in several threads never see each other's half-done writes. `lock` is held by every run of
     the session (runs of one session take turns; see the README's "Threads")."""
 
-    def __init__(self, evaluate: Callable[[Node, "VariableStore"], np.ndarray]):
+    def __init__(self, evaluate: Callable[[Node, "VariableStore"], np.ndarray],
+                 shares: Optional["VariableStore"] = None):
         self.evaluate = evaluate  # computes a tensor initial value (the interpreter's evaluate)
         self.values: Dict[str, np.ndarray] = {}
-        self._generators: Dict[str, np.random.Generator] = {}
-        self.lock = threading.RLock()
+        # A store made as a view of another (a host view of device values) shares its random
+        # streams and its lock: one stream per op and session, and runs that take turns.
+        self._generators: Dict[str, np.random.Generator] = ({} if shares is None
+                                                             else shares._generators)
+        self.lock = threading.RLock() if shares is None else shares.lock
 
     def random(self, node) -> np.random.Generator:
         """The generator of a random op: one stream per op and session, seeded from the op's
@@ -54,6 +59,13 @@ class VariableStore:
     def load_key(self, key: str, value: np.ndarray) -> None:
         """Set the value of the variable stored under `key` (a checked array of its dtype)."""
         self.values[key] = np.array(value)
+
+    def twin(self) -> "VariableStore":
+        """A store with the same values and copies of the random streams: drawing from it leaves
+        this store's streams as they were (profiling runs a step on one)."""
+        twin = copy.copy(self)
+        twin._generators = copy.deepcopy(self._generators)
+        return twin
 
     def begin(self) -> "Run":
         """The state one run reads, writes and draws through."""

@@ -43,12 +43,18 @@ from __future__ import annotations
 import datetime
 import numbers
 import os
+import sys
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from compiler.errors import GraphflowError
-from compiler.ops.distributed import all_reduce_mean, process_group, worker_rank
+from compiler.ops.distributed import (
+    Communicator,
+    all_reduce_mean,
+    register_communicator,
+    worker_rank,
+)
 from compiler.ops.distributed import world_size as _world_size
 from compiler.ops.state import Variable
 
@@ -335,3 +341,44 @@ def _on_backend_device(dist, tensor):
         torch = _torch()
         return tensor.to(torch.device("cuda", torch.cuda.current_device()))
     return tensor
+
+
+def process_group():
+    """The torch.distributed module when its default process group is initialised, else None.
+
+    Never imports torch: without torch.distributed in sys.modules there is no process group (one
+    can only exist once something, init() or the user, has imported it)."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not dist.is_available() or not dist.is_initialized():
+        return None
+    return dist
+
+
+class _TorchDistributed(Communicator):
+    """torch.distributed's default process group, as compiler.ops.distributed's all_reduce_mean
+    op sees it: the op's kernel averages host arrays through it."""
+
+    def active(self) -> bool:
+        return process_group() is not None
+
+    def rank(self) -> int:
+        return process_group().get_rank()
+
+    def size(self) -> int:
+        return process_group().get_world_size()
+
+    def mean(self, array: np.ndarray) -> np.ndarray:
+        dist = process_group()
+        total = np.array(array, order="C")  # a copy: the input stays as it was
+        if dist.get_backend() == "nccl":  # nccl reduces device tensors only
+            tensor = _on_backend_device(dist, _torch().from_numpy(total))
+            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+            total = tensor.cpu().numpy()
+        else:
+            dist.all_reduce(_torch().from_numpy(total), op=dist.ReduceOp.SUM)  # into `total`
+        # Divided by numpy, not torch: torch's thread pool would fight numpy's BLAS threads.
+        total /= dist.get_world_size()
+        return total
+
+
+register_communicator(_TorchDistributed())

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from compiler.backends import NUMPY, get_backend
+from compiler.backends import get_backend
 from compiler.errors import FeedError, FetchError
 from compiler.feeds import missing_feeds_error
 from compiler.graph import Graph, Node, Operation, get_default_graph
@@ -111,11 +111,10 @@ class Session:
             if unknown:
                 raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
         self.backend = get_backend(backend, device)
-        if self.backend is not NUMPY and not optimize:
+        if not (optimize or self.backend.interprets):
             raise ValueError("optimize=False runs the numpy reference interpreter; with "
                              f"backend={backend!r} use passes=[] for unoptimized generated code")
-        if return_tensors and self.backend is NUMPY:
-            raise ValueError("return_tensors=True needs backend='torch'")
+        _check_return_tensors(return_tensors, self.backend)
         check_cache_size(cache_size)
         self._options = dict(passes=passes, check=check, reuse_memory=reuse_memory,
                              check_numerics=check_numerics, backend=self.backend,
@@ -190,7 +189,7 @@ class Session:
         `.source`, `.ops` and `.report()`.
 
         capture=True (torch backend on a CUDA device) records the whole step into a CUDA graph
-        after a few warm-up calls and replays it: see compiler/backends/capture.py.
+        after a few warm-up calls and replays it: see compiler/backends/torch/capture.py.
         return_tensors overrides the session's choice of torch tensors or numpy results."""
         self._check_open()
         flat, rebuild = _flatten(fetches)
@@ -202,13 +201,13 @@ class Session:
                             f"can be fed one value")
         self._prepare_feeds({t: None for t in feed_list}, check_values=False)
         tensors = self._return_tensors if return_tensors is None else return_tensors
-        if tensors and self.backend is NUMPY:
-            raise ValueError("return_tensors=True needs backend='torch'")
+        _check_return_tensors(tensors, self.backend)
         if capture:
-            from compiler.backends.capture import CapturedProgram
-            return CapturedProgram(nodes, feed_list, self._store, rebuild=rebuild,
-                                   before_run=self._check_open, op_outputs=_op_fetches(flat),
-                                   return_tensors=tensors, **self._options)
+            options = dict(self._options)
+            del options["backend"]  # the backend makes the program
+            return self.backend.captured_program(
+                nodes, feed_list, self._store, rebuild=rebuild, before_run=self._check_open,
+                op_outputs=_op_fetches(flat), return_tensors=tensors, **options)
         if self.optimize:
             return Program(nodes, feed_list, self._store, rebuild=rebuild,
                            before_run=self._check_open, op_outputs=_op_fetches(flat),
@@ -357,3 +356,9 @@ def _run(op: Operation, feed_dict: Optional[dict] = None, session: Optional[Sess
 # so the library attaches them here.
 Node.eval = _eval
 Operation.run = _run
+
+
+def _check_return_tensors(return_tensors: bool, backend) -> None:
+    if return_tensors and not backend.has_tensors:
+        raise ValueError(f"return_tensors=True needs backend='torch' (a backend with tensors "
+                         f"of its own); this session uses the {backend.name} backend")

@@ -122,7 +122,7 @@ def interrupt_op():
 
     op = register(OpDef("test_atomic_interrupt", infer=lambda inputs: (inputs[0].shape,
                                                                        inputs[0].dtype),
-                        kernel=kernel, stateful=True, never_raises=True, torch=None))
+                        kernel=kernel, stateful=True, never_raises=True))
     try:
         yield lambda x: apply(op, [x])
     finally:

@@ -21,7 +21,7 @@ import reference
 from test_mnist import write_idx_dir
 
 import graphflow as gf
-from compiler.ops import distributed as dist_ops
+from compiler.backends.torch.lowering import TORCH_TABLE
 from graphflow import distribute
 from graphflow.train import saver as saver_module
 
@@ -342,7 +342,7 @@ def test_process_group_of_one_in_this_process(fresh_graph):
             distribute.init(backend="nccl")
         import torch
         t = torch.arange(3.0)
-        out = dist_ops.ALL_REDUCE_MEAN.torch(t)  # the torch backend's rule
+        out = TORCH_TABLE.rules["all_reduce_mean"](t)  # the torch backend's rule
         assert out is not t and torch.equal(out, t)
         assert distribute.average(np.array([1.0, 2.0])).tolist() == [1.0, 2.0]
         # Broadcast, shard and the all-reduce kernel through torch, in a world of one.

@@ -1,13 +1,25 @@
 """Every registered op is complete: shape rule, kernel, gradient rule (or the explicit marker), a
-rule for each backend, and a test against torch somewhere in the suite."""
+rule in every backend's lowering table, and a test against torch somewhere in the suite. And the
+layering that keeps it so: an OpDef says nothing about backends, no torch code lives in compiler/
+outside its backend package, and nothing outside the backends asks which backend it is."""
+
+import dataclasses
+import pathlib
+import re
 
 import pytest
 import reference
 
 from compiler import NOT_DIFFERENTIABLE, REGISTRY
-from compiler.opdef import HOST
+from compiler.backends import BACKENDS, REFERENCE, Template
+from compiler.backends.numpy.lowering import NUMPY_TABLE
+from compiler.backends.torch.lowering import TORCH_TABLE
+from compiler.opdef import OpDef
 from compiler.ops.core import CONSTANT, PLACEHOLDER
 from compiler.ops.state import GROUP, VARIABLE
+
+TABLES = {"numpy": NUMPY_TABLE, "torch": TORCH_TABLE}
+COMPILER = pathlib.Path(__file__).resolve().parent.parent / "compiler"
 
 # Ops code generation never emits (their values come from feeds, constants and the store).
 NO_CODE = {PLACEHOLDER.name, CONSTANT.name, VARIABLE.name, GROUP.name}
@@ -43,14 +55,63 @@ def test_op_is_complete(name):
     assert op.grad is NOT_DIFFERENTIABLE or callable(op.grad), f"{name} has no gradient rule"
 
 
-@pytest.mark.parametrize("name", sorted(set(REGISTRY) - NO_CODE))
-def test_op_has_a_torch_rule(name):
-    """The torch backend can run every op; HOST (the numpy kernel on host copies) only where
-    listed with its reason."""
-    rule = REGISTRY[name].torch
-    assert rule is not None, f"{name} has no torch rule (OpDef.torch)"
-    assert (rule is HOST) == (name in HOST_OPS), f"{name}: HOST rule not listed, or listed wrongly"
-    assert isinstance(rule, str) or callable(rule) or rule is HOST
+def test_every_backend_has_a_table():
+    assert sorted(TABLES) == sorted(BACKENDS)
+
+
+@pytest.mark.parametrize("backend", sorted(TABLES))
+def test_each_table_has_one_rule_per_op(backend):
+    """Exactly the registered ops that compute something, each once (an unknown name is a typo)."""
+    TABLES[backend].check(REGISTRY, without=NO_CODE)
+
+
+@pytest.mark.parametrize("backend", sorted(TABLES))
+def test_rules_are_templates_functions_or_the_reference_kernel(backend):
+    for name, rule in TABLES[backend].rules.items():
+        assert isinstance(rule, Template) or callable(rule) or rule is REFERENCE, name
+        if isinstance(rule, Template) and "{out}" in rule.text:
+            assert backend == "numpy", f"{backend}: {name} writes into a planned buffer"
+
+
+def test_torch_runs_the_reference_kernel_only_where_listed():
+    """HOST_OPS: the numpy kernel on host copies, each with its reason."""
+    on_host = {name for name, rule in TORCH_TABLE.rules.items() if rule is REFERENCE}
+    assert on_host == set(HOST_OPS)
+
+
+def test_an_opdef_holds_no_backend_rule():
+    fields = {f.name for f in dataclasses.fields(OpDef)}
+    assert not fields & {"emit", "torch", "emit_update"}, fields
+
+
+def _code_lines(path: pathlib.Path):
+    """The lines of a module outside docstrings and comments."""
+    text = re.sub(r'"""(.|\n)*?"""', "", path.read_text())
+    return [line.split("#")[0] for line in text.splitlines()]
+
+
+def test_no_torch_code_in_the_compiler_outside_its_backend():
+    torch_package = COMPILER / "backends" / "torch"
+    offenders = []
+    for path in COMPILER.rglob("*.py"):
+        if torch_package in path.parents:
+            continue
+        for line in _code_lines(path):
+            if re.search(r"\bimport torch|\bfrom torch\b|\btorch\.|\bdev\b", line):
+                offenders.append(f"{path.relative_to(COMPILER)}: {line.strip()}")
+    assert not offenders, offenders
+
+
+def test_nothing_outside_the_backends_asks_which_backend_it_is():
+    roots = [COMPILER, COMPILER.parent / "graphflow"]
+    pattern = re.compile(r"\bis (not )?NUMPY\b|backend\.name ?[!=]="
+                         r"|backend ?[!=]= ?['\"](numpy|torch)"
+                         r"|isinstance\([^)]*(Numpy|Torch)Backend")
+    paths = [path for root in roots for path in root.rglob("*.py")
+             if COMPILER / "backends" not in path.parents]
+    offenders = [f"{path}: {line.strip()}" for path in paths
+                 for line in _code_lines(path) if pattern.search(line)]
+    assert not offenders, offenders
 
 
 def test_every_op_is_checked_against_torch(request):

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import graphflow as gf
-from compiler.backends import capture as capture_module
+from compiler.backends.torch import capture as capture_module
 from compiler.errors import BackendError
 from compiler.opdef import OpDef
 from compiler.ops.core import apply
@@ -237,7 +237,7 @@ def test_a_failed_run_changes_no_variable():
 def test_an_op_without_a_torch_rule_is_named_when_compiling():
     lonely = OpDef("numpy_only_for_this_test", infer=lambda inputs: (inputs[0].shape,
                                                                       inputs[0].dtype),
-                   kernel=lambda x: x * 2, emit=None)
+                   kernel=lambda x: x * 2)
     graph = gf.Graph()
     with graph.as_default():
         x = gf.placeholder(gf.float32, (2,), name="x")

@@ -1,95 +1,55 @@
-"""Backends: what the generated code computes with.
+"""Backends: what the generated code computes with. One package per backend, registered here by
+name; each holds its lowering table and its runtime and answers the Backend interface
+(compiler/backends/base.py).
 
-    numpy  the default and the oracle: generated numpy code, `out=` buffers planned ahead.
+    numpy  the default and the oracle: generated numpy code, `out=` buffers planned ahead
+           (compiler/backends/numpy/).
     torch  the same optimized graph as generated code calling torch on a CPU or CUDA device
-           (compiler/backends/torch_backend.py); torch is imported only when it is asked for.
+           (compiler/backends/torch/); imported only when it is asked for, and torch with it.
 
-A backend is a Target (how codegen spells each op, a dtype, a copy; what it binds constants as)
-plus the runtime half Program uses (turning feeds into the backend's arrays and results back into
-numpy, copying and restoring variables). Each op keeps its rule for every backend in its own
-record (OpDef.emit for numpy, OpDef.torch for torch).
+Adding a backend: a package with a lowering table (a rule for every op, checked by
+tests/test_registry.py), a Backend subclass, and a `make_backend(device)` function, registered
+with register_backend().
 """
 
 from __future__ import annotations
 
-from typing import Optional
-
-import numpy as np
+import importlib
+from typing import Dict, Optional, Tuple
 
 from ..errors import BackendError
-from ..feeds import check_feed
-from ..interpreter import evaluate
-from ..opdef import HOST
-from ..store import VariableStore
+from .base import Backend
+from .lowering import REFERENCE, LoweringTable, Template
+from .numpy import NUMPY, NumpyBackend
 
-BACKENDS = ("numpy", "torch")
-
-
-class NumpyBackend:
-    """Generated numpy code; variables are numpy arrays in a VariableStore."""
-
-    name = "numpy"
-    device = "cpu"
-    modules = {"np": np}
-    reuse_memory = True       # `out=` buffers and in-place elementwise ops
-    scalar_results = True     # 0-d results as numpy scalars, in the generated code
-    copy = "np.array({})"
-
-    # -- codegen ----------------------------------------------------------------------------------
-    def rule(self, node):
-        """The op's emit template, or None: call its kernel."""
-        return node.opdef.emit
-
-    def dtype(self, dtype: np.dtype) -> str:
-        return f"np.{dtype.name}"
-
-    def constant(self, value):
-        return value
-
-    def check_numerics(self, check):
-        return check
-
-    # -- runtime ----------------------------------------------------------------------------------
-    def make_store(self) -> VariableStore:
-        return VariableStore(evaluate)
-
-    def feed(self, node, value):
-        return check_feed(node, value)
-
-    def errstate(self):
-        return np.errstate(all="ignore")  # inf/NaN come back as values, as in TF
-
-    def results(self, outs, as_tensors: bool = False):
-        return outs
-
-    def snapshot(self, value):
-        return np.array(value)
-
-    def restore(self, target, value) -> None:
-        np.copyto(target, value)
-
-    def to_numpy(self, value):
-        return value
-
-    def __repr__(self) -> str:
-        return "<graphflow numpy backend>"
+_PACKAGES: Dict[str, Tuple[str, str]] = {}  # name -> (module, what to install when it is missing)
 
 
-NUMPY = NumpyBackend()
+def register_backend(name: str, module: str, install: str = "") -> None:
+    """Make backend `name` available to get_backend(): `module` (imported on first use) has
+    make_backend(device); `install` says how to get what it imports, should that be missing."""
+    _PACKAGES[name] = (module, install)
 
 
-def get_backend(name: str = "numpy", device: Optional[str] = None):
-    """The backend called `name` ("numpy" or "torch"); `device` is for torch only ("cpu", "cuda",
-    "cuda:N"; None: cuda when available, else cpu)."""
-    if name == "numpy":
-        if device not in (None, "cpu"):
-            raise ValueError(f"device={device!r}: the numpy backend runs on the CPU; use "
-                             f"backend='torch' for device {device!r}")
-        return NUMPY
-    if name == "torch":
-        from .torch_backend import TorchBackend
-        return TorchBackend(device)
-    raise ValueError(f"unknown backend {name!r}; the backends are {list(BACKENDS)}")
+register_backend("numpy", "compiler.backends.numpy")
+register_backend("torch", "compiler.backends.torch",
+                 "the torch backend needs PyTorch: pip install 'graphflow[torch]' "
+                 "(or pip install torch)")
+BACKENDS = tuple(_PACKAGES)
 
 
-__all__ = ["BACKENDS", "HOST", "NUMPY", "NumpyBackend", "BackendError", "get_backend"]
+def get_backend(name: str = "numpy", device: Optional[str] = None) -> Backend:
+    """The backend called `name` ("numpy" or "torch") on `device` (the numpy backend: "cpu" only;
+    torch: "cpu", "cuda", "cuda:N", or None for cuda when available, else cpu)."""
+    if name not in _PACKAGES:
+        raise ValueError(f"unknown backend {name!r}; the backends are {list(_PACKAGES)}")
+    module, install = _PACKAGES[name]
+    try:
+        package = importlib.import_module(module)
+    except ImportError as exc:
+        raise BackendError(f"backend={name!r}: {install or exc}") from exc
+    return package.make_backend(device)
+
+
+__all__ = ["BACKENDS", "Backend", "BackendError", "LoweringTable", "NUMPY", "NumpyBackend",
+           "REFERENCE", "Template", "get_backend", "register_backend"]

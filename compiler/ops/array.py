@@ -56,9 +56,7 @@ def _stack_kernel(*values, axis):
 
 STACK = register(OpDef("stack", never_raises=True, infer=_stack_infer, kernel=_stack_kernel,
                        grad=lambda node, g: tuple(unstack(g, len(node.inputs),
-                                                          node.attrs["axis"])),
-                       emit="np.stack(({args},), axis={axis})",
-                       torch="torch.stack(({args},), dim={axis})"))
+                                                          node.attrs["axis"]))))
 
 
 def stack(values, axis: int = 0, name: Optional[str] = None):
@@ -93,8 +91,8 @@ def _unstack_grad(node, g):
 
 
 UNSTACK = register(OpDef("unstack", never_raises=True, infer=_unstack_infer, kernel=_unstack_kernel,
-                         grad=_unstack_grad, emit="np.moveaxis({0}, {axis}, 0)[{index}]",
-                         view=True, torch="{0}.select({axis}, {index})"))
+                         grad=_unstack_grad,
+                         view=True))
 
 
 def unstack(value, num: Optional[int] = None, axis: int = 0,
@@ -173,14 +171,8 @@ def _fill_around(part, x, axis, splits, lo, hi):
     return pieces[0] if len(pieces) == 1 else concat(pieces, axis)
 
 
-def _torch_split(x, axis, splits, span):
-    axis = axis % x.dim()
-    sizes = _split_sizes(x.shape[axis], splits)
-    return x.narrow(axis, sum(sizes[:span[0]]), _span_size(sizes, span))  # a view
-
-
 SPLIT = register(OpDef("split", infer=_split_infer, kernel=_split_kernel, grad=_split_grad,
-                       view=True, torch=_torch_split, never_raises=True))
+                       view=True, never_raises=True))
 
 
 def _split_span(x, axis, splits, span, name=None):
@@ -235,24 +227,7 @@ def _gather_grad(node, g):
     return gather_grad(g, indices, params, node.attrs["axis"]), None
 
 
-def _torch_rows(indices, n: int):
-    """gather's indices as rows of an axis of size n, flat: np.take counts a negative index from
-    the end, torch's index ops do not. One still out of range after that makes the torch op
-    raise (on a GPU: a device-side assert, as torch's own indexing does), as np.take raises."""
-    import torch
-    return torch.where(indices < 0, indices + n, indices).reshape(-1)
-
-
-def _torch_gather(params, indices, axis):
-    import torch
-    axis = axis % params.dim()
-    picked = torch.index_select(params, axis, _torch_rows(indices, params.shape[axis]))
-    return picked.reshape(params.shape[:axis] + indices.shape + params.shape[axis + 1:])
-
-
-GATHER = register(OpDef("gather", infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad,
-                        emit="np.take({0}, {1}, axis={axis})",
-                        torch=_torch_gather))
+GATHER = register(OpDef("gather", infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad))
 
 
 def gather(params, indices, validate_indices=None, name: Optional[str] = None,
@@ -285,22 +260,8 @@ def _gather_grad_kernel(g, indices, params, axis):
     return out
 
 
-def _torch_gather_grad(g, indices, params, axis):
-    """_gather_grad_kernel in torch: g's rows added into zeros along axis with index_add_, in the
-    order of `indices` (repeats summed)."""
-    import torch
-    axis = axis % len(params.shape)
-    k = indices.dim()
-    rows = _torch_rows(indices, params.shape[axis])
-    # g's axes axis..axis+k-1 (indices' shape) flattened into one, at axis.
-    src = g.reshape(g.shape[:axis] + (rows.numel(),) + g.shape[axis + k:])
-    out = torch.zeros(params.shape, dtype=g.dtype, device=g.device)
-    return out.index_add_(axis, rows, src)
-
-
 GATHER_GRAD = register(OpDef(
     "gather_grad", infer=_gather_grad_infer, kernel=_gather_grad_kernel, value_inputs=2,
-    torch=_torch_gather_grad,
     grad=lambda node, g: (gather(g, node.inputs[1], axis=node.attrs["axis"]), None, None)))
 
 
@@ -333,9 +294,7 @@ def _tile_kernel(x, multiples):
 
 TILE = register(OpDef("tile", never_raises=True, infer=_tile_infer, kernel=_tile_kernel,
                       grad=lambda node, g: (tile_grad(g, node.inputs[0],
-                                                      node.attrs["multiples"]),),
-                      emit="np.tile({0}, {multiples})",
-                      torch="torch.tile({0}, {multiples})"))  # a copy, as np.tile's
+                                                      node.attrs["multiples"]),)))
 
 
 def tile(input, multiples, name: Optional[str] = None):  # noqa: A002 - TF1's argument name
@@ -357,16 +316,9 @@ def _tile_grad_kernel(g, x, multiples):
                                                      dtype=g.dtype))  # int32 stays int32
 
 
-def _torch_tile_grad(g, x, multiples):
-    interleaved = [n for m, d in zip(multiples, x.shape) for n in (m, d)]
-    if not interleaved:  # a 0-d x; and torch would read dim=() as every axis
-        return g.clone()
-    return g.reshape(interleaved).sum(dim=tuple(range(0, len(interleaved), 2)), dtype=g.dtype)
-
-
 TILE_GRAD = register(OpDef("tile_grad", infer=_tile_grad_infer, kernel=_tile_grad_kernel,
                            grad=lambda node, g: (tile(g, node.attrs["multiples"]), None),
-                           value_inputs=1, torch=_torch_tile_grad, never_raises=True))
+                           value_inputs=1, never_raises=True))
 
 
 def tile_grad(g, x, multiples, name: Optional[str] = None):
@@ -403,16 +355,13 @@ def _rank_kernel(x):
 # The value of each depends on the input's shape only: no gradient flows to the input.
 # Their input is a ShapeOf (value_inputs=0): the torch code makes a small tensor on the device.
 SHAPE = register(OpDef("shape", infer=_shape_infer, kernel=_shape_kernel, grad=no_grad,
-                       value_inputs=0, emit="np.array({0}.shape, dtype={odtype})",
-                       torch="torch.tensor({0}.shape, dtype={odtype}, device=dev)",
+                       value_inputs=0,
                        never_raises=True))
 SIZE = register(OpDef("size", infer=lambda inputs, out_type: ((), out_type), kernel=_size_kernel,
-                      grad=no_grad, value_inputs=0, emit="np.array({0}.size, dtype={odtype})",
-                      torch="torch.tensor({0}.size, dtype={odtype}, device=dev)",
+                      grad=no_grad, value_inputs=0,
                       never_raises=True))
 RANK = register(OpDef("rank", infer=lambda inputs: ((), _dt.int32), kernel=_rank_kernel,
-                      grad=no_grad, value_inputs=0, emit="np.array({0}.ndim, dtype={odtype})",
-                      torch="torch.tensor({0}.ndim, dtype={odtype}, device=dev)",
+                      grad=no_grad, value_inputs=0,
                       never_raises=True))
 
 

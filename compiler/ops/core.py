@@ -142,7 +142,7 @@ def apply(opdef: OpDef, inputs: Sequence, name: Optional[str] = None, **attrs) -
     except TypeError as exc:
         raise TypeError(f"{opdef.name} ({user_site()}): {exc}") from None
     if graph.current_control_inputs():  # an update's target (input 0) is written, not read
-        nodes = [read_variable(x) if x.type == "variable" and not (opdef.emit_update and k == 0)
+        nodes = [read_variable(x) if x.type == "variable" and not (opdef.updates and k == 0)
                  else x for k, x in enumerate(nodes)]
     return graph.add_node(opdef, nodes, attrs, name=name)
 
@@ -157,7 +157,7 @@ def _read_kernel(state, node, value):
 
 READ_VARIABLE = register(OpDef(
     "read_variable", infer=_read_infer, kernel=_read_kernel, grad=lambda node, g: (g,),
-    stateful=True, stateful_kernel=True, emit="np.array({0})", torch="{0}.clone()",
+    stateful=True, stateful_kernel=True,
     never_raises=True))
 
 

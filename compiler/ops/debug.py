@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .. import numerics
-from ..opdef import HOST, NOT_DIFFERENTIABLE, OpDef, register
+from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
 from .core import apply, require_float
 
 __all__ = ["check_numerics", "check_labels"]
@@ -27,7 +27,7 @@ def _check_numerics_kernel(state, node, x):
 
 CHECK_NUMERICS = register(OpDef(
     "check_numerics", infer=_check_numerics_infer, kernel=_check_numerics_kernel,
-    grad=lambda node, g: (g,), stateful_kernel=True, view=True, torch=HOST))
+    grad=lambda node, g: (g,), stateful_kernel=True, view=True))
 
 
 def check_numerics(tensor, message: str, name: Optional[str] = None):
@@ -43,7 +43,7 @@ def _check_labels_infer(inputs, classes, op):
     return labels.shape, labels.dtype
 
 
-def _label_error(value, classes: int, op: str) -> ValueError:
+def label_error(value, classes: int, op: str) -> ValueError:
     return ValueError(f"{op}: received a label value of {value} which is outside the valid "
                       f"range of [0, {classes}); labels must be class indices")
 
@@ -51,20 +51,13 @@ def _label_error(value, classes: int, op: str) -> ValueError:
 def _check_labels_kernel(labels, classes, op):
     bad = (labels < 0) | (labels >= classes)
     if bad.any():
-        raise _label_error(labels[bad].flat[0], classes, op)
-    return labels
-
-
-def _torch_check_labels(labels, classes, op):
-    bad = (labels < 0) | (labels >= classes)
-    if bool(bad.any()):
-        raise _label_error(int(labels[bad][0]), classes, op)
+        raise label_error(labels[bad].flat[0], classes, op)
     return labels
 
 
 CHECK_LABELS = register(OpDef(
     "check_labels", infer=_check_labels_infer, kernel=_check_labels_kernel,
-    grad=NOT_DIFFERENTIABLE, view=True, torch=_torch_check_labels))
+    grad=NOT_DIFFERENTIABLE, view=True))
 
 
 def check_labels(labels, classes: int, op: str, name: Optional[str] = None):

@@ -1,4 +1,4 @@
-"""all_reduce_mean: a tensor averaged over the workers of a torch.distributed process group.
+"""all_reduce_mean: a tensor averaged over the workers of a process group.
 
 Data-parallel training (graphflow.distribute) puts this op between the gradients and the
 optimizer's updates: every worker runs the same graph on its own shard of the global batch, and
@@ -7,10 +7,12 @@ the op turns each worker's gradient into the mean of all the workers' gradients,
 
     g_avg = all_reduce_mean(g)      # on every worker: (g_0 + g_1 + ... + g_{N-1}) / N
 
-With no process group initialised the op is the identity (a world of one worker): a graph built
-for N workers runs unchanged in one plain process. The op never imports torch itself: a process
-group can only exist once torch.distributed has been imported (by graphflow.distribute.init), so
-the kernels look for it in sys.modules and a plain numpy run never loads torch.
+The compiler knows no communication library: a Communicator registered here says whether this
+process is in a group of workers and averages host arrays over it. graphflow.distribute registers
+PyTorch's torch.distributed when it is imported (as `import graphflow` does); a backend whose
+values live on a device may average them there itself (the torch backend's lowering does). With
+no communicator active the op is the identity (a world of one worker): a graph built for N
+workers runs unchanged in one plain process.
 
 The op is stateful (never folded, merged or cached: two all-reduces of the same tensor are two
 collective calls), and every worker must run the same all-reduces in the same order. Each
@@ -20,37 +22,60 @@ the same order everywhere; fetching them on one worker only blocks it until the 
 
 from __future__ import annotations
 
-import sys
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 
 from ..opdef import OpDef, register
 from .core import apply, require_float
 
-__all__ = ["all_reduce_mean", "process_group", "worker_rank", "world_size"]
+__all__ = ["Communicator", "all_reduce_mean", "communicator", "register_communicator",
+           "worker_rank", "world_size"]
 
 
-def process_group():
-    """The torch.distributed module when its default process group is initialised, else None.
+class Communicator:
+    """A group of workers, as the op sees it (graphflow.distribute implements one)."""
 
-    Never imports torch: without torch.distributed in sys.modules there is no process group."""
-    dist = sys.modules.get("torch.distributed")
-    if dist is None or not dist.is_available() or not dist.is_initialized():
-        return None
-    return dist
+    def active(self) -> bool:
+        """Whether this process is in a group now."""
+        raise NotImplementedError
+
+    def rank(self) -> int:
+        raise NotImplementedError
+
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def mean(self, array: np.ndarray) -> np.ndarray:
+        """The mean of `array` over the workers, as a new array (the input stays as it was)."""
+        raise NotImplementedError
+
+
+_COMMUNICATORS: List[Communicator] = []
+
+
+def register_communicator(comm: Communicator) -> Communicator:
+    """Make `comm` known to the op (once; registering it again does nothing)."""
+    if comm not in _COMMUNICATORS:
+        _COMMUNICATORS.append(comm)
+    return comm
+
+
+def communicator() -> Optional[Communicator]:
+    """The first registered communicator that is active, or None (one worker)."""
+    return next((c for c in _COMMUNICATORS if c.active()), None)
 
 
 def worker_rank() -> int:
-    """This worker's rank in the process group; 0 without one."""
-    dist = process_group()
-    return 0 if dist is None else dist.get_rank()
+    """This worker's rank in the group; 0 without one."""
+    comm = communicator()
+    return 0 if comm is None else comm.rank()
 
 
 def world_size() -> int:
-    """The number of workers in the process group; 1 without one."""
-    dist = process_group()
-    return 1 if dist is None else dist.get_world_size()
+    """The number of workers in the group; 1 without one."""
+    comm = communicator()
+    return 1 if comm is None else comm.size()
 
 
 def _all_reduce_mean_infer(inputs):
@@ -59,31 +84,10 @@ def _all_reduce_mean_infer(inputs):
 
 
 def _all_reduce_mean_kernel(x):
-    dist = process_group()
-    if dist is None:
+    comm = communicator()
+    if comm is None:
         return x  # one worker: the mean is the value itself (the op is a view)
-    torch = sys.modules["torch"]
-    total = np.array(x, order="C")  # a copy: the input stays as it was
-    if dist.get_backend() == "nccl":  # nccl reduces device tensors only
-        tensor = torch.from_numpy(total).to(torch.device("cuda", torch.cuda.current_device()))
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-        total = tensor.cpu().numpy()
-    else:
-        dist.all_reduce(torch.from_numpy(total), op=dist.ReduceOp.SUM)  # sums into `total`
-    # Divided by numpy, not torch: torch's thread pool would fight numpy's BLAS threads.
-    total /= dist.get_world_size()
-    return total
-
-
-def _all_reduce_mean_torch(x):
-    """The torch backend's rule: all-reduce a clone of `x` on its own device, in place."""
-    dist = process_group()
-    if dist is None:
-        return x
-    out = x.clone(memory_format=sys.modules["torch"].contiguous_format)
-    dist.all_reduce(out, op=dist.ReduceOp.SUM)
-    out /= dist.get_world_size()
-    return out
+    return comm.mean(x)
 
 
 def _all_reduce_mean_grad(node, g):
@@ -94,11 +98,11 @@ def _all_reduce_mean_grad(node, g):
 
 ALL_REDUCE_MEAN = register(OpDef(
     "all_reduce_mean", infer=_all_reduce_mean_infer, kernel=_all_reduce_mean_kernel,
-    grad=_all_reduce_mean_grad, stateful=True, view=True, torch=_all_reduce_mean_torch))
+    grad=_all_reduce_mean_grad, stateful=True, view=True))
 
 
 def all_reduce_mean(x, name: Optional[str] = None):
-    """The mean of `x` (a float tensor) over every worker of the torch.distributed process group,
-    computed when the node runs; `x` itself when no process group is initialised. Every worker
+    """The mean of `x` (a float tensor) over every worker of the process group, computed when the
+    node runs; `x` itself when there is no group (module docstring). Every worker
     must run the same all-reduces in the same order (graphflow.distribute sees to it)."""
     return apply(ALL_REDUCE_MEAN, [x], name or "AllReduceMean")

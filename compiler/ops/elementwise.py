@@ -55,20 +55,16 @@ def _unary_float(inputs):
     return inputs[0].shape, require_float(inputs[0])
 
 
-def _binary_op(name, kernel, grad, torch_fn, infer=_binary, never_raises=True):
-    """A broadcasting numpy ufunc of two inputs, emitted as np.<ufunc>(a, b, out=...), and
-    torch.<torch_fn>(a, b) for the torch backend (or torch_fn itself where it is a template)."""
-    rule = torch_fn if callable(torch_fn) or "{" in torch_fn else f"torch.{torch_fn}({{0}}, {{1}})"
+def _binary_op(name, kernel, grad, infer=_binary, never_raises=True):
+    """A broadcasting numpy ufunc of two inputs, computable in place."""
     return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, broadcasts=True,
-                          emit=f"np.{kernel.__name__}({{0}}, {{1}}{{out}})", inplace=True,
-                          torch=rule, never_raises=never_raises))
+                          inplace=True, never_raises=never_raises))
 
 
-def _unary_op(name, kernel, grad, torch_fn, infer=_unary):
-    """A numpy ufunc of one input, emitted as np.<ufunc>(x, out=...), and torch.<torch_fn>(x)."""
-    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad,
-                          emit=f"np.{kernel.__name__}({{0}}{{out}})", inplace=True,
-                          torch=f"torch.{torch_fn}({{0}})", never_raises=True))
+def _unary_op(name, kernel, grad, infer=_unary):
+    """A numpy ufunc of one input, computable in place."""
+    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, inplace=True,
+                          never_raises=True))
 
 
 # -- arithmetic ------------------------------------------------------------------------------------
@@ -114,30 +110,22 @@ def _tie_split(g, wins, ties):
     return g * (cast(wins, g.dtype) + cast(ties, g.dtype) * 0.5)
 
 
-ADD = _binary_op("add", np.add, _add_grad, "add")
-SUBTRACT = _binary_op("subtract", np.subtract, _subtract_grad, "sub")
-MULTIPLY = _binary_op("multiply", np.multiply, _multiply_grad, "mul")
+ADD = _binary_op("add", np.add, _add_grad)
+SUBTRACT = _binary_op("subtract", np.subtract, _subtract_grad)
+MULTIPLY = _binary_op("multiply", np.multiply, _multiply_grad)
 # Integers divide in float64, as numpy does (torch would divide them in float32).
-DIVIDE = _binary_op("divide", np.true_divide, _divide_grad,
-                    "torch.true_divide({0}.to({odtype}), {1}.to({odtype}))", infer=_divide_infer)
-def _torch_power(x, y):
-    """torch.pow, refusing what numpy and TF1 refuse (torch returns 0 for 2 ** -1)."""
-    if not x.is_floating_point() and bool((y < 0).any()):
-        raise ValueError("Integers to negative integer powers are not allowed.")
-    return x.pow(y)
+DIVIDE = _binary_op("divide", np.true_divide, _divide_grad, infer=_divide_infer)
+POWER = _binary_op("power", np.power, _power_grad, never_raises=float_inputs)
+MAXIMUM = _binary_op("maximum", np.maximum, _maximum_grad)
+MINIMUM = _binary_op("minimum", np.minimum, _minimum_grad)
 
-
-POWER = _binary_op("power", np.power, _power_grad, _torch_power, never_raises=float_inputs)
-MAXIMUM = _binary_op("maximum", np.maximum, _maximum_grad, "maximum")
-MINIMUM = _binary_op("minimum", np.minimum, _minimum_grad, "minimum")
-
-NEGATIVE = _unary_op("negative", np.negative, lambda node, g: (-g,), "neg")
-SQUARE = _unary_op("square", np.square, lambda node, g: (g * 2 * node.inputs[0],), "square")
-SQRT = _unary_op("sqrt", np.sqrt, lambda node, g: (g / (node * 2),), "sqrt", infer=_unary_float)
-EXP = _unary_op("exp", np.exp, lambda node, g: (g * node,), "exp", infer=_unary_float)
-LOG = _unary_op("log", np.log, lambda node, g: (g / node.inputs[0],), "log", infer=_unary_float)
-ABS = _unary_op("abs", np.abs, lambda node, g: (g * sign(node.inputs[0]),), "abs")
-SIGN = _unary_op("sign", np.sign, no_grad, "sign")
+NEGATIVE = _unary_op("negative", np.negative, lambda node, g: (-g,))
+SQUARE = _unary_op("square", np.square, lambda node, g: (g * 2 * node.inputs[0],))
+SQRT = _unary_op("sqrt", np.sqrt, lambda node, g: (g / (node * 2),), infer=_unary_float)
+EXP = _unary_op("exp", np.exp, lambda node, g: (g * node,), infer=_unary_float)
+LOG = _unary_op("log", np.log, lambda node, g: (g / node.inputs[0],), infer=_unary_float)
+ABS = _unary_op("abs", np.abs, lambda node, g: (g * sign(node.inputs[0]),))
+SIGN = _unary_op("sign", np.sign, no_grad)
 
 
 def add(x, y, name: Optional[str] = None):
@@ -206,12 +194,12 @@ def sign(x, name: Optional[str] = None):
 
 
 # -- comparisons -----------------------------------------------------------------------------------
-EQUAL = _binary_op("equal", np.equal, NOT_DIFFERENTIABLE, "eq", infer=_compare)
-NOT_EQUAL = _binary_op("not_equal", np.not_equal, NOT_DIFFERENTIABLE, "ne", infer=_compare)
-LESS = _binary_op("less", np.less, NOT_DIFFERENTIABLE, "lt", infer=_compare)
-LESS_EQUAL = _binary_op("less_equal", np.less_equal, NOT_DIFFERENTIABLE, "le", infer=_compare)
-GREATER = _binary_op("greater", np.greater, NOT_DIFFERENTIABLE, "gt", infer=_compare)
-GREATER_EQUAL = _binary_op("greater_equal", np.greater_equal, NOT_DIFFERENTIABLE, "ge",
+EQUAL = _binary_op("equal", np.equal, NOT_DIFFERENTIABLE, infer=_compare)
+NOT_EQUAL = _binary_op("not_equal", np.not_equal, NOT_DIFFERENTIABLE, infer=_compare)
+LESS = _binary_op("less", np.less, NOT_DIFFERENTIABLE, infer=_compare)
+LESS_EQUAL = _binary_op("less_equal", np.less_equal, NOT_DIFFERENTIABLE, infer=_compare)
+GREATER = _binary_op("greater", np.greater, NOT_DIFFERENTIABLE, infer=_compare)
+GREATER_EQUAL = _binary_op("greater_equal", np.greater_equal, NOT_DIFFERENTIABLE,
                            infer=_compare)
 
 
@@ -254,8 +242,7 @@ def _where_grad(node, g):
 
 
 WHERE = register(OpDef("where", infer=_where_infer, kernel=np.where, grad=_where_grad,
-                       broadcasts=True, emit="np.where({0}, {1}, {2})",
-                       torch="torch.where({0}, {1}, {2})", never_raises=True))
+                       broadcasts=True, never_raises=True))
 
 
 def where(condition, x, y, name: Optional[str] = None):
@@ -274,8 +261,7 @@ def _clip_grad(node, g):
 
 
 CLIP = register(OpDef("clip_by_value", infer=_binary, kernel=np.clip, grad=_clip_grad,
-                      broadcasts=True, emit="np.clip({0}, {1}, {2}{out})", inplace=True,
-                      torch="torch.clamp({0}, {1}, {2})", never_raises=True))
+                      broadcasts=True, inplace=True, never_raises=True))
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name: Optional[str] = None):
@@ -301,7 +287,6 @@ def _cast_grad(node, g):
 
 
 CAST = register(OpDef("cast", infer=_cast_infer, kernel=_cast_kernel, grad=_cast_grad,
-                      emit="{kernel}({0}, {dtype}{out})", torch="{0}.to({dtype})",
                       never_raises=True))
 
 
@@ -315,9 +300,9 @@ def _identity_kernel(x):
 
 
 IDENTITY = register(OpDef("identity", never_raises=True, infer=_unary, kernel=_identity_kernel,
-                          grad=lambda node, g: (g,), emit="{0}", view=True, torch="{0}"))
+                          grad=lambda node, g: (g,), view=True))
 STOP_GRADIENT = register(OpDef("stop_gradient", infer=_unary, kernel=_identity_kernel,
-                               grad=no_grad, emit="{0}", view=True, torch="{0}", never_raises=True))
+                               grad=no_grad, view=True, never_raises=True))
 
 
 def identity(x, name: Optional[str] = None):
@@ -343,11 +328,9 @@ def _ones_like_kernel(x, dtype):
 
 ZEROS_LIKE = register(OpDef("zeros_like", infer=_like_infer, kernel=_zeros_like_kernel,
                             grad=no_grad, value_inputs=0,
-                            torch="torch.zeros({0}.shape, dtype={odtype}, device=dev)",
                             never_raises=True))
 ONES_LIKE = register(OpDef("ones_like", infer=_like_infer, kernel=_ones_like_kernel,
                            grad=no_grad, value_inputs=0,
-                           torch="torch.ones({0}.shape, dtype={odtype}, device=dev)",
                            never_raises=True))
 
 

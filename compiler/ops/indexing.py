@@ -73,43 +73,9 @@ def _negative_step(index) -> bool:
     return any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in items)
 
 
-def _torch_index(index, shape):
-    """A numpy basic index of an array of `shape` as (an index torch takes, the axes of the
-    result to flip). torch slices cannot step backwards: a slice with a negative step becomes
-    the forward slice of the same elements, whose result axis is then flipped."""
-    torch_items, flips, out_axis, axis = [], [], 0, 0
-    for item in _index_items(index, len(shape)):
-        if item is None:
-            torch_items.append(None)
-            out_axis += 1
-            continue
-        if isinstance(item, slice):
-            if item.step is not None and item.step < 0:
-                r = range(*item.indices(shape[axis]))  # the elements, last to first
-                if len(r):
-                    item = slice(r[-1], r[0] + 1, -r.step)
-                    flips.append(out_axis)
-                else:
-                    item = slice(0, 0)
-            out_axis += 1
-        torch_items.append(item)
-        axis += 1
-    return tuple(torch_items), flips
-
-
-def _torch_getitem(x, index):
-    if not _negative_step(index):
-        return x[index]
-    import torch
-    items, flips = _torch_index(index, x.shape)
-    out = x[items]
-    return torch.flip(out, flips) if flips else out
-
-
 GETITEM = register(OpDef("getitem", never_raises=True, infer=_getitem_infer, kernel=_getitem_kernel,
                          grad=lambda node, g: (getitem_grad(g, node.inputs[0],
-                                                            node.attrs["index"]),),
-                         emit="{0}[{index}]", view=True, torch=_torch_getitem))
+                                                            node.attrs["index"]),), view=True))
 
 
 def getitem(x, index, name: Optional[str] = None):
@@ -125,14 +91,6 @@ def _getitem_grad_kernel(g, x, index):
     return out
 
 
-def _torch_getitem_grad(g, x, index):
-    import torch
-    out = torch.zeros(x.shape, dtype=g.dtype, device=g.device)
-    items, flips = _torch_index(index, x.shape)
-    out[items] = torch.flip(g, flips) if flips else g
-    return out
-
-
 def _getitem_grad_infer(inputs, index):
     return _like_second(inputs)
 
@@ -140,7 +98,7 @@ def _getitem_grad_infer(inputs, index):
 GETITEM_GRAD = register(OpDef("getitem_grad", never_raises=True, infer=_getitem_grad_infer,
                               kernel=_getitem_grad_kernel,
                               grad=lambda node, g: (getitem(g, node.attrs["index"]), None),
-                              value_inputs=1, torch=_torch_getitem_grad))
+                              value_inputs=1))
 
 
 def getitem_grad(g, x, index, name: Optional[str] = None):
@@ -165,8 +123,7 @@ def _one_hot_kernel(indices, depth, dtype):
 
 
 ONE_HOT = register(OpDef("one_hot", never_raises=True, infer=_one_hot_infer, kernel=_one_hot_kernel,
-                         grad=NOT_DIFFERENTIABLE,
-                         torch="({0}[..., None] == torch.arange({depth}, device=dev)).to({dtype})"))
+                         grad=NOT_DIFFERENTIABLE))
 
 
 def one_hot(indices, depth: int, dtype=_dt.float32, name: Optional[str] = None):
@@ -204,27 +161,8 @@ def _pad_grad(node, g):
     return (getitem(g, tuple(slice(b, -a if a else None) for b, a in node.attrs["paddings"])),)
 
 
-_NUMPY_DTYPES = {}
-
-
-def _torch_pad(x, paddings, constant_values):
-    """np.pad with a constant: the output filled with the constant (cast to x's dtype as numpy
-    casts it), x written into its middle. Always a new tensor, as np.pad's."""
-    import torch
-    if len(paddings) != x.dim():
-        raise ValueError(f"paddings has {len(paddings)} rows; the input has rank {x.dim()}")
-    if x.dtype not in _NUMPY_DTYPES:
-        _NUMPY_DTYPES[x.dtype] = torch.empty(0, dtype=x.dtype).numpy().dtype
-    fill = np.asarray(constant_values).astype(_NUMPY_DTYPES[x.dtype]).item()
-    shape = tuple(d + b + a for d, (b, a) in zip(x.shape, paddings))
-    out = torch.full(shape, fill, dtype=x.dtype, device=x.device)
-    out[tuple(slice(b, b + d) for d, (b, _) in zip(x.shape, paddings))] = x
-    return out
-
-
-PAD = register(OpDef("pad", never_raises=True, infer=_pad_infer, kernel=_pad_kernel, grad=_pad_grad,
-                     emit="np.pad({0}, {paddings}, constant_values={constant_values})",
-                     torch=_torch_pad))
+PAD = register(OpDef("pad", never_raises=True, infer=_pad_infer, kernel=_pad_kernel,
+                     grad=_pad_grad))
 
 
 def pad(tensor, paddings, mode: str = "CONSTANT", name: Optional[str] = None,

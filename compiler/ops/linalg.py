@@ -60,8 +60,7 @@ def _matmul_grad(node, g):
 
 
 MATMUL = register(OpDef("matmul", infer=_matmul_infer, kernel=np.matmul, grad=_matmul_grad,
-                        broadcasts=True, emit="np.matmul({0}, {1}{out})",
-                        torch="torch.matmul({0}, {1})", never_raises=True))
+                        broadcasts=True, never_raises=True))
 
 
 def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False,

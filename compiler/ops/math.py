@@ -26,13 +26,10 @@ def _unary_float(inputs):
     return inputs[0].shape, require_float(inputs[0])
 
 
-def _float_op(name, kernel, grad, emit=None, torch=None):
-    """An elementwise function of one float input, written as np.<ufunc>(x, out=...), and as
-    torch.<the same name>(x) for the torch backend unless `torch` says otherwise."""
-    emit = emit or f"np.{kernel.__name__}({{0}}{{out}})"
-    torch = torch or f"torch.{kernel.__name__}({{0}})"
-    return register(OpDef(name, infer=_unary_float, kernel=kernel, grad=grad, emit=emit,
-                          inplace=True, torch=torch, never_raises=True))
+def _float_op(name, kernel, grad):
+    """An elementwise function of one float input, computable in place."""
+    return register(OpDef(name, infer=_unary_float, kernel=kernel, grad=grad,
+                          inplace=True, never_raises=True))
 
 
 def _rsqrt_kernel(x, out=None):
@@ -43,14 +40,9 @@ def _rsqrt_kernel(x, out=None):
 SIN = _float_op("sin", np.sin, lambda node, g: (g * cos(node.inputs[0]),))
 COS = _float_op("cos", np.cos, lambda node, g: (g * -sin(node.inputs[0]),))
 LOG1P = _float_op("log1p", np.log1p, lambda node, g: (g / (node.inputs[0] + 1),))
-# d/dx x^(-1/2) = -x^(-3/2) / 2 = -rsqrt(x)^3 / 2, as torch writes it.
-# The kernel's 1 / sqrt(x) (an IEEE sqrt and division, correctly rounded) bit for bit: on the
-# CPU torch.rsqrt is exactly that, while torch.sqrt of a long tensor is MKL's, off by an ulp at
-# times; on CUDA torch.rsqrt is the approximate rsqrt intrinsic, while sqrt and division are IEEE.
-RSQRT = _float_op("rsqrt", _rsqrt_kernel, lambda node, g: (g * (node * node * node) * -0.5,),
-                  emit="{kernel}({0}{out})",
-                  torch="(torch.reciprocal(torch.sqrt({0})) if dev.type == 'cuda' "
-                        "else torch.rsqrt({0}))")
+# d/dx x^(-1/2) = -x^(-3/2) / 2 = -rsqrt(x)^3 / 2, as PyTorch writes it. The value is
+# 1 / sqrt(x), an IEEE sqrt and division, correctly rounded.
+RSQRT = _float_op("rsqrt", _rsqrt_kernel, lambda node, g: (g * (node * node * node) * -0.5,))
 
 
 def sin(x, name: Optional[str] = None):
@@ -85,15 +77,8 @@ def _min_grad(node, g):
     return (hit / count * _keep(node, g),)  # split evenly among ties, as torch.amin does
 
 
-def _torch_min(x, axis, keepdims):
-    if axis == ():  # no axes: a copy of x (torch reads dim=() as every axis)
-        return x.clone()
-    return x.amin(dim=tuple(range(x.dim())) if axis is None else axis, keepdim=keepdims)
-
-
 REDUCE_MIN = register(OpDef(
     "reduce_min", infer=_reduce_infer, kernel=_min_kernel, grad=_min_grad,
-    emit="np.minimum.reduce({0}, axis={axis}, keepdims={keepdims}{out})", torch=_torch_min,
     never_raises=nonempty_input))
 
 
@@ -132,23 +117,8 @@ def _prod_grad(node, g):
     return (_keep(node, g) * others,)
 
 
-def _torch_prod(x, axis, keepdims):
-    """torch.prod reduces one axis at a time: the axes go highest first (so the lower ones keep
-    their positions), in x's dtype (torch would make int32 products int64)."""
-    if axis is None:
-        out = x.prod(dtype=x.dtype)
-        return out.reshape((1,) * x.dim()) if keepdims else out
-    if axis == ():
-        return x.clone()
-    for a in sorted((a % x.dim() for a in axis), reverse=True):
-        x = x.prod(a, keepdim=keepdims, dtype=x.dtype)
-    return x
-
-
 REDUCE_PROD = register(OpDef(
-    "reduce_prod", never_raises=True, infer=_prod_infer, kernel=_prod_kernel, grad=_prod_grad,
-    emit="np.multiply.reduce({0}, axis={axis}, keepdims={keepdims}, dtype={odtype}{out})",
-    torch=_torch_prod))
+    "reduce_prod", never_raises=True, infer=_prod_infer, kernel=_prod_kernel, grad=_prod_grad))
 
 
 def reduce_prod(x, axis=None, keepdims: bool = False, name: Optional[str] = None):
@@ -165,17 +135,8 @@ def _argmin_kernel(x, axis, output_type):
     return np.argmin(x, axis=axis).astype(output_type)
 
 
-def _torch_argmin(x, axis, output_type):
-    import torch
-    if x.dtype == torch.bool:  # torch.argmin takes no bools; False < True as in numpy
-        x = x.to(torch.uint8)
-    return torch.argmin(x, axis).to(getattr(torch, output_type.name))  # int32 or int64
-
-
 ARGMIN = register(OpDef("argmin", infer=_argmin_infer, kernel=_argmin_kernel,
-                        grad=NOT_DIFFERENTIABLE,
-                        emit="np.argmin({0}, axis={axis}).astype({output_type}, copy=False)",
-                        torch=_torch_argmin, never_raises=nonempty_input))
+                        grad=NOT_DIFFERENTIABLE, never_raises=nonempty_input))
 
 
 def argmin(input, axis: Optional[int] = None, name: Optional[str] = None,  # noqa: A002
@@ -209,16 +170,12 @@ def _logical_unary(inputs):
 
 LOGICAL_AND = register(OpDef("logical_and", infer=_logical_binary, kernel=np.logical_and,
                              grad=NOT_DIFFERENTIABLE, broadcasts=True, inplace=True,
-                             emit="np.logical_and({0}, {1}{out})",
-                             torch="torch.logical_and({0}, {1})", never_raises=True))
+                             never_raises=True))
 LOGICAL_OR = register(OpDef("logical_or", infer=_logical_binary, kernel=np.logical_or,
                             grad=NOT_DIFFERENTIABLE, broadcasts=True, inplace=True,
-                            emit="np.logical_or({0}, {1}{out})",
-                            torch="torch.logical_or({0}, {1})", never_raises=True))
+                            never_raises=True))
 LOGICAL_NOT = register(OpDef("logical_not", infer=_logical_unary, kernel=np.logical_not,
-                             grad=NOT_DIFFERENTIABLE, inplace=True,
-                             emit="np.logical_not({0}{out})",
-                             torch="torch.logical_not({0})", never_raises=True))
+                             grad=NOT_DIFFERENTIABLE, inplace=True, never_raises=True))
 
 
 def logical_and(x, y, name: Optional[str] = None):

@@ -50,19 +50,15 @@ def _relu_grad(node, g):
 
 
 RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel, grad=_relu_grad,
-                      emit="np.maximum({0}, 0{out})", inplace=True, torch="torch.relu({0})",
+                      inplace=True,
                       never_raises=True))
 SIGMOID = register(OpDef("sigmoid", never_raises=True, infer=_float_unary, kernel=_sigmoid_kernel,
-                         grad=lambda node, g: (g * node * (1 - node),),
-                         emit="{kernel}({0}{out})", inplace=True, torch="torch.sigmoid({0})"))
+                         grad=lambda node, g: (g * node * (1 - node),), inplace=True))
 TANH = register(OpDef("tanh", never_raises=True, infer=_float_unary, kernel=np.tanh,
-                      grad=lambda node, g: (g * (1 - node * node),),
-                      emit="np.tanh({0}{out})", inplace=True, torch="torch.tanh({0})"))
+                      grad=lambda node, g: (g * (1 - node * node),), inplace=True))
 SOFTPLUS = register(OpDef("softplus", infer=_float_unary, kernel=_softplus_kernel,
-                          grad=lambda node, g: (g * sigmoid(node.inputs[0]),),
-                          emit="{kernel}({0}{out})", inplace=True,
-                          torch="torch.clamp_min({0}, 0) "
-                                "+ torch.log1p(torch.exp(-torch.abs({0})))", never_raises=True))
+                          grad=lambda node, g: (g * sigmoid(node.inputs[0]),), inplace=True,
+                          never_raises=True))
 
 
 def relu(x, name: Optional[str] = None):
@@ -113,9 +109,9 @@ def _log_softmax_grad(node, g):
 
 
 SOFTMAX = register(OpDef("softmax", never_raises=True, infer=_axis_infer, kernel=_softmax_kernel,
-                         grad=_softmax_grad, torch="torch.softmax({0}, {axis})"))
+                         grad=_softmax_grad))
 LOG_SOFTMAX = register(OpDef("log_softmax", infer=_axis_infer, kernel=_log_softmax_kernel,
-                             grad=_log_softmax_grad, torch="torch.log_softmax({0}, {axis})",
+                             grad=_log_softmax_grad,
                              never_raises=True))
 
 
@@ -147,9 +143,7 @@ def _sigmoid_xent_grad(node, g):
 
 SIGMOID_XENT = register(OpDef("sigmoid_cross_entropy_with_logits", infer=_sigmoid_xent_infer,
                               kernel=_sigmoid_xent_kernel, grad=_sigmoid_xent_grad,
-                              broadcasts=True,
-                              torch="torch.clamp_min({1}, 0) - {1} * {0} "
-                                    "+ torch.log1p(torch.exp(-torch.abs({1})))", never_raises=True))
+                              broadcasts=True, never_raises=True))
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name: Optional[str] = None):

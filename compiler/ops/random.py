@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..graph import Node, graph_of
-from ..opdef import HOST, NOT_DIFFERENTIABLE, OpDef, register
+from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
 from ..shapes import as_shape, fmt
 from .core import apply, constant, convert_to_tensor, no_grad
 from .elementwise import add, multiply
@@ -108,10 +108,10 @@ def _truncated_normal_kernel(state, node, *like):
 
 RANDOM_STANDARD_NORMAL = register(OpDef(
     "random_standard_normal", infer=_float_draw_infer, kernel=_standard_normal_kernel,
-    grad=no_grad, stateful=True, stateful_kernel=True, value_inputs=0, torch=HOST))
+    grad=no_grad, stateful=True, stateful_kernel=True, value_inputs=0))
 TRUNCATED_NORMAL = register(OpDef(
     "truncated_normal", infer=_float_draw_infer, kernel=_truncated_normal_kernel,
-    grad=no_grad, stateful=True, stateful_kernel=True, value_inputs=0, torch=HOST))
+    grad=no_grad, stateful=True, stateful_kernel=True, value_inputs=0))
 
 
 def _parameter(value, dtype, name: str) -> Node:
@@ -202,7 +202,7 @@ def _uniform_grad(node, g):
 
 RANDOM_UNIFORM = register(OpDef(
     "random_uniform", infer=_uniform_infer, kernel=_uniform_kernel, grad=_uniform_grad,
-    stateful=True, stateful_kernel=True, broadcasts=True, value_inputs=2, torch=HOST))
+    stateful=True, stateful_kernel=True, broadcasts=True, value_inputs=2))
 
 
 def _uniform_bounds(minval, maxval, dtype, what: str, base: str):
@@ -262,7 +262,7 @@ def _shuffle_kernel(state, node, value):
 
 RANDOM_SHUFFLE = register(OpDef(
     "random_shuffle", infer=_shuffle_infer, kernel=_shuffle_kernel, grad=NOT_DIFFERENTIABLE,
-    stateful=True, stateful_kernel=True, torch=HOST))
+    stateful=True, stateful_kernel=True))
 
 
 def random_shuffle(value, seed: Optional[int] = None, name: Optional[str] = None) -> Node:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..graph import Node
-from ..opdef import HOST, NOT_DIFFERENTIABLE, OpDef, nonempty_input, register
+from ..opdef import NOT_DIFFERENTIABLE, OpDef, nonempty_input, register
 from ..shapes import axis_arg, normalize_axes, num_elements
 from .core import apply, constant, no_grad, require_float, same_dtype
 from .elementwise import cast, equal
@@ -87,20 +87,6 @@ def _sum_kernel(x, axis, keepdims):
     return np.asarray(np.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype))  # int32 stays int32
 
 
-def _torch_reduction(method: str, same_dtype: bool = False):
-    """The torch rule of a reduction: x.<method>(dim=..., keepdim=...). In torch an empty dim
-    tuple means every axis, so reducing over no axes is spelled out (a copy of x)."""
-    def rule(x, axis, keepdims):
-        if axis == ():
-            return x.clone()
-        dims = tuple(range(x.dim())) if axis is None else axis
-        if same_dtype:  # int32 sums stay int32 (torch would make them int64)
-            return getattr(x, method)(dim=dims, keepdim=keepdims, dtype=x.dtype)
-        return getattr(x, method)(dim=dims, keepdim=keepdims)
-    rule.__name__ = f"torch_{method}"
-    return rule
-
-
 def _sum_infer(inputs, axis, keepdims):
     if inputs[0].dtype == _dt.bool_:
         raise TypeError("cannot sum a bool tensor; gf.cast it to a number type first")
@@ -108,16 +94,12 @@ def _sum_infer(inputs, axis, keepdims):
 
 
 REDUCE_SUM = register(OpDef(
-    "reduce_sum", never_raises=True, infer=_sum_infer, kernel=_sum_kernel, grad=_sum_grad,
-    emit="np.add.reduce({0}, axis={axis}, keepdims={keepdims}, dtype={odtype}{out})",
-    torch=_torch_reduction("sum", same_dtype=True)))
+    "reduce_sum", never_raises=True, infer=_sum_infer, kernel=_sum_kernel, grad=_sum_grad))
 REDUCE_MEAN = register(OpDef(
-    "reduce_mean", never_raises=True, infer=_mean_infer, kernel=_mean_kernel, grad=_mean_grad,
-    emit="{kernel}({0}, {axis}, {keepdims}{out})", torch=_torch_reduction("mean")))
+    "reduce_mean", never_raises=True, infer=_mean_infer, kernel=_mean_kernel, grad=_mean_grad))
 REDUCE_MAX = register(OpDef(
     "reduce_max", infer=_reduce_infer, kernel=_reduce_kernel(np.max), grad=_max_grad,
-    emit="np.maximum.reduce({0}, axis={axis}, keepdims={keepdims}{out})",
-    torch=_torch_reduction("amax"), never_raises=nonempty_input))
+    never_raises=nonempty_input))
 
 
 def _reduction_size_kernel(x, axis):
@@ -127,9 +109,9 @@ def _reduction_size_kernel(x, axis):
 
 REDUCTION_SIZE = register(OpDef("reduction_size", infer=lambda inputs, axis: ((), inputs[0].dtype),
                                 kernel=_reduction_size_kernel, grad=no_grad,
-                                value_inputs=0, torch=HOST, never_raises=True))
-# (HOST: a count of elements from shapes alone. With the fold pass on it is a constant before
-# code generation; only with passes=[] does it run, once per step, on the host.)
+                                value_inputs=0, never_raises=True))
+# A count of elements from shapes alone. With the fold pass on it is a constant before code
+# generation; only with passes=[] does it run, once per step.
 
 
 def _axes_attr(x, axis):
@@ -175,7 +157,7 @@ def _argmax_kernel(x, axis):
 
 
 ARGMAX = register(OpDef("argmax", infer=_argmax_infer, kernel=_argmax_kernel,
-                        grad=NOT_DIFFERENTIABLE, torch="torch.argmax({0}, {axis})",
+                        grad=NOT_DIFFERENTIABLE,
                         never_raises=nonempty_input))
 
 
@@ -229,19 +211,8 @@ def _add_n_kernel(*xs, out=None):
     return out
 
 
-def _torch_add_n(*xs):
-    # Left to right, as the numpy kernel, so both round alike.
-    if len(xs) == 1:
-        return xs[0].clone()
-    out = xs[0] + xs[1]
-    for x in xs[2:]:
-        out.add_(x)
-    return out
-
-
 ADD_N = register(OpDef("add_n", never_raises=True, infer=_add_n_infer, kernel=_add_n_kernel,
-                       grad=lambda node, g: (g,) * len(node.inputs),
-                       emit="{kernel}({args}{out})", torch=_torch_add_n))
+                       grad=lambda node, g: (g,) * len(node.inputs)))
 
 
 def add_n(inputs, name: Optional[str] = None):

@@ -47,8 +47,7 @@ def _reshape_grad(node, g):
 
 
 RESHAPE = register(OpDef("reshape", never_raises=True, infer=_reshape_infer, kernel=_reshape_kernel,
-                         grad=_reshape_grad, emit="np.reshape({0}, {shape})", view=True,
-                         torch="torch.reshape({0}, {shape})"))
+                         grad=_reshape_grad, view=True))
 
 
 def reshape(x, shape, name: Optional[str] = None):
@@ -69,7 +68,7 @@ def _reshape_like_kernel(x, like):
 
 RESHAPE_LIKE = register(OpDef("reshape_like", infer=_like_second, kernel=_reshape_like_kernel,
                               grad=lambda node, g: (reshape_like(g, node.inputs[0]), None),
-                              value_inputs=1, view=True, torch="torch.reshape({0}, {1}.shape)",
+                              value_inputs=1, view=True,
                               never_raises=True))
 
 
@@ -101,9 +100,7 @@ def _transpose_grad(node, g):
 
 # perm None reverses the axes, as np.transpose does.
 TRANSPOSE = register(OpDef("transpose", infer=_transpose_infer, kernel=_transpose_kernel,
-                           grad=_transpose_grad, emit="np.transpose({0}, {perm})", view=True,
-                           torch="torch.permute({0}, {perm} or "
-                                 "tuple(range({0}.dim() - 1, -1, -1)))", never_raises=True))
+                           grad=_transpose_grad, view=True, never_raises=True))
 
 
 def transpose(x, perm: Optional[Sequence[int]] = None, name: Optional[str] = None):
@@ -131,21 +128,9 @@ def _reshape_back_grad(node, g):
     return (reshape_like(g, node.inputs[0]),)
 
 
-def _torch_expand_dims(x, axis):
-    """As np.expand_dims: the axes index the result (of rank x.dim() + len(axis)), so the size-1
-    axes go in from the lowest up."""
-    rank = x.dim() + len(axis)
-    axes = sorted(a % rank if -rank <= a < rank else a for a in axis)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"repeated axis in {axis}")
-    for a in axes:
-        x = x.unsqueeze(a)
-    return x
-
-
 EXPAND_DIMS = register(OpDef("expand_dims", infer=_expand_dims_infer, kernel=_expand_dims_kernel,
-                             grad=_reshape_back_grad, emit="np.expand_dims({0}, {axis})",
-                             view=True, torch=_torch_expand_dims, never_raises=True))
+                             grad=_reshape_back_grad,
+                             view=True, never_raises=True))
 
 
 def expand_dims(x, axis, name: Optional[str] = None):
@@ -173,20 +158,8 @@ def _squeeze_kernel(x, axis):
     return np.squeeze(x, axis)
 
 
-def _torch_squeeze(x, axis):
-    """As np.squeeze: an axis of size other than 1 is an error (torch would leave it be)."""
-    if axis is None:
-        return x.squeeze()
-    for a in axis:
-        if x.shape[a] != 1:
-            raise ValueError("cannot select an axis to squeeze out which has size not equal to "
-                             "one")
-    return x.squeeze(axis) if axis else x
-
-
 SQUEEZE = register(OpDef("squeeze", never_raises=True, infer=_squeeze_infer, kernel=_squeeze_kernel,
-                         grad=_reshape_back_grad, emit="np.squeeze({0}, {axis})", view=True,
-                         torch=_torch_squeeze))
+                         grad=_reshape_back_grad, view=True))
 
 
 def squeeze(x, axis=None, name: Optional[str] = None):
@@ -229,8 +202,7 @@ def _concat_grad(node, g):
 
 
 CONCAT = register(OpDef("concat", infer=_concat_infer, kernel=_concat_kernel, grad=_concat_grad,
-                        emit="np.concatenate(({args},), axis={axis})",
-                        torch="torch.cat(({args},), dim={axis})", never_raises=True))
+                        never_raises=True))
 
 
 def concat(values, axis: int, name: Optional[str] = None):
@@ -252,11 +224,6 @@ def _concat_part_kernel(g, *values, index, axis):
     return g[tuple(sl)]
 
 
-def _torch_concat_part(g, *values, index, axis):
-    start = sum(v.shape[axis] for v in values[:index])
-    return g.narrow(axis, start, values[index].shape[axis])  # a view, as the numpy slice
-
-
 def _concat_part_grad(node, g):
     index, axis = node.attrs["index"], node.attrs["axis"]
     values = node.inputs[1:]
@@ -265,8 +232,7 @@ def _concat_part_grad(node, g):
 
 
 CONCAT_PART = register(OpDef("concat_part", infer=_concat_part_infer, kernel=_concat_part_kernel,
-                             grad=_concat_part_grad, value_inputs=1, view=True,
-                             torch=_torch_concat_part, never_raises=True))
+                             grad=_concat_part_grad, value_inputs=1, view=True, never_raises=True))
 
 
 def concat_part(g, values, index: int, axis: int, name: Optional[str] = None):
@@ -295,8 +261,7 @@ def _broadcast_to_kernel(x, shape):
 
 BROADCAST_TO = register(OpDef("broadcast_to", never_raises=True, infer=_broadcast_to_infer,
                               kernel=_broadcast_to_kernel, grad=lambda node, g: (g,),
-                              broadcasts=True, emit="np.broadcast_to({0}, {shape})", view=True,
-                              torch="torch.broadcast_to({0}, {shape})"))
+                              broadcasts=True, view=True))
 
 
 def broadcast_to(x, shape, name: Optional[str] = None):
@@ -324,8 +289,7 @@ def _broadcast_like_kernel(x, like):
 BROADCAST_LIKE = register(OpDef("broadcast_like", never_raises=True, infer=_broadcast_like_infer,
                                 kernel=_broadcast_like_kernel,
                                 grad=lambda node, g: (g, None), broadcasts=True,
-                                value_inputs=1, view=True,
-                                torch="torch.broadcast_to({0}, {1}.shape)"))
+                                value_inputs=1, view=True))
 
 
 def broadcast_like(x, like, name: Optional[str] = None):
@@ -345,21 +309,9 @@ def _sum_to_kernel(x, like):
     return out.reshape(target)
 
 
-def _torch_sum_to(x, like):
-    """_sum_to_kernel in torch; the sum keeps x's dtype (torch would make int32 sums int64)."""
-    target = tuple(like.shape)
-    if tuple(x.shape) == target:
-        return x
-    lead = x.dim() - len(target)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, d in enumerate(target) if d == 1 and x.shape[lead + i] != 1)
-    out = x.sum(dim=axes, keepdim=True, dtype=x.dtype) if axes else x  # dim=(): all axes
-    return out.reshape(target)
-
-
 SUM_TO = register(OpDef("sum_to", never_raises=True, infer=_like_second, kernel=_sum_to_kernel,
                         grad=lambda node, g: (broadcast_like(g, node.inputs[0]), None),
-                        value_inputs=1, view=True, torch=_torch_sum_to))
+                        value_inputs=1, view=True))
 
 
 def sum_to(x, like, name: Optional[str] = None):

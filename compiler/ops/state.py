@@ -141,17 +141,16 @@ def _assign_sub_kernel(state, node, old, delta):
     return state.write(var, state.latest(var) - _checked(var, np.broadcast_to(delta, var.shape)))
 
 
-def _state_op(name, kernel, emit, torch):
-    """A variable update. Generated code updates the variable's array in place (`emit`; `torch`
-    for the torch backend, where the tensor keeps its storage: CUDA graphs rely on it)."""
+def _state_op(name, kernel):
+    """A variable update. Generated code updates the variable's array in place (its storage never
+    moves: CUDA graphs rely on it)."""
     return register(OpDef(name, infer=_assign_infer, kernel=kernel, grad=NOT_DIFFERENTIABLE,
-                          stateful=True, stateful_kernel=True, emit=emit, emit_update=True,
-                          torch=torch, never_raises=True))
+                          stateful=True, stateful_kernel=True, updates=True, never_raises=True))
 
 
-ASSIGN = _state_op("assign", _assign_kernel, "{0}[...] = {1}", "{0}.copy_({1})")
-ASSIGN_ADD = _state_op("assign_add", _assign_add_kernel, "{0} += {1}", "{0}.add_({1})")
-ASSIGN_SUB = _state_op("assign_sub", _assign_sub_kernel, "{0} -= {1}", "{0}.sub_({1})")
+ASSIGN = _state_op("assign", _assign_kernel)
+ASSIGN_ADD = _state_op("assign_add", _assign_add_kernel)
+ASSIGN_SUB = _state_op("assign_sub", _assign_sub_kernel)
 
 
 def assign(ref, value, name: Optional[str] = None) -> Node:

@@ -31,11 +31,11 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from .. import interrupts
-from ..feeds import check_feed
-from ..opdef import HOST
-from ..program import Program, Specialization
-from . import NUMPY
+from ... import interrupts
+from ...feeds import check_feed
+from ...program import Program, Specialization
+from ..lowering import REFERENCE
+from .lowering import TORCH_TABLE
 
 WARMUP = 3           # uncaptured steps per feed signature before capture
 MAX_CAPTURES = 8     # more feed signatures than this: the shapes are dynamic, stop capturing
@@ -66,11 +66,7 @@ def record(function, static_inputs, variables, torch) -> _Captured:
 
 
 def require_cuda(backend) -> None:
-    """A ValueError unless `backend` is the torch backend on a CUDA device."""
-    if backend is NUMPY:
-        raise ValueError("capture=True records the step into a CUDA graph: it needs "
-                         "gf.Session(backend='torch', device='cuda'); this session uses the "
-                         "numpy backend")
+    """A ValueError unless `backend` (the torch backend) runs on a CUDA device."""
     if backend.device.type != "cuda":
         raise ValueError(f"capture=True records the step into a CUDA graph: it needs a CUDA "
                          f"device, and this session runs on {backend.device} (make the "
@@ -80,7 +76,7 @@ def require_cuda(backend) -> None:
 class CapturedProgram(Program):
     """A Program whose steps are captured into CUDA graphs after warming up (module docstring)."""
 
-    def __init__(self, fetches, feeds, store, *, backend=NUMPY, check_numerics: bool = False,
+    def __init__(self, fetches, feeds, store, *, backend, check_numerics: bool = False,
                  **options):
         require_cuda(backend)
         super().__init__(fetches, feeds, store, backend=backend, check_numerics=check_numerics,
@@ -183,11 +179,12 @@ class CapturedProgram(Program):
             return "the step runs in the reference interpreter (see the earlier warning)"
         if self._check_numerics:
             return "check_numerics inspects every value on the host"
-        host = [n for n in spec.function.nodes if n.opdef.torch is HOST]
+        host = [n for n in spec.function.nodes if n.opdef.name in TORCH_TABLE
+                and TORCH_TABLE.rules[n.opdef.name] is REFERENCE]
         if host:
             why = ("its random draws come from the session's numpy streams"
                    if host[0].opdef.stateful_kernel and host[0].opdef.stateful
-                   else "its torch rule runs the numpy kernel")
+                   else "its torch rule runs the numpy reference kernel")
             return (f"{host[0].describe()} runs on the host ({why}), which a CUDA graph "
                     f"cannot record")
         if len(self._states) >= MAX_CAPTURES:

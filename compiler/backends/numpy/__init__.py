@@ -1,0 +1,72 @@
+"""The numpy backend, the default and the oracle: generated numpy code, with `out=` buffers
+planned ahead and elementwise ops computed over dying inputs. Variables are numpy arrays in a
+VariableStore; the reference interpreter runs on the same store."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...feeds import check_feed
+from ...interpreter import evaluate
+from ...store import VariableStore
+from ..base import Backend
+from .lowering import NUMPY_TABLE
+
+
+class NumpyBackend(Backend):
+    """Generated numpy code; variables are numpy arrays in a VariableStore."""
+
+    name = "numpy"
+    device = "cpu"
+    table = NUMPY_TABLE
+    modules = {"np": np}
+    reuse_memory = True
+    scalar_results = True     # 0-d results as numpy scalars, as TF1 returns them
+    copy = "np.array({})"
+    interprets = True
+
+    def dtype(self, dtype: np.dtype) -> str:
+        return f"np.{dtype.name}"
+
+    def constant(self, value):
+        return value
+
+    def reference(self, kernel, stateful: bool):
+        return kernel
+
+    def make_store(self) -> VariableStore:
+        return VariableStore(evaluate)
+
+    def feed(self, node, value):
+        return check_feed(node, value)
+
+    def signature(self, values):
+        # Exact numpy arrays of a shape and dtype seen before were checked then.
+        key = tuple([(v.shape, v.dtype) for v in values if type(v) is np.ndarray])
+        return key if len(key) == len(values) else None
+
+    def results(self, outs, as_tensors: bool = False):
+        return outs
+
+    def snapshot(self, value):
+        return np.array(value)
+
+    def restore(self, target, value) -> None:
+        np.copyto(target, value)
+
+    def to_numpy(self, value):
+        return value
+
+    def __repr__(self) -> str:
+        return "<graphflow numpy backend>"
+
+
+NUMPY = NumpyBackend()
+
+
+def make_backend(device=None) -> NumpyBackend:
+    """The numpy backend (`device` must be None or "cpu")."""
+    if device not in (None, "cpu"):
+        raise ValueError(f"device={device!r}: the numpy backend runs on the CPU; use "
+                         f"backend='torch' for device {device!r}")
+    return NUMPY
