@@ -19,6 +19,7 @@ from .ops.reduce import add_n
 from .ops.shape import concat, expand_dims, reshape, sum_to
 from .passes.stabilize import stable_form
 from .shapes import fmt, is_fully_known, num_elements
+from .traversal import reachable
 
 TensorOrList = Union[Node, Sequence[Node]]
 
@@ -36,13 +37,8 @@ def _on_path(ys: List[Node], xs: List[Node]) -> set:
     # Nodes made before every x cannot depend on one: the walk stops there, so differentiating a
     # small piece on top of a big graph (a stable form's gradient) costs the piece, not the graph.
     first = min((x.id for x in xs), default=0)
-    ancestors, stack = set(), [y for y in ys if y.id >= first]
-    while stack:
-        node = stack.pop()
-        if node in ancestors:
-            continue
-        ancestors.add(node)
-        stack.extend(i for i in node.inputs if i.id >= first)
+    ancestors = reachable([y for y in ys if y.id >= first],
+                          lambda node: [i for i in node.inputs if i.id >= first])
     xs_set = set(xs)
     on_path = set()
     for node in sorted(ancestors, key=lambda n: n.id):  # creation order is topological
@@ -101,13 +97,8 @@ def gradients(ys: TensorOrList, xs: TensorOrList, grad_ys=None) -> List[Optional
 
 def _interior(node: Node, leaves) -> set:
     """The nodes of a pattern rooted at `node`, between it and its leaves."""
-    inside, stack = set(), [node.inputs[0]]
-    while stack:
-        n = stack.pop()
-        if n not in inside and n not in leaves:
-            inside.add(n)
-            stack.extend(n.inputs)
-    return inside
+    start = [] if node.inputs[0] in leaves else [node.inputs[0]]
+    return reachable(start, lambda n: [i for i in n.inputs if i not in leaves])
 
 
 def _input_grads(node: Node, g: Node, xs: set):

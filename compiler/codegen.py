@@ -147,10 +147,11 @@ class _Renderer:
             args = ["_state", self.bind(stmt.node, "node")] + args
             self.needs_state = True
         else:
-            if rule is REFERENCE:
-                rule = self.backend.reference(op.kernel, stateful=False)
-            attrs = stmt.node.attrs
-            fn = functools.partial(rule, **attrs) if attrs else rule
+            fn = op.kernel if rule is REFERENCE else rule
+            if stmt.node.attrs:
+                fn = functools.partial(fn, **stmt.node.attrs)
+            if rule is REFERENCE:  # attributes first: a backend's wrapper passes inputs only
+                fn = self.backend.reference(fn, stateful=False)
         return f"{self.bind(fn, 'k_' + op.name + '_')}({', '.join(args)})"
 
     def _numerics_check(self, stmt: Statement) -> str:

@@ -20,6 +20,7 @@ from . import dtypes as _dt
 from .errors import DTypeError, GraphMismatchError, ShapeError
 from .opdef import OpDef
 from .shapes import fmt
+from .traversal import to_networkx
 
 _PACKAGE_DIRS = tuple(
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d) + os.sep
@@ -347,19 +348,7 @@ class Graph:
         `control=False`; one edge per control input, keyed "control", position None,
         `control=True`.
         """
-        import networkx as nx  # only here: `import graphflow` does not need networkx
-
-        G = nx.MultiDiGraph()
-        for node in self.nodes:
-            if node.name in G:
-                raise ValueError(f"to_networkx: two nodes of this graph are named '{node.name}' "
-                                 f"({node.site}); node names must be unique in a Graph")
-            G.add_node(node.name, op=node.type, shape=node.shape, dtype=node.dtype, node=node)
-            for position, x in enumerate(node.inputs):
-                G.add_edge(x.name, node.name, key=position, position=position, control=False)
-            for c in node.control_inputs:
-                G.add_edge(c.name, node.name, key="control", position=None, control=True)
-        return G
+        return to_networkx(self.nodes)
 
     def __str__(self) -> str:
         return "\n".join(format_node(n) for n in self.nodes)

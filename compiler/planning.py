@@ -25,6 +25,7 @@ from .graph import Node
 from .ops.core import CONSTANT, PLACEHOLDER
 from .ops.state import VARIABLE
 from .shapes import is_fully_known
+from .traversal import consumers, reachable
 
 SOURCES = (PLACEHOLDER, CONSTANT, VARIABLE)
 
@@ -46,7 +47,7 @@ def schedule(fn: Function) -> List[Node]:
     index = {n: i for i, n in enumerate(fn.nodes)}
     roots = storage_roots(fn.nodes)
     old_readers = _old_value_readers(fn.nodes, roots)
-    consumers: Dict[Node, List[Node]] = {n: [] for n in fn.nodes}
+    users: Dict[Node, List[Node]] = {n: [] for n in fn.nodes}  # with the extra ordering edges
     waiting = {}
     for n in fn.nodes:
         deps = set(n.inputs) | set(n.control_inputs)
@@ -54,14 +55,14 @@ def schedule(fn: Function) -> List[Node]:
             deps.update(w for w in old_readers.get(roots[n.inputs[0]], ()) if w is not n)
         waiting[n] = len(deps)
         for d in deps:
-            consumers[d].append(n)
+            users[d].append(n)
     ready = [(is_update(n), index[n], n) for n in fn.nodes if waiting[n] == 0]
     heapq.heapify(ready)
     order = []
     while ready:
         _, _, node = heapq.heappop(ready)
         order.append(node)
-        for c in consumers[node]:
+        for c in users[node]:
             waiting[c] -= 1
             if waiting[c] == 0:
                 heapq.heappush(ready, (is_update(c), index[c], c))
@@ -163,7 +164,7 @@ def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node
     the backend's rule for that op can write into `out=` (writes_out), and nothing reads the
     variable's old value after that op (other than what follows the assign)."""
     position = {n: i for i, n in enumerate(order)}
-    users = consumer_map(order)
+    users = consumers(order)
     updates = [n for n in order if is_update(n)]
     writes = Counter(roots[u.inputs[0]] for u in updates)
     readers = _readers(order, roots, {roots[u.inputs[0]] for u in updates})
@@ -184,16 +185,6 @@ def direct_writes(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node
         if all(_follows(a, r, position, users, base) for r in late):
             direct[value] = var
     return direct
-
-
-def consumer_map(nodes: Sequence[Node]) -> Dict[Node, List[Node]]:
-    """Node -> the nodes using it (as an input or a control input), in the order of `nodes`;
-    built once per function, in one walk."""
-    users: Dict[Node, List[Node]] = {}
-    for n in nodes:
-        for i in n.inputs + n.control_inputs:
-            users.setdefault(i, []).append(n)
-    return users
 
 
 def view_bases(nodes: Sequence[Node]) -> Dict[Node, Node]:
@@ -223,15 +214,8 @@ def _follows(a: Node, r: Node, position, users, base) -> bool:
         return True  # reads what the assign returns, or a view of it
     # Rare (a read_variable after the assign; any other read of the old value there is an
     # error of check_updates): search from `a`, no further than `r`'s position.
-    seen, stack = {a}, [a]
-    while stack:
-        for c in users.get(stack.pop(), ()):
-            if c is r:
-                return True
-            if c not in seen and position[c] < position[r]:
-                seen.add(c)
-                stack.append(c)
-    return False
+    return r in reachable([a], lambda n: [c for c in users.get(n, ())
+                                          if c is r or position[c] < position[r]])
 
 
 def plan_memory(order: List[Node], outputs: Tuple[Node, ...], roots: Dict[Node, Node],

@@ -8,7 +8,8 @@ backend runs it. An entry is one of:
                (the node's dtype as the backend spells it), {kernel} (the op's reference kernel,
                bound by name) and {out} (", out=<buffer>" where the memory plan gives the node a
                buffer, else ""). For ops that update input 0 in place (OpDef.updates), the text is
-               the updating statement itself (`{0} -= {1}`).
+               the updating statement itself (`{0} -= {1}`), and must be: their reference kernels
+               stage writes only the interpreter commits.
     a callable f(*input_values, **attrs) -> value, bound into the generated code by name; inputs
                read for their shape only come as ShapeOf.
     REFERENCE  the op's reference kernel (OpDef.kernel); a backend whose values are not numpy
@@ -89,6 +90,12 @@ class LoweringTable:
             raise BackendError(f"the {self.backend} backend has no rule for op "
                                f"'{node.opdef.name}', used by {node.describe()}; run this graph "
                                f"with backend='numpy'")
+        if node.opdef.updates and not isinstance(rule, Template):
+            # The reference kernel stages its write for the interpreter to commit: in generated
+            # code it would be lost.
+            raise BackendError(f"the {self.backend} backend's rule for '{node.opdef.name}' "
+                               f"(used by {node.describe()}) must be a Template: a statement "
+                               f"updating the variable, input 0, in place")
         return rule
 
     def check(self, registry: Dict[str, object], without: Iterable[str] = ()) -> None:
