@@ -234,6 +234,17 @@ def test_a_failed_run_changes_no_variable():
     np.testing.assert_array_equal(sess.run(v), [2.0, 3.0, 4.0])
 
 
+def test_host_kernels_with_attributes_run_unoptimized():
+    """reduction_size runs its numpy kernel on the host (passes=[] keeps it from being folded):
+    the kernel gets its `axis` attribute, the wrapper only the inputs."""
+    x = gf.placeholder(gf.float64, (3, None), name="x")  # the count is known at run time only
+    mean = gf.reduce_mean(x, axis=1)
+    (g,) = gf.gradients(mean, [x])  # divides by reduction_size(x, axis=(1,))
+    step = gf.Session(backend="torch", device="cpu", passes=[]).make_callable(g, [x])
+    np.testing.assert_array_equal(step(np.ones((3, 4))), np.full((3, 4), 0.25))
+    assert "reduction_size" in step.ops
+
+
 def test_an_op_without_a_torch_rule_is_named_when_compiling():
     lonely = OpDef("numpy_only_for_this_test", infer=lambda inputs: (inputs[0].shape,
                                                                       inputs[0].dtype),
