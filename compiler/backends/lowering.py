@@ -71,6 +71,12 @@ class LoweringTable:
         """Lower `op` to source text (module docstring)."""
         self._add(op, Template(text))
 
+    def templates(self, pattern: str, functions: Dict[str, str]) -> None:
+        """One template per op of a family: `pattern` with %s replaced by the op's function
+        (templates("np.%s({0}{out})", {"abs": "absolute"}) gives np.absolute({0}{out}))."""
+        for op, fn in functions.items():
+            self.template(op, pattern % fn)
+
     def reference(self, *ops: str) -> None:
         """Run these ops' reference kernels."""
         for op in ops:

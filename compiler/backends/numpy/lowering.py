@@ -22,10 +22,8 @@ _UNARY_UFUNCS = {
     "abs": "absolute", "sign": "sign", "sin": "sin", "cos": "cos", "log1p": "log1p",
     "tanh": "tanh", "logical_not": "logical_not",
 }
-for _op, _ufunc in _UFUNCS.items():
-    T.template(_op, f"np.{_ufunc}({{0}}, {{1}}{{out}})")
-for _op, _ufunc in _UNARY_UFUNCS.items():
-    T.template(_op, f"np.{_ufunc}({{0}}{{out}})")
+T.templates("np.%s({0}, {1}{out})", _UFUNCS)
+T.templates("np.%s({0}{out})", _UNARY_UFUNCS)
 
 T.template("read_variable", "np.array({0})")
 T.template("where", "np.where({0}, {1}, {2})")
@@ -35,8 +33,7 @@ T.template("identity", "{0}")
 T.template("stop_gradient", "{0}")
 T.template("relu", "np.maximum({0}, 0{out})")
 # Kernels written to take out= themselves (numerically stable forms).
-for _op in ("rsqrt", "sigmoid", "softplus"):
-    T.template(_op, "{kernel}({0}{out})")
+T.templates("%s({0}{out})", dict.fromkeys(("rsqrt", "sigmoid", "softplus"), "{kernel}"))
 T.reference("zeros_like", "ones_like")
 
 # -- shape and array -------------------------------------------------------------------------------

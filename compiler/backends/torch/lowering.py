@@ -35,10 +35,8 @@ _UNARY = {
     "abs": "abs", "sign": "sign", "sin": "sin", "cos": "cos", "log1p": "log1p",
     "logical_not": "logical_not", "relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
 }
-for _op, _fn in _FUNCTIONS.items():
-    T.template(_op, f"torch.{_fn}({{0}}, {{1}})")
-for _op, _fn in _UNARY.items():
-    T.template(_op, f"torch.{_fn}({{0}})")
+T.templates("torch.%s({0}, {1})", _FUNCTIONS)
+T.templates("torch.%s({0})", _UNARY)
 
 # Integers divide in float64, as numpy does (torch would divide them in float32).
 T.template("divide", "torch.true_divide({0}.to({odtype}), {1}.to({odtype}))")
