@@ -95,7 +95,7 @@ class _Renderer:
         self.namespace: Dict[str, object] = dict(backend.modules)
         self.namespace.update(listing.objects)
         self.namespace.update({k: backend.constant(v) for k, v in listing.constants.items()})
-        self.buffers = _allocate(listing.buffers)
+        self.buffers = _allocate(listing.buffers, backend)
         self.namespace.update(self.buffers)
         self.bound: Dict[int, str] = {}
         self.needs_state = False
@@ -231,13 +231,13 @@ def compile_function(source: str, filename: str, namespace: dict, name: str):
     return function
 
 
-def _allocate(buffers) -> Dict[str, np.ndarray]:
+def _allocate(buffers, backend: Backend) -> Dict[str, np.ndarray]:
     """The preallocated buffers; one that cannot be allocated is reported against the first node
     planned into it (op, name, the user's file:line, the bytes asked for)."""
     arrays = {}
     for name, (shape, dtype, node) in buffers.items():
         try:
-            arrays[name] = np.empty(shape, dtype)
+            arrays[name] = backend.allocate(shape, dtype)
         except (MemoryError, ValueError) as exc:
             nbytes = num_elements(shape) * np.dtype(dtype).itemsize
             raise OpError(f"{node.describe()}: cannot allocate {nbytes:,} bytes for its "

@@ -73,7 +73,7 @@ class Statement:
     out: Optional[str] = None          # the buffer or variable its value is written into
     written: bool = False              # an update whose value is already in the variable
     snapshot: Optional[str] = None     # a copy of the value, taken right after it
-    frees: Tuple[str, ...] = ()        # names that die after it
+    frees: List[str] = field(default_factory=list)  # names that die after it
     hold: bool = False
     code: List[str] = field(default_factory=list)
 
@@ -203,8 +203,8 @@ class _Lister:
             return
         if not statements:
             statements.append(Statement())
-        statements[-1].frees += tuple(n for n in dict.fromkeys(names)
-                                      if n not in statements[-1].frees)
+        # A value dies at one position only: names from different positions never repeat.
+        statements[-1].frees.extend(dict.fromkeys(names))
 
     def _results(self, none_outputs, snapshots) -> List[Result]:
         fn, roots = self.fn, self.roots

@@ -10,6 +10,7 @@ Code generation (compiler/codegen.py renders each planned statement with these):
     modules        the names the generated code uses ({"np": numpy, ...}), bound in its globals
     reuse_memory   whether values may be written into planned buffers (`out=`) and over dying
                    inputs; a backend with its own caching allocator says False
+    allocate(shape, dtype)  one planned buffer (reuse_memory only)
     copy           the expression copying a value: "np.array({})"
     scalar_results 0-d results become numpy scalars inside the generated code
     dtype(d)       a numpy dtype as source text in this backend's spelling
@@ -79,6 +80,10 @@ class Backend(ABC):
 
     def check_numerics(self, check: Callable) -> Callable:
         return check
+
+    def allocate(self, shape: tuple, dtype: np.dtype):
+        """A buffer the memory plan writes values of this shape and dtype into."""
+        return np.empty(shape, dtype)
 
     # -- running -----------------------------------------------------------------------------------
     @abstractmethod
