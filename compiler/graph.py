@@ -19,6 +19,7 @@ import numpy as np
 from . import dtypes as _dt
 from .errors import DTypeError, GraphMismatchError, ShapeError
 from .opdef import OpDef
+from .printing import format_node
 from .shapes import fmt
 from .traversal import to_networkx
 
@@ -355,29 +356,6 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"<gf.Graph with {len(self.nodes)} nodes>"
-
-
-def format_node(node: Node) -> str:
-    """`logits: f32[?,10] = add(matmul_1, b2)   # model.py:14`"""
-    if node.dtype is None:
-        typ = "op"
-    elif node.shape is None:
-        typ = f"{_dt.short_name(node.dtype)}[*]"
-    else:
-        typ = _dt.short_name(node.dtype) + "[" + ",".join(
-            "?" if d is None else str(d) for d in node.shape) + "]"
-    args = ", ".join(x.name for x in node.inputs)
-    attrs = ", ".join(f"{k}={_short_attr(v)}" for k, v in node.attrs.items())
-    call = ", ".join(p for p in (args, attrs) if p)
-    return f"{node.name}: {typ} = {node.opdef.name}({call})   # {node.site}"
-
-
-def _short_attr(value) -> str:
-    if isinstance(value, np.dtype):
-        return value.name
-    if isinstance(value, np.ndarray):
-        return repr(value.item()) if value.size == 1 else f"array{fmt(value.shape)}"
-    return repr(value)
 
 
 # -- the default-graph stack, one per thread -------------------------------------------------
