@@ -8,11 +8,13 @@ from typing import Optional
 from compiler import dtypes as _dt
 from compiler.graph import Node, graph_of
 from compiler.ops import nn as _nn
+from compiler.ops.conv import conv2d, conv2d_transpose
 from compiler.ops.core import convert_to_tensor
 from compiler.ops.debug import check_labels
 from compiler.ops.elementwise import add, cast, divide, greater_equal, multiply, subtract
 from compiler.ops.indexing import one_hot
 from compiler.ops.nn import relu, sigmoid, sigmoid_cross_entropy_with_logits, softplus, tanh
+from compiler.ops.pool import avg_pool, avg_pool2d, max_pool, max_pool2d
 from compiler.ops.random import random_uniform_like
 from compiler.ops.reduce import reduce_sum
 from compiler.ops.shape import reshape
@@ -23,7 +25,8 @@ from .regularizers import l2_loss
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "sparse_softmax_cross_entropy_with_logits", "l2_loss", "bias_add",
-           "softmax_cross_entropy_with_logits_v2", "dropout"]
+           "softmax_cross_entropy_with_logits_v2", "dropout", "conv2d", "conv2d_transpose",
+           "max_pool", "avg_pool", "max_pool2d", "avg_pool2d"]
 
 
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,

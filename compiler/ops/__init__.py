@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     array,
+    conv,
     core,
     debug,
     distributed,
@@ -10,6 +11,7 @@ from . import (  # noqa: F401
     linalg,
     math,
     nn,
+    pool,
     random,
     reduce,
     shape,
@@ -17,4 +19,4 @@ from . import (  # noqa: F401
 )
 
 FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random,
-            debug, distributed)
+            debug, distributed, conv, pool)

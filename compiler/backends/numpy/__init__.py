@@ -10,6 +10,7 @@ from ...feeds import check_feed
 from ...interpreter import evaluate
 from ...store import VariableStore
 from ..base import Backend
+from . import conv, pool  # noqa: F401,E402  (their rules join the table)
 from .lowering import NUMPY_TABLE
 
 

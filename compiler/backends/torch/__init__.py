@@ -24,6 +24,7 @@ from ...errors import FeedError
 from ...feeds import _what, check_feed, check_range
 from ...shapes import compatible, fmt
 from ..base import Backend
+from . import conv, pool  # noqa: F401,E402  (their rules join the table)
 from .capture import CapturedProgram
 from .lowering import TORCH_TABLE
 from .runtime import HostStore, TorchStore, import_torch, resolve_device

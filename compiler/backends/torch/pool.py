@@ -1,0 +1,3 @@
+"""The torch backend's lowering of the pool ops (compiler/ops/pool.py): skeleton."""
+
+from .lowering import TORCH_TABLE as T  # noqa: F401
