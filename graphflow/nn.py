@@ -6,7 +6,7 @@ import numbers
 from typing import Optional
 
 from compiler import dtypes as _dt
-from compiler.graph import Node, graph_of
+from compiler.graph import Node, graph_of, user_site
 from compiler.ops import nn as _nn
 from compiler.ops.conv import conv2d, conv2d_transpose
 from compiler.ops.core import convert_to_tensor
@@ -18,6 +18,7 @@ from compiler.ops.pool import avg_pool, avg_pool2d, max_pool, max_pool2d
 from compiler.ops.random import random_uniform_like
 from compiler.ops.reduce import reduce_sum
 from compiler.ops.shape import reshape
+from compiler.ops.windows import data_format_arg
 from compiler.shapes import as_shape, fmt
 
 from .regularizers import l2_loss
@@ -59,14 +60,23 @@ def softmax_cross_entropy_with_logits_v2(labels=None, logits=None, axis: int = -
     return softmax_cross_entropy_with_logits(labels=labels, logits=logits, axis=axis, name=name)
 
 
-def bias_add(value, bias, name: Optional[str] = None):
-    """value + bias, where bias is 1-D and matches value's last dimension (TF1's tf.nn.bias_add)."""
+def bias_add(value, bias, data_format=None, name: Optional[str] = None):
+    """value + bias, where bias is 1-D and matches value's last dimension (TF1's tf.nn.bias_add,
+    NHWC: channels last, any rank >= 2). data_format "NCHW" raises NotImplementedError."""
+    op = f"bias_add ({user_site()})"
+    data_format_arg(data_format, op)
+    graph = graph_of([value, bias])
+    value = convert_to_tensor(value, graph=graph)
+    bias = convert_to_tensor(bias, value.dtype, graph=graph)
     if bias.shape is None or len(bias.shape) != 1:
-        raise ValueError(f"bias_add: bias must be 1-D, got shape {bias.shape}")
+        raise ValueError(f"{op}: bias must be 1-D, got shape {fmt(bias.shape)}")
+    if value.shape is not None and len(value.shape) < 2:
+        raise ValueError(f"{op}: value '{value.name}' must be at least 2-D, got shape "
+                         f"{fmt(value.shape)}")
     if value.shape is not None and value.shape[-1] not in (None, bias.shape[0]):
-        raise ValueError(f"bias_add: bias of size {bias.shape[0]} does not match the last "
-                         f"dimension of value {value.shape}")
-    return add(value, bias, name=name)
+        raise ValueError(f"{op}: bias of size {bias.shape[0]} does not match the last "
+                         f"dimension of value {fmt(value.shape)}")
+    return add(value, bias, name=name or "BiasAdd")
 
 
 def dropout(x, keep_prob=None, noise_shape=None, seed: Optional[int] = None,
