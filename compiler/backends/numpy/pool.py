@@ -1,3 +1,124 @@
-"""The numpy backend's lowering of the pool ops (compiler/ops/pool.py): skeleton."""
+"""The numpy backend's lowering of the pool ops (compiler/ops/pool.py): no Python loop over the
+batch or the pixels, only over the window's kh and kw taps, each step one ufunc over strided views
+of every window at once.
 
-from .lowering import NUMPY_TABLE as T  # noqa: F401
+The forward pools are separable: a max (or sum) over each window's kh rows, whole image rows at a
+time (long contiguous runs), then over its kw columns of that smaller array. On Deep MNIST's
+shapes this is 1.3-2x faster than a ufunc per tap of the window, which is itself 2-7x faster than
+a reduction over the window axes of a reshaped (N, H/2, 2, W/2, 2, C) view (numpy reduces over
+inner axes of length 2 slowly).
+
+The gradient of max pooling finds, tap by tap in row-major order, where the tap equals its
+window's maximum and no earlier tap did: TF's first-maximum rule. Where windows neither overlap
+nor leave gaps (ksize == strides, no padding, nothing left over) every input position is written
+once, so the gradient needs no zeroing and no adding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ops.pool import PoolGeometry, crop, pad, pool_geometry, valid_counts
+from .lowering import NUMPY_TABLE as T
+
+
+def _disjoint(geo: PoolGeometry) -> bool:
+    """No input position lies under two windows."""
+    return geo.ksize[0] <= geo.strides[0] and geo.ksize[1] <= geo.strides[1]
+
+
+def _tiles(geo: PoolGeometry, padded_shape) -> bool:
+    """The windows cover the padded input exactly once."""
+    (oh, ow), (kh, kw) = geo.out, geo.ksize
+    return geo.ksize == geo.strides and padded_shape[1:3] == (oh * kh, ow * kw)
+
+
+def _gradient_buffer(geo: PoolGeometry, shape, dtype) -> np.ndarray:
+    padded = geo.padded(shape)
+    return np.empty(padded, dtype) if _tiles(geo, padded) else np.zeros(padded, dtype)
+
+
+def _first_maxima(xp: np.ndarray, y: np.ndarray, geo: PoolGeometry):
+    """For each tap, row-major: (rows, cols, hit), hit True where this tap is its window's first
+    maximum."""
+    taken = None
+    for rows, cols in geo.taps():
+        hit = np.equal(xp[:, rows, cols], y)
+        if taken is None:
+            taken = hit.copy()
+        else:
+            np.greater(hit, taken, out=hit)  # hit and not taken before
+            np.logical_or(taken, hit, out=taken)
+        yield rows, cols, hit
+
+
+def _separable(xp: np.ndarray, geo: PoolGeometry, ufunc) -> np.ndarray:
+    """ufunc (np.maximum, np.add) over each window: first over the kh rows of every window (whole
+    image rows: long contiguous runs), then over the kw columns of that (a 1/kh smaller array)."""
+    (oh, ow), (kh, kw), (sh, sw) = geo.out, geo.ksize, geo.strides
+    rows = [xp[:, i:i + sh * (oh - 1) + 1:sh] for i in range(kh)]
+    part = rows[0] if kh == 1 else ufunc(rows[0], rows[1])
+    for row in rows[2:]:
+        ufunc(part, row, out=part)
+    cols = [part[:, :, j:j + sw * (ow - 1) + 1:sw] for j in range(kw)]
+    out = np.array(cols[0]) if kw == 1 else ufunc(cols[0], cols[1])
+    for col in cols[2:]:
+        ufunc(out, col, out=out)
+    return out
+
+
+@T.lowering("max_pool")
+def max_pool(x, ksize, strides, padding):
+    geo = pool_geometry(x.shape, ksize, strides, padding)
+    return _separable(pad(x, geo, -np.inf), geo, np.maximum)
+
+
+@T.lowering("max_pool_grad")
+def max_pool_grad(x, y, g, ksize, strides, padding):
+    geo = pool_geometry(x.shape, ksize, strides, padding)
+    dxp = _gradient_buffer(geo, x.shape, g.dtype)
+    disjoint = _disjoint(geo)
+    for rows, cols, hit in _first_maxima(pad(x, geo, -np.inf), y, geo):
+        if disjoint:
+            np.multiply(g, hit, out=dxp[:, rows, cols])
+        else:
+            dxp[:, rows, cols] += g * hit
+    return crop(dxp, geo, x.shape)
+
+
+@T.lowering("max_pool_grad_grad")
+def max_pool_grad_grad(x, y, h, ksize, strides, padding):
+    geo = pool_geometry(x.shape, ksize, strides, padding)
+    hp = pad(h, geo, 0)
+    out = np.zeros(y.shape, h.dtype)
+    for rows, cols, hit in _first_maxima(pad(x, geo, -np.inf), y, geo):
+        out += hp[:, rows, cols] * hit
+    return out
+
+
+def _counts(shape, geo: PoolGeometry, dtype):
+    """What each window's sum is divided by: a number where no window reaches the padding."""
+    if geo.has_padding:
+        return valid_counts(shape, geo, dtype)
+    return geo.ksize[0] * geo.ksize[1]
+
+
+@T.lowering("avg_pool")
+def avg_pool(x, ksize, strides, padding):
+    geo = pool_geometry(x.shape, ksize, strides, padding)
+    out = _separable(pad(x, geo, 0), geo, np.add)
+    return np.divide(out, _counts(x.shape, geo, x.dtype), out=out)
+
+
+@T.lowering("avg_pool_grad")
+def avg_pool_grad(g, x, ksize, strides, padding):
+    geo = pool_geometry(x.shape, ksize, strides, padding)
+    share = g / _counts(x.shape, geo, g.dtype)
+    dxp = _gradient_buffer(geo, x.shape, g.dtype)
+    disjoint = _disjoint(geo)
+    for rows, cols in geo.taps():
+        if disjoint:
+            dxp[:, rows, cols] = share
+        else:
+            dxp[:, rows, cols] += share
+    return crop(dxp, geo, x.shape)
