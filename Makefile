@@ -8,7 +8,7 @@ TRAIN_STAMP := $(VENV)/.installed-train
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install test lint bench bench-peers train compare profile dot graphviz clean
+.PHONY: install test lint bench bench-peers train train-cnn compare profile dot graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,12 +42,14 @@ lint: $(STAMP)
 # current one down; the benchmark unsets them for its own run only.
 # The MLP step on every contender (bench/mlp_step.py), then 1 vs 2 gloo workers at a global
 # batch of 1024 (bench/data_parallel.py, about 2 minutes), compile time against graph size
-# (bench/compile_time.py) and what a run's all-or-nothing bookkeeping costs (bench/run_overhead.py).
+# (bench/compile_time.py), what a run's all-or-nothing bookkeeping costs (bench/run_overhead.py)
+# and the Deep MNIST CNN's training step (bench/conv_step.py).
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/mlp_step.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/data_parallel.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/run_overhead.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/compile_time.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/conv_step.py
 
 # TensorFlow 1 graph mode and JAX jit beside graphflow and PyTorch: their own venv, since
 # TensorFlow and JAX are large and nothing else needs them.
@@ -63,12 +65,18 @@ bench-peers: $(BENCH_STAMP)
 train: $(TRAIN_STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/train_mnist.py
 
+# TF1's Deep MNIST convolutional net (examples/mnist_cnn.py).
+train-cnn: $(TRAIN_STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/mnist_cnn.py
+
 compare: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/compare_torch.py
 
-# Per node of the MNIST training step (hidden 1024, batch 128): median time, share, output bytes.
+# Per node of the MNIST training steps (the MLP at batch 128, the CNN at batch 50): median time,
+# share, output bytes.
 profile: $(TRAIN_STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/profile_mnist.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/profile_mnist.py --model cnn
 
 dot: $(TRAIN_STAMP)
 	@command -v dot >/dev/null || $(MAKE) --no-print-directory graphviz

@@ -123,7 +123,7 @@ def write_metrics(out_dir: str, history: list) -> None:
         writer.writerows(history)
 
 
-def write_plot(out_dir: str, history: list) -> str:
+def write_plot(out_dir: str, history: list, title: str = "graphflow MLP on MNIST") -> str:
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -138,7 +138,7 @@ def write_plot(out_dir: str, history: list) -> str:
     ax2.plot(epochs, [100 * h["val_accuracy"] for h in history], marker="o", color="tab:green")
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("validation accuracy (%)")
-    fig.suptitle("graphflow MLP on MNIST")
+    fig.suptitle(title)
     fig.tight_layout()
     path = os.path.join(out_dir, "curves.png")
     fig.savefig(path, dpi=100)

@@ -56,6 +56,7 @@ from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
 
 from . import (
     compat,
+    contrib,
     data,
     datasets,
     debugging,

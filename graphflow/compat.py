@@ -108,7 +108,6 @@ UNSUPPORTED = {
     "RandomShuffleQueue": "queues; feed batches with feed_dict and gf.data.batches",
     "estimator": "tf.estimator; write the training loop with sess.run",
     "keras": "tf.keras; use gf.layers",
-    "contrib": "tf.contrib",
     "variable_scope": "tf.variable_scope/get_variable; use gf.name_scope and gf.Variable",
     "get_variable": "tf.get_variable; use gf.Variable",
     "sparse_placeholder": "sparse tensors",

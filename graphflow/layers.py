@@ -5,7 +5,8 @@
     h = gf.layers.dropout(h, rate=0.5, training=is_training)
     logits = gf.layers.dense(h, 10, name="logits")          # logits/kernel, logits/bias
 
-dropout and batch_normalization live in graphflow/normalization.py.
+dropout and batch_normalization live in graphflow/normalization.py; conv2d, conv2d_transpose,
+max_pooling2d, average_pooling2d and flatten in graphflow/conv_layers.py.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from compiler.ops.linalg import matmul
 from compiler.ops.state import Variable
 from compiler.shapes import fmt
 
+from .conv_layers import average_pooling2d, conv2d, conv2d_transpose, flatten, max_pooling2d
 from .initializers import glorot_uniform, zeros
 from .normalization import batch_normalization, dropout
 from .variables import GraphKeys
 
-__all__ = ["dense", "dropout", "batch_normalization"]
+__all__ = ["dense", "dropout", "batch_normalization", "conv2d", "conv2d_transpose",
+           "max_pooling2d", "average_pooling2d", "flatten"]
 
 Initializer = Callable[..., object]
 

@@ -1,0 +1,204 @@
+"""One Adam training step of TF1's Deep MNIST CNN (examples/mnist_cnn.py), float32: graphflow's
+generated numpy code, graphflow's torch backend on the CPU, PyTorch eager (NCHW and
+channels_last, 2 threads) and a hand-written numpy step, measured side by side in one run.
+
+    python bench/conv_step.py [--batches 50 128] [--repeats 15] [--out FILE.json]
+
+The numpy contenders are interleaved step by step; the PyTorch ones run alone, each followed by a
+pause (their OpenMP threads spin after each op and would take the cores from the others).
+Reported: median milliseconds per step, each contender's ratio to PyTorch's faster layout, and
+how long graphflow took to compile the step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+from report import machine, write_json
+
+import graphflow as gf
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+from mnist_cnn import build_model  # noqa: E402
+
+LR, B1, B2, EPS = 1e-3, 0.9, 0.999, 1e-8
+
+
+def graphflow_step(backend: str):
+    """The example's net and Adam step for `backend`: (step(X, Y), its Program)."""
+    graph = gf.Graph()
+    with graph.as_default():
+        model = build_model(LR, seed=0)
+        sess = gf.Session(backend=backend, device="cpu") if backend == "torch" else gf.Session()
+        sess.run(gf.global_variables_initializer())
+        prog = sess.make_callable([model["loss"], model["train_op"]],
+                                  [model["x"], model["labels"], model["training"]])
+    return (lambda X, Y: prog(X, Y, True)), prog
+
+
+def torch_step(channels_last: bool):
+    import torch
+    from torch import nn
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Dropout(0.5),
+                        nn.Linear(1024, 10))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=fmt)
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+
+    def step(X, Y):
+        x = torch.from_numpy(X).view(-1, 1, 28, 28).contiguous(memory_format=fmt)
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), torch.from_numpy(Y))
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
+def _windows(x: np.ndarray, k: int) -> np.ndarray:
+    """im2col of an NHWC batch padded for a k x k SAME conv: rows (b, i, j), columns (di, dj, c)."""
+    b, h, w, c = x.shape
+    p = k // 2
+    xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))  # b,h,w,c,k,k
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(b * h * w, k * k * c)
+
+
+def _col2im(dcols: np.ndarray, shape, k: int) -> np.ndarray:
+    """The adjoint of _windows: each column's gradient added back onto its pixel."""
+    b, h, w, c = shape
+    p = k // 2
+    dcols = dcols.reshape(b, h, w, k, k, c)
+    out = np.zeros((b, h + 2 * p, w + 2 * p, c), dcols.dtype)
+    for i in range(k):
+        for j in range(k):
+            out[:, i:i + h, j:j + w] += dcols[:, :, :, i, j]
+    return out[:, p:p + h, p:p + w]
+
+
+def _pool(a: np.ndarray):
+    b, h, w, c = a.shape
+    r = a.reshape(b, h // 2, 2, w // 2, 2, c)
+    m = r.max(axis=(2, 4))
+    return m, r == m[:, :, None, :, None, :]
+
+
+class NumpyStep:
+    """The same step written by hand: im2col + one GEMM per conv, col2im for the adjoint."""
+
+    def __init__(self, seed=0):
+        rng = np.random.default_rng(seed)
+        shapes = [(5, 5, 1, 32), (32,), (5, 5, 32, 64), (64,), (3136, 1024), (1024,),
+                  (1024, 10), (10,)]
+        self.params = [(rng.standard_normal(s) * 0.05).astype(np.float32) for s in shapes]
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.t = 0
+        self.rng = rng
+
+    def __call__(self, X, Y):
+        K1, b1, K2, b2, W3, b3, W4, b4 = self.params
+        n = len(X)
+        x = X.reshape(n, 28, 28, 1)
+        cols1 = _windows(x, 5)
+        a1 = np.maximum(cols1 @ K1.reshape(25, 32) + b1, 0).reshape(n, 28, 28, 32)
+        p1, m1 = _pool(a1)
+        cols2 = _windows(p1, 5)
+        a2 = np.maximum(cols2 @ K2.reshape(800, 64) + b2, 0).reshape(n, 14, 14, 64)
+        p2, m2 = _pool(a2)
+        flat = p2.reshape(n, 3136)
+        h3 = np.maximum(flat @ W3 + b3, 0)
+        keep = (self.rng.random(h3.shape, np.float32) >= 0.5) * np.float32(2)
+        h3d = h3 * keep
+        logits = h3d @ W4 + b4
+        z = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        probs = e / e.sum(axis=1, keepdims=True)
+        loss = float(-np.log(probs[np.arange(n), Y]).mean())
+        dl = probs
+        dl[np.arange(n), Y] -= 1
+        dl /= n
+        dh3 = (dl @ W4.T) * keep * (h3 > 0)
+        dp2 = (dh3 @ W3.T).reshape(n, 7, 7, 64)
+        dz2 = (m2 * dp2[:, :, None, :, None, :]).reshape(n, 14, 14, 64) * (a2 > 0)
+        dz2 = dz2.reshape(-1, 64)
+        dp1 = _col2im(dz2 @ K2.reshape(800, 64).T, (n, 14, 14, 32), 5)
+        dz1 = ((m1 * dp1[:, :, None, :, None, :]).reshape(n, 28, 28, 32) * (a1 > 0))
+        dz1 = dz1.reshape(-1, 32)
+        grads = [(cols1.T @ dz1).reshape(K1.shape), dz1.sum(0), (cols2.T @ dz2).reshape(K2.shape),
+                 dz2.sum(0), flat.T @ dh3, dh3.sum(0), h3d.T @ dl, dl.sum(0)]
+        self._adam(grads)
+        return loss
+
+    def _adam(self, grads):
+        self.t += 1
+        lr = LR * np.sqrt(1 - B2 ** self.t) / (1 - B1 ** self.t)  # TF1's AdamOptimizer
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m *= B1
+            m += (1 - B1) * g
+            v *= B2
+            v += (1 - B2) * g * g
+            p -= lr * m / (np.sqrt(v) + EPS)
+
+
+def measure(steps, X, Y, repeats):
+    """Median milliseconds per step, the contenders interleaved so noise hits them alike."""
+    for f in steps.values():
+        for _ in range(2):
+            f(X, Y)
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, f in steps.items():
+            t0 = time.perf_counter()
+            f(X, Y)
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
+def run(batch: int, repeats: int) -> list:
+    rng = np.random.default_rng(batch)
+    X = rng.random((batch, 784), dtype=np.float32)
+    Y = rng.integers(0, 10, batch).astype(np.int64)
+    gf_numpy, prog = graphflow_step("numpy")
+    prog(X, Y, True)
+    compile_s = prog.report().total_seconds
+    ms = measure({"graphflow numpy": gf_numpy, "numpy by hand": NumpyStep()}, X, Y, repeats)
+    for name, make in (("pytorch eager NCHW", lambda: torch_step(False)),
+                       ("pytorch eager channels_last", lambda: torch_step(True)),
+                       ("graphflow torch (cpu)", lambda: graphflow_step("torch")[0])):
+        ms[name] = measure({name: make()}, X, Y, repeats)[name]
+        time.sleep(0.5)
+    best = min(ms["pytorch eager NCHW"], ms["pytorch eager channels_last"])
+    return [{"batch": batch, "contender": name, "ms_per_step": round(t, 2),
+             "ratio_to_pytorch_best": round(t / best, 3),
+             **({"compile_seconds": round(compile_s, 3)} if name == "graphflow numpy" else {})}
+            for name, t in ms.items()]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batches", type=int, nargs="+", default=[50, 128])
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                  "conv_step.json"))
+    args = ap.parse_args()
+    rows = [row for batch in args.batches for row in run(batch, args.repeats)]
+    print(f"{'batch':>5} {'contender':<28} {'ms/step':>8} {'x PyTorch best':>14}")
+    for r in rows:
+        extra = f"   compiled in {r['compile_seconds']} s" if "compile_seconds" in r else ""
+        print(f"{r['batch']:>5} {r['contender']:<28} {r['ms_per_step']:8.1f} "
+              f"{r['ratio_to_pytorch_best']:14.2f}{extra}")
+    write_json(args.out, {"machine": machine(threads="torch: 2"), "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
