@@ -7,7 +7,7 @@
 
 The net, built with gf.layers as a TF1 user writes it: conv 5x5x32 SAME + relu, max-pool 2,
 conv 5x5x64 SAME + relu, max-pool 2, dense 1024 + relu, dropout 0.5 while training, dense 10;
-softmax cross-entropy; Adam. Its variables are named as TF names them (conv2d/kernel,
+softmax cross-entropy; Adam, its learning rate halved after each epoch. Its variables are named as TF names them (conv2d/kernel,
 conv2d/bias, conv2d_1/..., dense/..., dense_1/...), so the checkpoint reads like TF1's.
 
 Writes to --out (default out/mnist_cnn): model.npz (checkpoint), metrics.json (per epoch, and
@@ -33,8 +33,10 @@ from graphflow.datasets import mnist
 CLASSES = 10
 
 
-def build_model(lr: float, seed: int) -> dict:
-    """The Deep MNIST net and its Adam step: the tensors the loop needs."""
+def build_model(lr: float, seed: int, decay: float = 1.0, steps_per_epoch: int = 1) -> dict:
+    """The Deep MNIST net and its Adam step: the tensors the loop needs. The learning rate is
+    multiplied by `decay` after each epoch of `steps_per_epoch` steps (TF1's
+    tf.train.exponential_decay with staircase=True)."""
     gf.set_random_seed(seed)
     x = gf.placeholder(gf.float32, (None, 784), name="x")
     labels = gf.placeholder(gf.int64, (None,), name="labels")
@@ -50,7 +52,9 @@ def build_model(lr: float, seed: int) -> dict:
     loss = gf.reduce_mean(gf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
                                                                          logits=logits),
                           name="loss")
-    train_op = gf.train.AdamOptimizer(lr).minimize(loss)
+    step = gf.train.get_or_create_global_step()
+    rate = gf.train.exponential_decay(lr, step, steps_per_epoch, decay, staircase=True)
+    train_op = gf.train.AdamOptimizer(rate).minimize(loss, global_step=step)
     return {"x": x, "labels": labels, "training": training, "logits": logits, "loss": loss,
             "train_op": train_op}
 
@@ -60,15 +64,16 @@ def train(args) -> dict:
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     os.makedirs(args.out, exist_ok=True)
-    model = build_model(args.lr, args.seed)
+    model = build_model(args.lr, args.seed, args.lr_decay,
+                        math.ceil(len(x_train) / args.batch_size))
     sess = make_session(args)
     step = sess.make_callable([model["loss"], model["train_op"]],
                               [model["x"], model["labels"], model["training"]])
     infer = sess.make_callable(model["logits"], [model["x"], model["training"]])
     predict = lambda images: infer(images, False)  # noqa: E731  (no dropout when evaluating)
     history, started = [], time.perf_counter()
-    print(f"Deep MNIST CNN, Adam lr={args.lr}, batch={args.batch_size}, {len(x_train)} training "
-          f"examples, backend={args.backend}")
+    print(f"Deep MNIST CNN, Adam lr={args.lr} (x{args.lr_decay} each epoch), "
+          f"batch={args.batch_size}, {len(x_train)} training examples, backend={args.backend}")
     try:
         for epoch in range(1, args.epochs + 1):
             history.append(_epoch(args, step, predict, epoch, (x_train, y_train),
@@ -116,9 +121,11 @@ def _epoch(args, step, predict, epoch: int, train_data, val_data) -> dict:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=50)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate at first")
+    p.add_argument("--lr-decay", type=float, default=0.5,
+                   help="the learning rate is multiplied by this after each epoch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join("out", "mnist_cnn"))
     p.add_argument("--data-dir", default=None, help="a folder with the four MNIST IDX files")
