@@ -7,8 +7,9 @@
 
 The net, built with gf.layers as a TF1 user writes it: conv 5x5x32 SAME + relu, max-pool 2,
 conv 5x5x64 SAME + relu, max-pool 2, dense 1024 + relu, dropout 0.5 while training, dense 10;
-softmax cross-entropy; Adam, its learning rate halved after each epoch. Its variables are named as TF names them (conv2d/kernel,
-conv2d/bias, conv2d_1/..., dense/..., dense_1/...), so the checkpoint reads like TF1's.
+softmax cross-entropy; Adam, its learning rate halved after each epoch. Its variables are named
+as TF names them (conv2d/kernel, conv2d/bias, conv2d_1/..., dense/..., dense_1/...), so the
+checkpoint reads like TF1's.
 
 Writes to --out (default out/mnist_cnn): model.npz (checkpoint), metrics.json (per epoch, and
 "test_accuracy"), curves.png (needs matplotlib: pip install graphflow[train]). The progress bar
