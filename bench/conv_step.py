@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -24,6 +23,7 @@ from report import machine, write_json
 import graphflow as gf
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+from mlp_step import measure as measure_us  # noqa: E402
 from mnist_cnn import build_model  # noqa: E402
 
 LR, B1, B2, EPS = 1e-3, 0.9, 0.999, 1e-8
@@ -151,17 +151,8 @@ class NumpyStep:
 
 
 def measure(steps, X, Y, repeats):
-    """Median milliseconds per step, the contenders interleaved so noise hits them alike."""
-    for f in steps.values():
-        for _ in range(2):
-            f(X, Y)
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, f in steps.items():
-            t0 = time.perf_counter()
-            f(X, Y)
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+    """Median milliseconds per step, the contenders interleaved (bench/mlp_step.py's measure)."""
+    return {name: us / 1e3 for name, us in measure_us(steps, X, Y, repeats).items()}
 
 
 def run(batch: int, repeats: int) -> list:
