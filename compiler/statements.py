@@ -136,7 +136,10 @@ class _Lister:
         self.constants: Dict[str, object] = {}
         self.objects: Dict[str, object] = {}
         self.buffer_names = {b: self.names.make(f"_buf{b}") for b in buffers}
-        self.buffers = {self.buffer_names[b]: (shape, dtype, _first_in(assignment, b))
+        first: Dict[int, Node] = {}  # each buffer's first node, named if it cannot be allocated
+        for node, b in assignment.items():
+            first.setdefault(b, node)
+        self.buffers = {self.buffer_names[b]: (shape, dtype, first[b])
                         for b, (shape, dtype) in buffers.items()}
 
     def run(self, names_die, none_outputs, check_numerics) -> Listing:
@@ -219,7 +222,3 @@ class _Lister:
             copy = o not in snapshots and name != "None" and kept
             results.append(Result(name, copy, o.shape == ()))
         return results
-
-
-def _first_in(assignment: Dict[Node, int], buffer: int) -> Node:
-    return next(n for n, b in assignment.items() if b == buffer)

@@ -109,12 +109,9 @@ def conv2d(inputs, filters: int, kernel_size, strides=(1, 1), padding: str = "va
     """A 2-D convolution layer: activation(conv2d(inputs, kernel) + bias) (TF1's
     tf.layers.conv2d). kernel_size, strides and dilation_rate are an int or a pair; padding is
     "valid" or "same" (either case)."""
-    _refuse("conv2d", data_format, kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint, reuse=reuse)
-    inputs = _image_input(inputs, "conv2d")
-    _check_filters(filters, "conv2d")
-    kh, kw = _pair(kernel_size, "kernel_size", "conv2d")
-    sh, sw = _pair(strides, "strides", "conv2d")
+    inputs, (kh, kw), (sh, sw) = _conv_arguments(
+        "conv2d", inputs, filters, kernel_size, strides, data_format,
+        dict(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, reuse=reuse))
     dh, dw = _pair(dilation_rate, "dilation_rate", "conv2d")
     graph = graph_of([inputs])
     with graph.as_default(), graph.name_scope(name or "conv2d"):
@@ -138,12 +135,9 @@ def conv2d_transpose(inputs, filters: int, kernel_size, strides=(1, 1), padding:
     gathers what a conv2d with these settings would have spread from it. The output's height is
     in * stride with "same" padding, in * stride + max(k - stride, 0) with "valid" (TF's rule);
     its batch size follows the input's at run time."""
-    _refuse("conv2d_transpose", data_format, kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint, reuse=reuse)
-    inputs = _image_input(inputs, "conv2d_transpose")
-    _check_filters(filters, "conv2d_transpose")
-    kh, kw = _pair(kernel_size, "kernel_size", "conv2d_transpose")
-    sh, sw = _pair(strides, "strides", "conv2d_transpose")
+    inputs, (kh, kw), (sh, sw) = _conv_arguments(
+        "conv2d_transpose", inputs, filters, kernel_size, strides, data_format,
+        dict(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, reuse=reuse))
     pad = _padding(padding, "conv2d_transpose")
     _, h, w, channels = inputs.shape
     if h is None or w is None:
@@ -167,9 +161,13 @@ def _deconv_size(size: int, k: int, stride: int, padding: str) -> int:
     return size * stride if padding == "SAME" else size * stride + max(k - stride, 0)
 
 
-def _check_filters(filters, layer: str) -> None:
+def _conv_arguments(layer: str, inputs, filters, kernel_size, strides, data_format, refused):
+    """What both conv layers check first: (the input tensor, (kh, kw), (sh, sw))."""
+    _refuse(layer, data_format, **refused)
+    inputs = _image_input(inputs, layer)
     if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
         raise ValueError(f"{layer}: filters must be a positive int, got {filters!r}")
+    return (inputs, _pair(kernel_size, "kernel_size", layer), _pair(strides, "strides", layer))
 
 
 def _pooling(op, layer: str, inputs, pool_size, strides, padding, data_format, name):
