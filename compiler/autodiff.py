@@ -76,7 +76,7 @@ def gradients(ys: TensorOrList, xs: TensorOrList, grad_ys=None) -> List[Optional
         for y, gy in zip(ys, grad_ys):
             if y not in on_path:
                 continue
-            gy = ones_like(y) if gy is None else convert_to_tensor(gy, y.dtype, graph)
+            gy = ones_like(y) if gy is None else convert_to_tensor(gy, y.dtype, graph=graph)
             pending.setdefault(y, []).append(gy)
         for node in sorted(on_path, key=lambda n: n.id, reverse=True):
             if node not in pending:

@@ -25,6 +25,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import dtypes as _dt
 from . import interrupts, numerics
 from .atomic import stage_assigns
 from .backends import NUMPY, REFERENCE, Backend, Template
@@ -70,8 +71,9 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     reuse_memory = reuse_memory and backend.reuse_memory
     if not reuse_memory:  # no values computed straight into variables: let writes wait
         fn = stage_assigns(fn)
-    rules = {n: backend.rule(n) for n in fn.nodes if n.opdef not in SOURCES
-             and n.dtype is not None}
+    # Nodes on strings run their reference kernel on host objects (never out=, never a device).
+    rules = {n: REFERENCE if _dt.touches_strings(n) else backend.rule(n) for n in fn.nodes
+             if n.opdef not in SOURCES and n.dtype is not None}
 
     def writes_out(node: Node) -> bool:
         rule = rules.get(node)
@@ -150,6 +152,8 @@ class _Renderer:
             fn = op.kernel if rule is REFERENCE else rule
             if stmt.node.attrs:
                 fn = functools.partial(fn, **stmt.node.attrs)
+            if _dt.is_string(stmt.node.dtype):
+                fn = _string_result(fn)
             if rule is REFERENCE:  # attributes first: a backend's wrapper passes inputs only
                 fn = self.backend.reference(fn, stateful=False)
         return f"{self.bind(fn, 'k_' + op.name + '_')}({', '.join(args)})"
@@ -178,7 +182,9 @@ class _Renderer:
         results = []
         for r in self.listing.results:
             v = r.name or "None"
-            if r.copy:  # never hand out an array the program or session keeps
+            if r.copy and r.string:  # a host object array, whatever the backend
+                v = f"{self.bind(np.array, 'host_copy')}({v})"
+            elif r.copy:  # never hand out an array the program or session keeps
                 v = self.backend.copy.format(v)
             if r.scalar and r.name and self.backend.scalar_results:
                 v = f"{v}[()]"  # a numpy scalar, as TF1 returns it
@@ -197,6 +203,14 @@ class _Renderer:
         return Generated(source, function, filename, header, listing.statements, returns,
                          listing.variables, tuple(v.key for v in listing.variables),
                          listing.undo, self.needs_state, ops, line_nodes, self.buffers)
+
+
+def _string_result(kernel: Callable) -> Callable:
+    """`kernel` returning an object array: a bare bytes would become an 'S' array downstream."""
+    def run(*args):
+        return np.asarray(kernel(*args), dtype=object)
+    run.__name__ = getattr(kernel, "__name__", "string_kernel")
+    return run
 
 
 def assemble(header: str, statements: Sequence[Statement], returns: str,

@@ -1,4 +1,11 @@
-"""Error classes. Each message names the node, its op and the user's file:line where it was made."""
+"""Error classes. Each message names the node, its op and the user's file:line where it was made.
+
+Each also subclasses the class TF1 raises in the same situation (ValueError for a fed value that
+does not fit, tf.errors.InvalidArgumentError for a missing feed or a failing kernel), so TF1
+programs' `except` clauses catch them.
+"""
+
+from . import tf_errors
 
 
 class GraphflowError(Exception):
@@ -21,6 +28,12 @@ class FeedError(GraphflowError, ValueError):
     """A placeholder that is missing from feed_dict, or a fed value that does not fit it."""
 
 
+# TF1 raises InvalidArgumentError at run time for an unfed placeholder (ValueError for the rest);
+# the TF1 class goes first so its __init__ (not ValueError's) sets message/op/error_code.
+class MissingFeedError(tf_errors.InvalidArgumentError, FeedError):
+    """A placeholder the run needs that is missing from feed_dict."""
+
+
 class FetchError(GraphflowError, TypeError):
     """A fetch that is not a tensor or an op of the session's graph."""
 
@@ -29,8 +42,11 @@ class NoGradientError(GraphflowError, LookupError):
     """A gradient asked through an op that has none."""
 
 
-class OpError(GraphflowError, RuntimeError):
-    """A kernel failed while running; the message names the node and where it was created."""
+class OpError(GraphflowError, tf_errors.InvalidArgumentError, RuntimeError):
+    """A kernel failed while running; the message names the node and where it was created.
+
+    Built with the message alone (TF1's (node_def, op, message) works too); it is TF1's
+    tf.errors.InvalidArgumentError, which TF1 raises when a kernel rejects its inputs."""
 
 
 class NumericsError(OpError):

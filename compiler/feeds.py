@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from .errors import FeedError
+from .errors import FeedError, MissingFeedError
 from .graph import Node, Operation
 from .ops.core import PLACEHOLDER
 from .shapes import compatible, fmt
@@ -20,6 +20,8 @@ def check_feed(key: Node, value) -> np.ndarray:
     if isinstance(value, (Node, Operation)):
         raise FeedError(f"cannot feed a tensor to {_what(key)}: feed values must be numpy arrays "
                         f"or Python numbers (sess.run the tensor first)")
+    if _dt.is_string(key.dtype) or _dt.is_string_like(value):
+        return _check_string_feed(key, value)
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError, OverflowError) as exc:  # ragged nests, unconvertible objects
@@ -34,6 +36,22 @@ def check_feed(key: Node, value) -> np.ndarray:
                             f"{key.dtype.name}: the cast would lose information; cast it first")
         check_range(key, arr)
         arr = arr.astype(key.dtype)
+    if not compatible(key.shape, arr.shape):
+        raise FeedError(f"cannot feed value of shape {fmt(arr.shape)} to {_what(key)} of shape "
+                        f"{fmt(key.shape)}")
+    return arr
+
+
+def _check_string_feed(key: Node, value) -> np.ndarray:
+    """str/bytes (or lists/arrays of them) fed to a string key, as an object array of bytes."""
+    if not _dt.is_string(key.dtype):
+        raise FeedError(f"cannot feed strings ({_kind_of(value)}) to {_what(key)} of dtype "
+                        f"{key.dtype.name}: convert them to numbers first")
+    try:
+        arr = _dt.string_array(value)
+    except (TypeError, ValueError) as exc:
+        raise FeedError(f"cannot feed {_kind_of(value)} to {_what(key)} of dtype string: {exc}; "
+                        f"feed str or bytes, or a rectangular list or array of them") from None
     if not compatible(key.shape, arr.shape):
         raise FeedError(f"cannot feed value of shape {fmt(arr.shape)} to {_what(key)} of shape "
                         f"{fmt(key.shape)}")
@@ -67,5 +85,5 @@ def missing_feeds_error(missing) -> FeedError:
     """The error for placeholders a run needs but was not given."""
     names = ", ".join(f"'{n.name}' (dtype {n.dtype.name}, shape {fmt(n.shape)}, made at "
                       f"{n.site})" for n in missing)
-    return FeedError(f"you must feed a value for placeholder {names}; pass it in "
+    return MissingFeedError(f"you must feed a value for placeholder {names}; pass it in "
                      f"feed_dict={{{missing[0].name}: value, ...}}")

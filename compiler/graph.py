@@ -16,6 +16,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import device_spec
 from . import dtypes as _dt
 from .errors import DTypeError, GraphMismatchError, ShapeError
 from .opdef import OpDef
@@ -46,12 +47,13 @@ class Node:
 
     Attributes: name (unique in its graph), opdef, inputs, attrs, shape (tuple with None for unknown
     sizes, or None for unknown rank), dtype (a numpy dtype; None for ops that produce no value),
-    site (the user's file:line where it was created), graph.
+    site (the user's file:line where it was created), graph, device (TF1's requested device from
+    `gf.device` blocks, '' if none; recorded, not used for placement).
     Hashable and compared by identity, so tensors work as feed_dict keys; use gf.equal for values.
     """
 
     __slots__ = ("graph", "opdef", "inputs", "attrs", "name", "shape", "dtype", "site", "id",
-                 "control_inputs", "__weakref__")
+                 "control_inputs", "device", "__weakref__")
     # numpy must hand mixed expressions (array + tensor) to our reflected operators.
     __array_ufunc__ = None
 
@@ -65,6 +67,7 @@ class Node:
         self.dtype = dtype
         self.site = site
         self.control_inputs = tuple(control_inputs)
+        self.device = ""
         self.id = next(_ids)
 
     @property
@@ -147,6 +150,7 @@ class Operation:
     graph = property(lambda self: self.node.graph)
     inputs = property(lambda self: list(self.node.inputs))
     outputs = property(lambda self: [self.node] if self.node.dtype is not None else [])
+    device = property(lambda self: self.node.device)
 
     def __eq__(self, other):
         return isinstance(other, Operation) and other.node is self.node
@@ -170,6 +174,7 @@ class Graph:
         self._scope: List[str] = []
         self._site: Optional[str] = None
         self._control: List[List[Node]] = []  # the stack of control_dependencies blocks
+        self._devices: list = []  # the stack of device blocks: canonical strings, functions, None
 
     # -- building -------------------------------------------------------------------------------
     def unique_name(self, base: str) -> str:
@@ -247,6 +252,17 @@ class Graph:
         return list(dict.fromkeys(n for deps in self._control for n in deps))
 
     @contextlib.contextmanager
+    def device(self, device_name_or_function):
+        """Nodes made inside record this device (TF1's `op.device`): a string such as '/gpu:0'
+        (its fields merge over the outer blocks'), a function of the Operation returning one, or
+        None (clears the outer blocks). graphflow runs every node on the session's backend."""
+        self._devices.append(device_spec.block_entry(device_name_or_function))
+        try:
+            yield
+        finally:
+            self._devices.pop()
+
+    @contextlib.contextmanager
     def creation_site(self, site: str):
         """Nodes made inside the block record `site` instead of the caller's file:line, so that a
         compiler pass rewriting a user's node leaves the user's site on its replacement."""
@@ -276,6 +292,7 @@ class Graph:
                     f"{opdef.name} ({site}): input '{x.name}' belongs to another graph than the "
                     f"other inputs/the default graph; tensors from two graphs cannot be mixed "
                     f"('{x.name}' made at {x.site})")
+        self._check_strings(opdef, name, site, inputs, None)
         try:
             shape, dtype = opdef.infer(list(inputs), **attrs)
         except (ShapeError, DTypeError):
@@ -284,13 +301,32 @@ class Graph:
             raise DTypeError(self._build_error(opdef, name, site, inputs, exc)) from None
         except ValueError as exc:
             raise ShapeError(self._build_error(opdef, name, site, inputs, exc)) from None
+        self._check_strings(opdef, name, site, inputs, dtype)
         node = Node.__new__(Node) if node is None else node
         if control_inputs is None:
             control_inputs = [c for c in self.current_control_inputs() if c not in inputs]
         Node.__init__(node, self, opdef, inputs, attrs, self.unique_name(name or opdef.name),
                       shape, None if dtype is None else np.dtype(dtype), site, control_inputs)
+        if self._devices:
+            device_spec.place(node, Operation(node), self._devices)
         self.nodes.append(node)
         return node
+
+    def _check_strings(self, opdef, name, site, inputs, dtype) -> None:
+        """Only the ops of dtypes.STRING_OPS take or make strings: no string value ever reaches
+        a numeric kernel, generated numeric code or a device."""
+        if opdef.name in _dt.STRING_OPS:
+            return
+        bad = [x for x in inputs if _dt.is_string(x.dtype)]
+        if not bad and (dtype is None or np.dtype(dtype) != _dt.string):
+            return
+        what = (f"input '{bad[0].name}' is a string tensor" if bad
+                else "it cannot make a string tensor")
+        exc = TypeError(f"{opdef.name} does not work on strings ({what}); strings support "
+                        f"identity, equal, not_equal, + (concatenation), gf.strings.join, "
+                        f"reshape, concat, stack, gather and slicing; gf.as_string turns "
+                        f"numbers into strings")
+        raise DTypeError(self._build_error(opdef, name, site, inputs, exc))
 
     def _build_error(self, opdef, name, site, inputs, exc) -> str:
         shown = ", ".join(f"'{x.name}' {fmt(x.shape)} {_dt.short_name(x.dtype)}" for x in inputs)

@@ -9,6 +9,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from . import dtypes as _dt
 from . import interrupts, numerics
 from .errors import FeedError, GraphflowError, OpError
 from .graph import Node
@@ -78,7 +79,8 @@ def _run_node(node: Node, args: list, run: Run):
                       f"{'; inputs: ' + shapes if shapes else ''}") from exc
     if node.dtype is None:
         return None
-    out = np.asarray(out)
+    # A string kernel may hand back a bare bytes, which np.asarray would make an 'S' array.
+    out = np.asarray(out, dtype=object) if _dt.is_string(node.dtype) else np.asarray(out)
     if out.dtype != node.dtype or not compatible(node.shape, out.shape):
         raise OpError(f"internal error: kernel of {node.describe()} returned {out.dtype.name} "
                       f"{out.shape}, but its shape rule said {node.dtype.name} {fmt(node.shape)}")

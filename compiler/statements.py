@@ -86,6 +86,7 @@ class Result:
     name: Optional[str]
     copy: bool = False
     scalar: bool = False
+    string: bool = False               # a host object array (string dtype) on any backend
 
 
 @dataclass
@@ -220,5 +221,5 @@ class _Lister:
             name = snapshots.get(o) or self.value[o]
             kept = roots[o].opdef in SOURCES or o in self.assignment or roots[o] is not o
             copy = o not in snapshots and name != "None" and kept
-            results.append(Result(name, copy, o.shape == ()))
+            results.append(Result(name, copy, o.shape == (), o.dtype == np.dtype(object)))
         return results

@@ -167,6 +167,31 @@ def make_session(args) -> gf.Session:
     return gf.Session(**options)
 
 
+class TensorBoardLog:
+    """--logdir: the loss and the batch accuracy at every logged step, histograms of the weights
+    after every epoch, and the graph, in TensorBoard event files (gf.summary, TF1's
+    tf.summary): `tensorboard --logdir DIR` shows them."""
+
+    def __init__(self, logdir: str, sess: gf.Session, model: dict, predict):
+        self.loss = gf.placeholder(gf.float32, [], name="loss_value")
+        self.accuracy = gf.placeholder(gf.float32, [], name="batch_accuracy")
+        self.scalars = gf.summary.merge([gf.summary.scalar("train/loss", self.loss),
+                                         gf.summary.scalar("train/accuracy", self.accuracy)])
+        self.weights = gf.summary.merge([gf.summary.histogram("weights/" + p.name, p)
+                                         for p in model["params"]])
+        self.sess, self.predict = sess, predict
+        self.writer = gf.summary.FileWriter(logdir, sess.graph)
+
+    def step(self, global_step: int, loss_value, xb, yb) -> None:
+        hits = np.mean(np.argmax(self.predict(xb), 1) == yb)
+        summary = self.sess.run(self.scalars, {self.loss: loss_value, self.accuracy: hits})
+        self.writer.add_summary(summary, global_step)
+
+    def epoch(self, global_step: int) -> None:
+        self.writer.add_summary(self.sess.run(self.weights), global_step)
+        self.writer.flush()
+
+
 def load_data(args):
     """MNIST; in a distributed run rank 0 loads (and fills the cache) before the others read."""
     chief = gf.distribute.is_chief()
@@ -200,6 +225,8 @@ def train(args) -> dict:
                               [model["x"], model["labels"]])
     predict = sess.make_callable(model["logits"], [model["x"]])
     saver = gf.train.Saver(model["params"])
+    board = TensorBoardLog(args.logdir, sess, model, predict) if args.logdir and chief else None
+    per_epoch = math.ceil(len(x_train) / args.batch_size)
     history, started, broken = [], time.perf_counter(), False
     log(f"MLP 784-{args.hidden}-10, loss={args.loss}, optimizer={args.optimizer}, lr={lr}, "
         f"batch={args.batch_size}, {len(x_train)} training examples"
@@ -231,6 +258,8 @@ def train(args) -> dict:
                 total += float(loss_value) * len(xb)
                 seen += len(xb)
                 if k % 20 == 0:
+                    if board is not None:
+                        board.step((epoch - 1) * per_epoch + k, loss_value, xb, yb)
                     rate = seen / (time.perf_counter() - t0)
                     bar.set_postfix(loss=f"{total / seen:.4f}", ex_per_s=f"{rate:,.0f}")
             seconds = time.perf_counter() - t0
@@ -241,9 +270,13 @@ def train(args) -> dict:
                             "examples_per_second": seen / seconds})
             log(f"epoch {epoch:2d}  loss {total / seen:.4f}  val acc {100 * val_acc:.2f}%  "
                 f"{seen / seconds:,.0f} ex/s")
+            if board is not None:
+                board.epoch(epoch * per_epoch)
     except KeyboardInterrupt:
         log("interrupted: saving what has been trained so far")
     finally:
+        if board is not None:
+            board.writer.close()
         if not broken:  # never overwrite a checkpoint with non-finite weights
             path = saver.save(sess, os.path.join(args.out, "model.npz"))  # rank 0 writes
             log(f"checkpoint: {path}")
@@ -278,6 +311,9 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default=None, help="a folder with the four MNIST IDX files")
     p.add_argument("--limit", type=int, default=0, help="use only this many training examples")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--logdir", default=None,
+                   help="write TensorBoard event files here: loss and accuracy every 20 steps, "
+                        "weight histograms every epoch, the graph")
     p.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
                    help="generated code: numpy (default) or torch")
     p.add_argument("--device", default=None,

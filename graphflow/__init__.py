@@ -11,9 +11,19 @@
 
 import importlib
 
-from compiler import errors
 from compiler.autodiff import gradients, hessians
-from compiler.dtypes import bool_, float32, float64, int32, int64
+from compiler.dtypes import (
+    bool_,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    string,
+    uint8,
+    uint16,
+)
 from compiler.errors import (
     DTypeError,
     FeedError,
@@ -29,6 +39,7 @@ from compiler.ops.array import gather, rank, shape, size, split, stack, tile, un
 from compiler.ops.core import constant, convert_to_tensor, placeholder
 from compiler.ops.debug import check_numerics
 from compiler.ops.elementwise import *  # noqa: F401,F403
+from compiler.ops.generate import range  # noqa: A004 - TF1's tf.range
 from compiler.ops.indexing import one_hot, pad
 from compiler.ops.linalg import matmul
 from compiler.ops.math import (
@@ -53,20 +64,38 @@ from compiler.ops.shape import (
     transpose,
 )
 from compiler.ops.state import Variable, assign, assign_add, assign_sub, group
+from compiler.ops.strings import as_string, string_join
 
 from . import (
+    app,
     compat,
     contrib,
     data,
     datasets,
     debugging,
     distribute,
+    errors,
+    flags,
+    gfile,
     initializers,
     layers,
     losses,
     nn,
+    strings,
+    summary,
     test,
     train,
+)
+from . import tf_logging as logging
+from .aliases import (
+    arg_max,
+    arg_min,
+    initialize_all_variables,
+    initialize_variables,
+    to_double,
+    to_float,
+    to_int32,
+    to_int64,
 )
 from .compat import (
     div,
@@ -80,6 +109,14 @@ from .compat import (
     reduce_sum,
     truediv,
     zeros,
+)
+from .config import (
+    ConfigProto,
+    GPUOptions,
+    GraphOptions,
+    OptimizerOptions,
+    RunMetadata,
+    RunOptions,
 )
 from .functional import function, grad, hessian, hvp, jacobian, jvp, value_and_grad
 from .initializers import (
@@ -95,6 +132,14 @@ from .initializers import (
 from .nn import log_softmax, softmax
 from .session import InteractiveSession, Session, get_default_session
 from .train.optimizers import clip_by_global_norm
+from .variable_scope import (
+    AUTO_REUSE,
+    VariableScope,
+    get_variable,
+    get_variable_scope,
+    variable_scope,
+)
+from .variable_scope import reenter_name_scope as _reenter_name_scope
 from .variables import (
     GraphKeys,
     add_to_collection,
@@ -118,13 +163,22 @@ def no_op(name: str = None) -> Operation:
     return group(name=name or "NoOp")
 
 
+def device(device_name_or_function):
+    """Context manager: ops made inside record this device (TF1's `op.device`, e.g.
+    '/device:GPU:0'); see Graph.device. graphflow runs them all on the session's backend."""
+    return get_default_graph().device(device_name_or_function)
+
+
 def set_random_seed(seed: int) -> None:
     """Graph-level seed of the default graph: makes initializers (and random ops) reproducible."""
     get_default_graph().seed = int(seed)
 
 
 def name_scope(name: str):
-    """Context manager: ops made inside get names prefixed with `name/` (in the default graph)."""
+    """Context manager: ops made inside get names prefixed with `name/` (in the default graph).
+    A name ending in '/' ("foo/", a scope's original_name_scope) re-enters that scope as it is."""
+    if name and name.endswith("/"):
+        return _reenter_name_scope(get_default_graph(), name)
     return get_default_graph().name_scope(name)
 
 

@@ -8,11 +8,13 @@ from typing import Optional
 import numpy as np
 
 from compiler import dtypes as _dt
-from compiler.graph import user_site
+from compiler.graph import Node, user_site
 from compiler.ops import elementwise as ew
+from compiler.ops import generate as gen
 from compiler.ops import math as math_ops
 from compiler.ops import reduce as red
 from compiler.ops.core import constant
+from compiler.ops.generate import is_shape_tensor
 from compiler.shapes import as_shape, fmt, num_elements
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "zeros",
@@ -44,18 +46,29 @@ reduce_prod = _reduction(math_ops.reduce_prod, math_ops.reduce_prod.__doc__)
 
 
 def zeros(shape, dtype=_dt.float32, name: Optional[str] = None):
-    """A tensor of zeros of a static shape."""
-    return _filled("zeros", shape, 0, _dt.as_dtype(dtype), name)
+    """A tensor of zeros: of a static shape (a constant), or of a shape given as a 1-D int
+    tensor or a list mixing ints and scalar tensors (a fill op, as TF1's)."""
+    dtype = _dt.as_dtype(dtype)
+    if is_shape_tensor(shape):
+        return gen.fill(shape, np.zeros((), dtype), name=name or "zeros")
+    return _filled("zeros", shape, 0, dtype, name)
 
 
 def ones(shape, dtype=_dt.float32, name: Optional[str] = None):
-    """A tensor of ones of a static shape."""
-    return _filled("ones", shape, 1, _dt.as_dtype(dtype), name)
+    """A tensor of ones: of a static shape (a constant), or of a shape given as a tensor (as
+    zeros)."""
+    dtype = _dt.as_dtype(dtype)
+    if is_shape_tensor(shape):
+        return gen.fill(shape, np.ones((), dtype), name=name or "ones")
+    return _filled("ones", shape, 1, dtype, name)
 
 
 def fill(dims, value, name: Optional[str] = None):
     """A tensor of shape `dims` filled with `value` (its dtype follows TF1: float32 for a Python
-    float, int32 for a Python int)."""
+    float, int32 for a Python int). With static dims and a number, a constant; with dims given as
+    a tensor (or a tensor value), TF1's Fill op, its static shape what is known of dims."""
+    if is_shape_tensor(dims) or isinstance(value, Node):
+        return gen.fill(dims, value, name=name or "Fill")
     base = np.asarray(constant(value).attrs["value"])
     return _filled("Fill", dims, base, base.dtype, name)
 
@@ -96,7 +109,6 @@ def div(x, y, name: Optional[str] = None):
 
 # TF1 features graphflow does not have, with what to use instead.
 UNSUPPORTED = {
-    "summary": "tf.summary (TensorBoard); print values or use gf.viz for graphs",
     "cond": "tf.cond; use gf.where, which computes both branches",
     "while_loop": "tf.while_loop; write the loop in Python around sess.run",
     "case": "tf.case; use gf.where",
@@ -108,12 +120,9 @@ UNSUPPORTED = {
     "RandomShuffleQueue": "queues; feed batches with feed_dict and gf.data.batches",
     "estimator": "tf.estimator; write the training loop with sess.run",
     "keras": "tf.keras; use gf.layers",
-    "variable_scope": "tf.variable_scope/get_variable; use gf.name_scope and gf.Variable",
-    "get_variable": "tf.get_variable; use gf.Variable",
     "sparse_placeholder": "sparse tensors",
     "SparseTensor": "sparse tensors",
     "image": "tf.image",
-    "string": "string tensors",
     "saved_model": "SavedModel; use gf.train.Saver (.npz checkpoints)",
 }
 

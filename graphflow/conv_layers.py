@@ -6,9 +6,12 @@
 
 Each conv layer makes its variables in a name scope named after it ("conv2d", "conv2d_1", ...):
 `kernel` of shape (kh, kw, in_channels, filters) (conv2d_transpose: (kh, kw, filters,
-in_channels), as TF), initialised with glorot_uniform unless kernel_initializer says otherwise,
-and `bias` of shape (filters,), zeros by default. What TF1's layers take and graphflow does not
-do (channels_first, constraints, reuse) is refused with NotImplementedError naming the argument.
+in_channels), as TF), initialised with glorot_uniform unless kernel_initializer (or the
+enclosing variable_scope's initializer) says otherwise, and `bias` of shape (filters,), zeros by
+default. The variables are made with gf.get_variable in a variable scope named after the layer,
+so `reuse=True` (or an enclosing `gf.variable_scope(..., reuse=True)`) shares them, as TF1. What
+TF1's layers take and graphflow does not do (channels_first, constraints) is refused with
+NotImplementedError naming the argument.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from compiler.ops.conv import conv2d_transpose as _conv2d_transpose
 from compiler.ops.core import convert_to_tensor
 from compiler.ops.pool import avg_pool, max_pool
 from compiler.ops.shape import reshape
-from compiler.ops.state import Variable
 from compiler.ops.windows import window_arg
 from compiler.shapes import fmt
 
-from .initializers import glorot_uniform, zeros
+from .initializers import zeros
 from .nn import bias_add
+from .variable_scope import get_variable, layer_scope
 from .variables import GraphKeys
 
 __all__ = ["conv2d", "conv2d_transpose", "max_pooling2d", "average_pooling2d", "flatten"]
@@ -72,20 +75,19 @@ def _image_input(inputs, layer: str) -> Node:
     return inputs
 
 
-def _variables(graph, inputs: Node, kernel_shape, filters: int, use_bias: bool, trainable,
+def _variables(inputs: Node, kernel_shape, filters: int, use_bias: bool, trainable,
                initializers, regularizers):
-    """The layer's kernel and bias (None without one), with their regularization losses."""
+    """The layer's kernel and bias (None without one), made or shared by gf.get_variable in the
+    current variable scope, which adds their regularization losses when it makes them. An
+    initializer of None takes the scope's (else glorot_uniform), as TF1."""
     kernel_initializer, bias_initializer = initializers
     kernel_regularizer, bias_regularizer = regularizers
-    kernel = Variable((kernel_initializer or glorot_uniform())(kernel_shape, inputs.dtype),
-                      name="kernel", trainable=trainable, dtype=inputs.dtype)
+    kernel = get_variable("kernel", kernel_shape, inputs.dtype, kernel_initializer,
+                          kernel_regularizer, trainable=trainable)
     bias = None
     if use_bias:
-        bias = Variable((bias_initializer or _ZEROS)((filters,), inputs.dtype), name="bias",
-                        trainable=trainable, dtype=inputs.dtype)
-    for variable, regularizer in ((kernel, kernel_regularizer), (bias, bias_regularizer)):
-        if variable is not None and regularizer is not None:
-            graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, regularizer(variable))
+        bias = get_variable("bias", (filters,), inputs.dtype, bias_initializer,
+                            bias_regularizer, trainable=trainable)
     return kernel, bias
 
 
@@ -108,14 +110,15 @@ def conv2d(inputs, filters: int, kernel_size, strides=(1, 1), padding: str = "va
            reuse=None) -> Node:
     """A 2-D convolution layer: activation(conv2d(inputs, kernel) + bias) (TF1's
     tf.layers.conv2d). kernel_size, strides and dilation_rate are an int or a pair; padding is
-    "valid" or "same" (either case)."""
+    "valid" or "same" (either case). `name` is the variable scope of its variables; reuse=True
+    (or AUTO_REUSE) shares those of an earlier layer of that name."""
     inputs, (kh, kw), (sh, sw) = _conv_arguments(
         "conv2d", inputs, filters, kernel_size, strides, data_format,
-        dict(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, reuse=reuse))
+        dict(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
     dh, dw = _pair(dilation_rate, "dilation_rate", "conv2d")
     graph = graph_of([inputs])
-    with graph.as_default(), graph.name_scope(name or "conv2d"):
-        kernel, bias = _variables(graph, inputs, (kh, kw, inputs.shape[-1], filters), filters,
+    with graph.as_default(), layer_scope(name, "conv2d", reuse):
+        kernel, bias = _variables(inputs, (kh, kw, inputs.shape[-1], filters), filters,
                                   use_bias, trainable, (kernel_initializer, bias_initializer),
                                   (kernel_regularizer, bias_regularizer))
         outputs = _conv2d(inputs, kernel, strides=[1, sh, sw, 1],
@@ -137,7 +140,7 @@ def conv2d_transpose(inputs, filters: int, kernel_size, strides=(1, 1), padding:
     its batch size follows the input's at run time."""
     inputs, (kh, kw), (sh, sw) = _conv_arguments(
         "conv2d_transpose", inputs, filters, kernel_size, strides, data_format,
-        dict(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, reuse=reuse))
+        dict(kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
     pad = _padding(padding, "conv2d_transpose")
     _, h, w, channels = inputs.shape
     if h is None or w is None:
@@ -145,8 +148,8 @@ def conv2d_transpose(inputs, filters: int, kernel_size, strides=(1, 1), padding:
                          f"(shape {fmt(inputs.shape)}) must be known to size the output")
     out_h, out_w = (_deconv_size(h, kh, sh, pad), _deconv_size(w, kw, sw, pad))
     graph = graph_of([inputs])
-    with graph.as_default(), graph.name_scope(name or "conv2d_transpose"):
-        kernel, bias = _variables(graph, inputs, (kh, kw, filters, channels), filters, use_bias,
+    with graph.as_default(), layer_scope(name, "conv2d_transpose", reuse):
+        kernel, bias = _variables(inputs, (kh, kw, filters, channels), filters, use_bias,
                                   trainable, (kernel_initializer, bias_initializer),
                                   (kernel_regularizer, bias_regularizer))
         outputs = _conv2d_transpose(inputs, kernel, [inputs.shape[0], out_h, out_w, filters],

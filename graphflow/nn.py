@@ -16,6 +16,7 @@ from compiler.ops.indexing import one_hot
 from compiler.ops.nn import relu, sigmoid, sigmoid_cross_entropy_with_logits, softplus, tanh
 from compiler.ops.pool import avg_pool, avg_pool2d, max_pool, max_pool2d
 from compiler.ops.random import random_uniform_like
+from compiler.ops.ranking import in_top_k
 from compiler.ops.reduce import reduce_sum
 from compiler.ops.shape import reshape
 from compiler.ops.windows import data_format_arg
@@ -27,7 +28,7 @@ __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "sparse_softmax_cross_entropy_with_logits", "l2_loss", "bias_add",
            "softmax_cross_entropy_with_logits_v2", "dropout", "conv2d", "conv2d_transpose",
-           "max_pool", "avg_pool", "max_pool2d", "avg_pool2d"]
+           "max_pool", "avg_pool", "max_pool2d", "avg_pool2d", "in_top_k"]
 
 
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,

@@ -35,15 +35,18 @@ from compiler.ops.elementwise import (
 )
 from compiler.ops.reduce import reduce_mean
 from compiler.ops.shape import reshape
-from compiler.ops.state import Variable, assign_sub
+from compiler.ops.state import assign_sub
 from compiler.shapes import fmt
 
 from . import nn
+from .initializers import ones_initializer, zeros_initializer
+from .variable_scope import get_variable, layer_scope
 from .variables import GraphKeys, add_to_collection
 
 __all__ = ["dropout", "batch_normalization"]
 
 Training = Union[bool, Node]
+_ZEROS, _ONES = zeros_initializer(), ones_initializer()  # TF1's defaults
 
 
 def _training_flag(training, what: str) -> Training:
@@ -79,14 +82,22 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed: Optional[int] = None,
 
 
 def batch_normalization(inputs, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
-                        center: bool = True, scale: bool = True, training: Training = False,
-                        name: Optional[str] = None) -> Node:
-    """TF1's tf.layers.batch_normalization over the features on `axis` (the last by default):
-    (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+                        center: bool = True, scale: bool = True, beta_initializer=_ZEROS,
+                        gamma_initializer=_ONES, moving_mean_initializer=_ZEROS,
+                        moving_variance_initializer=_ONES, beta_regularizer=None,
+                        gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                        training: Training = False, trainable: bool = True,
+                        name: Optional[str] = None, reuse=None, renorm: bool = False,
+                        renorm_clipping=None, renorm_momentum: float = 0.99, fused=None,
+                        virtual_batch_size=None, adjustment=None) -> Node:
+    """TF1's tf.layers.batch_normalization (its parameters in its order) over the features on
+    `axis` (the last by default): (x - mean) / sqrt(variance + epsilon) * gamma + beta.
 
-    Makes `<scope>/gamma` (ones, if scale) and `<scope>/beta` (zeros, if center), trainable, and
-    `<scope>/moving_mean` (zeros) and `<scope>/moving_variance` (ones), global but not trainable,
-    in the name scope `name` ("batch_normalization", "batch_normalization_1", ...).
+    Makes (or shares, with gf.get_variable) `<scope>/gamma` (ones, if scale) and `<scope>/beta`
+    (zeros, if center), trainable, and `<scope>/moving_mean` (zeros) and
+    `<scope>/moving_variance` (ones), global but not trainable, in the variable scope `name`
+    ("batch_normalization", "batch_normalization_1", ...); reuse=True (or AUTO_REUSE, or a
+    reusing enclosing variable_scope) shares those of an earlier layer of that name.
 
     While training, mean and variance are the batch's (the biased variance, over every axis but
     `axis`), and the updates moving <- moving * momentum + batch * (1 - momentum) (TF1's
@@ -94,19 +105,24 @@ def batch_normalization(inputs, axis: int = -1, momentum: float = 0.99, epsilon:
     them, e.g. with `gf.control_dependencies(gf.get_collection(gf.GraphKeys.UPDATE_OPS))` around
     the train op. Otherwise the moving averages are used. With a bool tensor for `training`, each
     run picks by its value, and the updates leave the averages as they are in runs where it is
-    False (TF1 sets the momentum to 1 there).
+    False (TF1 sets the momentum to 1 there). Constraints, renorm, virtual_batch_size and
+    adjustment raise NotImplementedError. fused is accepted, but this is always the unfused
+    formula: TF1's fused kernel (its default for 4-D inputs) updates moving_variance with the
+    unbiased batch variance (times n / (n - 1)).
     """
+    _refuse_options(beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
+                    renorm=renorm, renorm_clipping=renorm_clipping,
+                    virtual_batch_size=virtual_batch_size, adjustment=adjustment)
     inputs = convert_to_tensor(inputs)
     training = _training_flag(training, "batch_normalization")
     channels, axis, broadcast_shape = _feature_axis(inputs, axis)
     dtype = inputs.dtype
     graph = graph_of([inputs, training])
-    with graph.as_default(), graph.name_scope(name or "batch_normalization"):
-        gamma = Variable(np.ones(channels, dtype), name="gamma") if scale else None
-        beta = Variable(np.zeros(channels, dtype), name="beta") if center else None
-        moving_mean = Variable(np.zeros(channels, dtype), name="moving_mean", trainable=False)
-        moving_variance = Variable(np.ones(channels, dtype), name="moving_variance",
-                                   trainable=False)
+    with graph.as_default(), layer_scope(name, "batch_normalization", reuse):
+        gamma, beta, moving_mean, moving_variance = _bn_variables(
+            channels, dtype, (center, scale), trainable,
+            (beta_initializer, gamma_initializer, moving_mean_initializer,
+             moving_variance_initializer), (beta_regularizer, gamma_regularizer))
         if training is False:
             mean, variance = moving_mean, moving_variance
         else:
@@ -166,3 +182,29 @@ def _feature_axis(inputs: Node, axis):
 def _param(vector: Node, broadcast_shape) -> Node:
     """A per-feature vector shaped to broadcast against the inputs."""
     return vector if broadcast_shape is None else reshape(vector, broadcast_shape)
+
+
+def _refuse_options(**options) -> None:
+    for option, value in options.items():
+        if value not in (None, False):
+            raise NotImplementedError(f"batch_normalization: {option}={value!r} is not "
+                                      f"supported")
+
+
+def _bn_variables(channels: int, dtype, flags, trainable, initializers, regularizers):
+    """gamma and beta (None where scale/center is off) and the two moving averages, made or
+    shared with gf.get_variable in the current variable scope, in TF1's order."""
+    center, scale = flags
+    beta_init, gamma_init, mean_init, variance_init = initializers
+    beta_regularizer, gamma_regularizer = regularizers
+    gamma = beta = None
+    if scale:
+        gamma = get_variable("gamma", (channels,), dtype, gamma_init, gamma_regularizer,
+                             trainable=trainable)
+    if center:
+        beta = get_variable("beta", (channels,), dtype, beta_init, beta_regularizer,
+                            trainable=trainable)
+    moving_mean = get_variable("moving_mean", (channels,), dtype, mean_init, trainable=False)
+    moving_variance = get_variable("moving_variance", (channels,), dtype, variance_init,
+                                   trainable=False)
+    return gamma, beta, moving_mean, moving_variance

@@ -20,6 +20,8 @@ from compiler.passes import PASS_NAMES
 from compiler.program import DEFAULT_CACHE_SIZE, Program, check_cache_size
 from compiler.traversal import plan
 
+from .config import ConfigProto, RunMetadata, RunOptions
+
 
 def _flatten(fetches) -> Tuple[List[Any], Callable[[List[Any]], Any]]:
     """Flatten a nest of lists/tuples/dicts into a list, with the function that rebuilds it."""
@@ -93,7 +95,7 @@ class Session:
     one either happens whole or changes nothing (see the README's "Threads").
     """
 
-    def __init__(self, target=None, graph: Optional[Graph] = None, config=None, *,
+    def __init__(self, target="", graph: Optional[Graph] = None, config=None, *,
                  optimize: bool = True, passes: Optional[Sequence[str]] = None,
                  check: bool = False, reuse_memory: bool = True, check_numerics: bool = False,
                  backend: str = "numpy", device: Optional[str] = None,
@@ -101,9 +103,13 @@ class Session:
         # TF1's positional order is (target, graph, config); gf.Session(graph) works too.
         if isinstance(target, Graph) and graph is None:
             target, graph = None, target
-        if target not in (None, ""):
+        if target not in (None, "", b""):
             raise ValueError(f"Session target {target!r}: graphflow runs in this process only "
                              f"(no distributed TF1 targets)")
+        if config is not None and not isinstance(config, ConfigProto):
+            raise TypeError(f"config must be a gf.ConfigProto (tf.ConfigProto), but got "
+                            f"{type(config).__name__}")
+        self._config = config  # kept, as TF1 does; graphflow runs the same whatever it says
         self.graph = graph if graph is not None else get_default_graph()
         self.optimize = optimize
         if passes is not None:
@@ -152,12 +158,15 @@ class Session:
         self._programs.clear()
 
     # -- running ----------------------------------------------------------------------------------
-    def run(self, fetches, feed_dict: Optional[dict] = None):
+    def run(self, fetches, feed_dict: Optional[dict] = None, options=None, run_metadata=None):
         """Compute `fetches` (a tensor, an op, or a nest of lists/tuples/dicts of them).
 
         Returns the same structure holding numpy values (None for ops). Only what the fetches need
         runs, and only the placeholders they need must be fed. A run that fails changes nothing.
+        `options` (a gf.RunOptions) and `run_metadata` (a gf.RunMetadata) are taken as in TF1;
+        no tracing is done and run_metadata stays empty (see `program.profile()` for timings).
         """
+        _check_run_options(options, run_metadata)
         self._check_open()
         flat, rebuild = _flatten(fetches)
         nodes = self._resolve(flat)
@@ -284,6 +293,15 @@ class Session:
         return feeds
 
 
+def _check_run_options(options, run_metadata) -> None:
+    if options is not None and not isinstance(options, RunOptions):
+        raise TypeError(f"options must be a gf.RunOptions (tf.RunOptions), but got "
+                        f"{type(options).__name__}")
+    if run_metadata is not None and not isinstance(run_metadata, RunMetadata):
+        raise TypeError(f"run_metadata must be a gf.RunMetadata (tf.RunMetadata), but got "
+                        f"{type(run_metadata).__name__}")
+
+
 def _op_fetches(flat: list) -> list:
     """Fetching an op gives None, even where the op's node has a value (an assign's .op)."""
     return [isinstance(f, Operation) for f in flat]
@@ -297,7 +315,7 @@ def _result(value):
 class InteractiveSession(Session):
     """A session that makes itself the default until it is closed (for shells and notebooks)."""
 
-    def __init__(self, target=None, graph: Optional[Graph] = None, config=None, **options):
+    def __init__(self, target="", graph: Optional[Graph] = None, config=None, **options):
         super().__init__(target, graph, config, **options)
         _default_stack().append(self)
 

@@ -18,6 +18,7 @@ class GraphKeys:
     REGULARIZATION_LOSSES = "regularization_losses"
     LOSSES = "losses"
     GLOBAL_STEP = "global_step"
+    SUMMARIES = "summaries"
 
 
 def add_to_collection(name: str, value) -> None:

@@ -134,8 +134,8 @@ def test_layer_errors_name_the_layer_and_the_argument():
     x = gf.placeholder(gf.float32, (None, 8, 8, 3))
     with pytest.raises(NotImplementedError, match="conv2d: data_format='channels_first'"):
         gf.layers.conv2d(x, 4, 3, data_format="channels_first")
-    with pytest.raises(NotImplementedError, match="conv2d: reuse=True"):
-        gf.layers.conv2d(x, 4, 3, reuse=True)
+    with pytest.raises(ValueError, match="Variable conv2d/kernel does not exist"):
+        gf.layers.conv2d(x, 4, 3, reuse=True)  # TF1: reuse shares, nothing to share yet
     with pytest.raises(ValueError, match="conv2d: filters must be a positive int"):
         gf.layers.conv2d(x, 0, 3)
     with pytest.raises(ValueError, match="conv2d: padding must be 'valid' or 'same'"):

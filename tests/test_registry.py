@@ -31,6 +31,9 @@ HOST_OPS = {
     "random_shuffle": "draws from the session's numpy stream",
     "check_numerics": "inspects the value on the host to describe it",
     "reduction_size": "a count from shapes; folded to a constant unless passes are off",
+    **dict.fromkeys(("string_join", "as_string", "scalar_summary", "histogram_summary",
+                     "image_summary", "text_summary", "merge_summary"),
+                    "strings are host objects (numpy object arrays of bytes)"),
 }
 
 # Ops whose values torch cannot check; each is tested in the file named.
@@ -44,6 +47,12 @@ NOT_TORCH_CHECKED = {
     "random_uniform": "test_random.py", "random_shuffle": "test_random.py",
     # A collective call: its value needs a process group of several workers (spawned there).
     "all_reduce_mean": "test_distribute.py",
+    # Strings and summaries: torch has no strings; checked against Python's own formatting and
+    # TensorBoard's reader, on every backend.
+    "string_join": "test_strings.py", "as_string": "test_strings.py",
+    "scalar_summary": "test_summary.py", "histogram_summary": "test_summary.py",
+    "image_summary": "test_summary.py", "text_summary": "test_summary.py",
+    "merge_summary": "test_summary.py",
 }
 
 

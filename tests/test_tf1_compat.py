@@ -93,7 +93,7 @@ def test_tf1_losses_against_torch_and_the_losses_collection():
     np.testing.assert_allclose(sess.run(weighted), want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["summary", "cond", "while_loop", "get_variable", "keras"])
+@pytest.mark.parametrize("name", ["map_fn", "cond", "while_loop", "case", "keras"])
 def test_unsupported_tf1_names_say_so(name):
     with pytest.raises(NotImplementedError, match="graphflow does not support"):
         getattr(gf, name)

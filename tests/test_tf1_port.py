@@ -37,3 +37,47 @@ def test_autoencoder_loss_goes_down(tiny_mnist, capsys, monkeypatch):
     with gf.Graph().as_default():
         scope = runpy.run_path(str(PORTS / "autoencoder_rmsprop.py"), run_name="__main__")
     assert scope["test_loss"] < scope["first"]
+
+
+def test_variable_scopes_gan_shares_the_discriminator(capsys, monkeypatch):
+    monkeypatch.setenv("STEPS", "20")
+    source = (PORTS / "variable_scopes.py").read_text()
+    assert "import graphflow as tf" in source and "graphflow." not in source
+    with gf.Graph().as_default() as graph:
+        scope = runpy.run_path(str(PORTS / "variable_scopes.py"), run_name="__main__")
+        names = [v.name for v in gf.trainable_variables()]
+        # applied twice, the discriminator's four variables exist once each
+        assert [n for n in names if n.startswith("discriminator/")] == [
+            "discriminator/hidden/kernel", "discriminator/hidden/bias",
+            "discriminator/logit/kernel", "discriminator/logit/bias"]
+        assert scope["d_fake"].name.startswith("discriminator_1/logit/")
+        assert sorted(v.name for v in scope["g_vars"]) == [
+            "generator/hidden/b", "generator/hidden/w", "generator/out/b", "generator/out/w"]
+    assert graph is not gf.get_default_graph()
+    assert "generated mean" in capsys.readouterr().out
+
+
+def test_mnist_with_summaries_writes_tensorboard_files(tiny_mnist, tmp_path, monkeypatch,
+                                                       capsys):
+    """TF1's summaries tutorial: merge_all and two FileWriters, read back with TensorBoard's
+    own reader: the scalars at their steps, histograms, input images and the graph."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    script = PORTS / "mnist_with_summaries.py"
+    assert "import graphflow as tf" in script.read_text()
+    logs = tmp_path / "logs"
+    monkeypatch.setattr("sys.argv", [str(script), "--log_dir", str(logs)])
+    with gf.Graph().as_default(), pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(script), run_name="__main__")  # tf.app.run exits, as in TF1
+    assert exited.value.code in (0, None)
+    assert "Accuracy at step 10" in capsys.readouterr().out
+    sizes = {k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE}
+    test, train = (ea.EventAccumulator(str(logs / part), size_guidance=sizes).Reload()
+                   for part in ("test", "train"))
+    assert [e.step for e in test.Scalars("accuracy_1")] == [0, 10]
+    assert all(0 <= e.value <= 1 for e in test.Scalars("accuracy_1"))
+    assert [e.step for e in train.Scalars("cross_entropy_1")] == list(range(1, 10)) + [11]
+    assert "layer1/weights/summaries/histogram" in train.Tags()["histograms"]
+    assert "input_reshape/input/image/0" in test.Tags()["images"]
+    assert any(n.name.startswith("layer1/Wx_plus_b/") and n.op == "MatMul"
+               for n in train.Graph().node)

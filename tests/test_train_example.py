@@ -123,3 +123,30 @@ def test_compare_torch_losses_agree_to_float32_rounding(data_dir, loss, optimize
     rel = float(printed.split("first 20 steps ")[1].split(" ")[0])
     assert rel < 1e-5, printed
     assert "examples/s: graphflow" in printed
+
+
+def test_logdir_writes_tensorboard_scalars_histograms_and_the_graph(script, data_dir, tmp_path):
+    """--logdir: read back with TensorBoard's own reader (100 examples, batches of 32: 4 steps
+    an epoch, logged at steps 0 and 4; histograms at the end of each epoch)."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    logdir = tmp_path / "logs"
+    assert run(script, data_dir, tmp_path / "out", "--logdir", str(logdir)) == 0
+    acc = ea.EventAccumulator(str(logdir), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
+    acc.Reload()
+    assert sorted(acc.Tags()["scalars"]) == ["train/accuracy", "train/loss"]
+    losses = acc.Scalars("train/loss")
+    assert [e.step for e in losses] == [0, 4]
+    assert all(np.isfinite(e.value) and e.value > 0 for e in losses)
+    assert all(0 <= e.value <= 1 for e in acc.Scalars("train/accuracy"))
+    assert sorted(acc.Tags()["histograms"]) == ["weights/layer1/W1", "weights/layer1/b1",
+                                                "weights/layer2/W2", "weights/layer2/b2"]
+    w1 = acc.Histograms("weights/layer1/W1")
+    assert [e.step for e in w1] == [4, 8] and w1[0].histogram_value.num == 784 * 16
+    names = {node.name for node in acc.Graph().node}
+    assert {"x", "labels", "layer1/W1", "layer2/W2", "layer2/logits"} <= names
+
+
+def test_no_logdir_writes_no_event_file(script, data_dir, tmp_path):
+    assert run(script, data_dir, tmp_path / "out") == 0
+    assert not list(tmp_path.rglob("events.out.tfevents.*"))

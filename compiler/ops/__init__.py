@@ -7,16 +7,20 @@ from . import (  # noqa: F401
     debug,
     distributed,
     elementwise,
+    generate,
     indexing,
     linalg,
     math,
     nn,
     pool,
     random,
+    ranking,
     reduce,
     shape,
     state,
+    strings,
+    summary,
 )
 
 FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random,
-            debug, distributed, conv, pool)
+            debug, distributed, conv, pool, strings, summary, generate, ranking)

@@ -47,14 +47,14 @@ PLACEHOLDER = register(OpDef("placeholder", infer=_placeholder_infer, kernel=_pl
 
 def _as_array(value, dtype: Optional[np.dtype]) -> np.ndarray:
     """A Python number/list or numpy array as an array of a supported dtype, cast without loss."""
+    if _dt.is_string_like(value) or (dtype is not None and _dt.as_dtype(dtype) == _dt.string):
+        return _string_value(value, dtype)
     if isinstance(value, np.generic):  # a numpy scalar keeps its own dtype, as an array does
         value = np.asarray(value)
     if dtype is not None:
         dtype = _dt.as_dtype(dtype)
         if isinstance(value, bool) or isinstance(value, numbers.Number):
-            arr = np.asarray(value)
-            if arr.dtype.kind == "f" and dtype.kind in "iub" and not float(value).is_integer():
-                raise TypeError(f"cannot convert {value!r} to a {dtype.name} tensor")
+            _check_python_scalar(value, dtype)
             return np.asarray(value, dtype=dtype)
         arr = np.asarray(value)
         if arr.dtype != dtype and not _dt.can_feed(arr.dtype, dtype):
@@ -79,8 +79,29 @@ def _as_array(value, dtype: Optional[np.dtype]) -> np.ndarray:
         arr = arr.astype(_dt.int64)
     if arr.dtype == object and any(isinstance(v, numbers.Integral) for v in arr.flat):
         raise OverflowError("a Python int beyond 64 bits")  # numpy kept it as an object
+    if arr.dtype == object:  # not the string dtype: its elements are no strings
+        raise TypeError(f"a tensor holds numbers, bools or strings, not "
+                        f"{type(arr.flat[0]).__name__ if arr.size else 'objects'}")
     _dt.as_dtype(arr.dtype)
     return arr
+
+
+def _string_value(value, dtype) -> np.ndarray:
+    """str/bytes (or lists/arrays of them) as a string array; a numeric dtype is refused."""
+    if dtype is not None and _dt.as_dtype(dtype) != _dt.string:
+        raise TypeError(f"cannot convert {_short(value)} to a {_dt.as_dtype(dtype).name} tensor: "
+                        f"it holds strings (TF1 does not parse them either)")
+    return _dt.string_array(value)
+
+
+def _check_python_scalar(value, dtype: np.dtype) -> None:
+    """TF1 refuses a Python float for an int or bool dtype (even 2.0) and a number for bool."""
+    if dtype.kind in "iu" and not isinstance(value, numbers.Integral):
+        raise TypeError(f"cannot convert {value!r} to a {dtype.name} tensor: expected "
+                        f"{dtype.name}, got a {type(value).__name__} (as TF1); use gf.cast")
+    if dtype.kind == "b" and not isinstance(value, bool):
+        raise TypeError(f"cannot convert {value!r} to a bool tensor: expected a bool, got a "
+                        f"{type(value).__name__} (as TF1)")
 
 
 def _short(value) -> str:
@@ -94,19 +115,50 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def constant(value, dtype=None, name: Optional[str] = None, graph: Optional[Graph] = None) -> Node:
-    """A constant tensor. Python floats default to float32 and ints to int32, as in TF1;
-    numpy arrays keep their dtype."""
+def constant(value, dtype=None, shape=None, name: Optional[str] = "Const",
+             verify_shape: bool = False, graph: Optional[Graph] = None) -> Node:
+    """A constant tensor (TF1's tf.constant). Python floats default to float32 and ints to int32,
+    as in TF1; numpy arrays keep their dtype. With `shape`, a scalar fills it, a list of that
+    many elements is reshaped to it and a shorter one is padded with its last element (TF1's
+    rule); more elements than the shape holds is a ValueError, and verify_shape=True makes any
+    other shape than `shape` a TypeError, as in TF1."""
+    name = name or "Const"
     try:
         arr = np.array(_as_array(value, dtype))  # own copy: later changes to `value` do not leak in
     except (OverflowError, ValueError) as exc:  # 2**70, ragged lists
-        raise ValueError(f"constant '{name or 'Const'}' ({user_site()}): cannot hold "
+        raise ValueError(f"constant '{name}' ({user_site()}): cannot hold "
                          f"{_short(value)}: {_reason(exc)}") from None
     except TypeError as exc:
-        raise TypeError(f"constant '{name or 'Const'}' ({user_site()}): {exc}") from None
+        raise TypeError(f"constant '{name}' ({user_site()}): {exc}") from None
+    if shape is not None:
+        arr = _shaped(arr, shape, verify_shape, f"constant '{name}' ({user_site()})")
     arr.flags.writeable = False
     graph = graph if graph is not None else graph_of(())
-    return graph.add_node(CONSTANT, [], {"value": arr}, name=name or "Const")
+    return graph.add_node(CONSTANT, [], {"value": arr}, name=name)
+
+
+def _shaped(arr: np.ndarray, shape, verify_shape: bool, where: str) -> np.ndarray:
+    """`arr` given the shape asked for, by TF1's rules (tensor_util.make_tensor_proto)."""
+    try:
+        dims = as_shape(shape)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: shape: {exc}") from None
+    if dims is None or None in dims:
+        raise ValueError(f"{where}: shape must be fully known, got {shape!r}")
+    if verify_shape and arr.shape != dims:
+        raise TypeError(f"{where}: expected a value of shape {dims}, got {arr.shape} "
+                        f"(verify_shape=True)")
+    size = int(np.prod(dims, dtype=np.int64))
+    if size == 0:
+        return np.zeros(dims, arr.dtype)
+    if arr.size > size:
+        raise ValueError(f"{where}: too many elements provided: shape {dims} holds at most "
+                         f"{size}, but the value has {arr.size}")
+    if arr.size == size:
+        return arr.reshape(dims)
+    flat = arr.ravel()
+    last = flat[-1] if flat.size else np.zeros((), arr.dtype)  # no value at all: zeros
+    return np.concatenate([flat, np.full(size - flat.size, last, arr.dtype)]).reshape(dims)
 
 
 def placeholder(dtype, shape=None, name: Optional[str] = None) -> Node:
@@ -117,16 +169,28 @@ def placeholder(dtype, shape=None, name: Optional[str] = None) -> Node:
                           name=name or "Placeholder")
 
 
-def convert_to_tensor(value, dtype=None, graph: Optional[Graph] = None) -> Node:
-    """A tensor as is (checking its dtype when one is asked), anything else as a constant."""
+def convert_to_tensor(value, dtype=None, name: Optional[str] = None, preferred_dtype=None,
+                      dtype_hint=None, graph: Optional[Graph] = None) -> Node:
+    """TF1's tf.convert_to_tensor: a tensor passes through as is (ValueError if `dtype` is given
+    and differs, as TF1), anything else becomes a constant named `name`. preferred_dtype (or its
+    newer name dtype_hint) is tried when dtype is None, falling back to the value's own dtype
+    where it does not fit."""
+    if preferred_dtype is not None and dtype_hint is not None:
+        raise ValueError("convert_to_tensor: give preferred_dtype or dtype_hint, not both")
+    preferred = preferred_dtype if preferred_dtype is not None else dtype_hint
     if isinstance(value, Node):
         if dtype is not None and value.dtype != _dt.as_dtype(dtype):
-            raise TypeError(f"tensor '{value.name}' has dtype {value.dtype.name}, "
-                            f"expected {_dt.as_dtype(dtype).name}")
+            raise ValueError(f"tensor conversion requested dtype {_dt.as_dtype(dtype).name} for "
+                             f"tensor '{value.name}' of dtype {value.dtype.name}; use gf.cast")
         return value
     if hasattr(value, "node") and isinstance(value.node, Node):  # an Operation
         raise TypeError(f"operation '{value.node.name}' produces no value and cannot be an input")
-    return constant(value, dtype=dtype, graph=graph)
+    if dtype is None and preferred is not None:
+        try:
+            return constant(value, dtype=preferred, name=name, graph=graph)
+        except (TypeError, ValueError):
+            pass  # TF1 falls back to the value's own dtype
+    return constant(value, dtype=dtype, name=name, graph=graph)
 
 
 def apply(opdef: OpDef, inputs: Sequence, name: Optional[str] = None, **attrs) -> Node:
@@ -138,7 +202,8 @@ def apply(opdef: OpDef, inputs: Sequence, name: Optional[str] = None, **attrs) -
     graph = graph_of(inputs)
     like = next((x.dtype for x in inputs if isinstance(x, Node)), None)
     try:
-        nodes = [x if isinstance(x, Node) else convert_to_tensor(x, like, graph) for x in inputs]
+        nodes = [x if isinstance(x, Node) else convert_to_tensor(x, like, graph=graph)
+                 for x in inputs]
     except TypeError as exc:
         raise TypeError(f"{opdef.name} ({user_site()}): {exc}") from None
     if graph.current_control_inputs():  # an update's target (input 0) is written, not read

@@ -249,7 +249,7 @@ def where(condition, x, y, name: Optional[str] = None):
     """Elementwise `x if condition else y`, broadcasting all three (TF2's where_v2 semantics)."""
     graph = graph_of([condition, x, y])
     like = next((v.dtype for v in (x, y) if isinstance(v, Node)), None)
-    condition, x, y = (v if isinstance(v, Node) else convert_to_tensor(v, dt, graph)
+    condition, x, y = (v if isinstance(v, Node) else convert_to_tensor(v, dt, graph=graph)
                        for v, dt in ((condition, _dt.bool_), (x, like), (y, like)))
     return apply(WHERE, [condition, x, y], name)
 

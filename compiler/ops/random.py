@@ -14,7 +14,8 @@ minval`. random_shuffle has none (TF1 defines none: asking for one is an error).
 
 A draw's shape comes from the `shape` attribute, a static tuple; an internal `like` input (read for
 its shape only) supplies the sizes left None, so dropout can draw a mask of a batch whose size is
-known only at run time.
+known only at run time. A shape given as a tensor (TF1's `tf.random_normal(tf.shape(z))`) is
+such a `like`: a fill of that shape (generate.py), with the sizes known while building kept.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import Node, graph_of
+from ..graph import Node, graph_of, user_site
 from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
 from ..shapes import as_shape, fmt
 from .core import apply, constant, convert_to_tensor, no_grad
 from .elementwise import add, multiply
+from .generate import fill, is_shape_tensor, shape_sources, shape_tensor
 
 __all__ = ["random_normal", "truncated_normal", "random_uniform", "random_shuffle"]
 
@@ -37,8 +39,6 @@ __all__ = ["random_normal", "truncated_normal", "random_uniform", "random_shuffl
 # -- shapes ----------------------------------------------------------------------------------------
 def _static_shape(shape, what: str) -> tuple:
     """A user's shape: a list/tuple of non-negative ints (an int is one dimension)."""
-    if isinstance(shape, Node):
-        raise TypeError(f"{what}: shape must be a static list of ints, got tensor '{shape.name}'")
     try:
         out = as_shape(shape)
     except (TypeError, ValueError) as exc:
@@ -73,6 +73,29 @@ def _run_shape(shape, like) -> tuple:
     if shape is None:
         return tuple(actual)
     return tuple(actual[i] if d is None else d for i, d in enumerate(shape))
+
+
+def _shape_parts(shape) -> list:
+    """The tensors in a shape argument (for finding the graph)."""
+    if isinstance(shape, Node):
+        return [shape]
+    return [d for d in shape if isinstance(d, Node)] if isinstance(shape, (list, tuple)) else []
+
+
+def _shape_and_like(shape, dtype, what: str, base: str):
+    """A draw's static shape and its shape-only `like` input: a static list of ints as today (no
+    input); a shape tensor (or a list with scalar tensors) becomes a fill of that shape, whose
+    run-time shape the draw takes, and whose static shape is what is known of it now."""
+    if not is_shape_tensor(shape):
+        return _static_shape(shape, what), None
+    dims = shape_tensor(shape, what)
+    if shape_sources(dims) is None:
+        raise NotImplementedError(
+            f"{what} ({user_site()}): shape '{dims.name}' holds values known only at run time; "
+            f"a draw's shape may be a list of ints, gf.shape(x), or ints and gf.shape(x)[i] "
+            f"stacked or concatenated")
+    like = fill(dims, np.zeros((), dtype), name=base + "/shape_of_draw")
+    return like.shape, like
 
 
 def _draw(opdef: OpDef, values: Sequence[Node], shape, dtype, seed, name: Optional[str],
@@ -128,17 +151,19 @@ _TF_NAMES = {"random_standard_normal": "RandomStandardNormal",
 
 
 def _scaled(primitive: OpDef, what: str, shape, mean, stddev, dtype, seed, name) -> Node:
-    shape = _static_shape(shape, what)
     dtype = _dt.as_dtype(dtype)
     if not _dt.is_floating(dtype):
         raise TypeError(f"{what}: dtype must be a float dtype, got {dtype.name}")
-    graph = graph_of([mean, stddev])
+    graph = graph_of([mean, stddev] + _shape_parts(shape))
     base = name or what
     with graph.as_default():
+        shape, like = _shape_and_like(shape, dtype, what, base)
         mean = _parameter(mean, dtype, base + "/mean")
         stddev = _parameter(stddev, dtype, base + "/stddev")
-        draw = _draw(primitive, [], shape, dtype, seed, base + "/" + _TF_NAMES[primitive.name])
+        draw = _draw(primitive, [], shape, dtype, seed, base + "/" + _TF_NAMES[primitive.name],
+                     like=like)
         value = add(multiply(draw, stddev, name=base + "/mul"), mean, name=base)
+        shape = draw.shape
     if value.shape != shape:
         raise ValueError(f"{what}: mean {fmt(mean.shape)} and stddev {fmt(stddev.shape)} must "
                          f"broadcast to the shape {fmt(shape)}, but give {fmt(value.shape)}")
@@ -147,7 +172,8 @@ def _scaled(primitive: OpDef, what: str, shape, mean, stddev, dtype, seed, name)
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=_dt.float32, seed: Optional[int] = None,
                   name: Optional[str] = None) -> Node:
-    """Normal draws of a static `shape` (a list of ints), new ones each run (TF1's
+    """Normal draws of `shape` (a list of ints; or, as TF1, a 1-D int tensor such as
+    gf.shape(z), or a list of ints and scalar tensors), new ones each run (TF1's
     tf.random_normal). mean and stddev are numbers or tensors broadcasting to `shape`; gradients
     reach them (the value is draw * stddev + mean), not the draw. `seed` with gf.set_random_seed
     makes the draws reproducible."""
@@ -159,7 +185,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_dt.float32,
                      seed: Optional[int] = None, name: Optional[str] = None) -> Node:
     """Normal draws with those more than 2 stddev from the mean drawn again, so every value lies
     in [mean - 2 stddev, mean + 2 stddev] (TF1's tf.truncated_normal; its standard deviation is
-    about 0.88 stddev)."""
+    about 0.88 stddev). `shape` as random_normal's."""
     return _scaled(TRUNCATED_NORMAL, "truncated_normal", shape, mean, stddev, dtype, seed, name)
 
 
@@ -226,14 +252,15 @@ def _uniform_bounds(minval, maxval, dtype, what: str, base: str):
 
 def random_uniform(shape, minval=0, maxval=None, dtype=_dt.float32, seed: Optional[int] = None,
                    name: Optional[str] = None) -> Node:
-    """Uniform draws in [minval, maxval) of a static `shape`, new ones each run (TF1's
-    tf.random_uniform). maxval=None means 1 for floats; integer dtypes need maxval. The bounds are
-    scalars (numbers or tensors); for floats, gradients reach them as through TF1's
+    """Uniform draws in [minval, maxval) of `shape` (as random_normal's), new ones each run
+    (TF1's tf.random_uniform). maxval=None means 1 for floats; integer dtypes need maxval. The
+    bounds are scalars (numbers or tensors); for floats, gradients reach them as through TF1's
     draw * (maxval - minval) + minval."""
-    shape = _static_shape(shape, "random_uniform")
     base = name or "random_uniform"
     lo, hi, dtype = _uniform_bounds(minval, maxval, dtype, "random_uniform", base)
-    return _draw(RANDOM_UNIFORM, [lo, hi], shape, dtype, seed, base)
+    with lo.graph.as_default():
+        shape, like = _shape_and_like(shape, dtype, "random_uniform", base)
+    return _draw(RANDOM_UNIFORM, [lo, hi], shape, dtype, seed, base, like=like)
 
 
 def random_uniform_like(like: Node, shape=None, minval=0, maxval=None, dtype=None,

@@ -40,9 +40,10 @@ from .errors import FormatError
 from .idx import read_idx
 from .npz import read_npz
 from .safe_pickle import unpickle_arrays
-from .tf1 import Datasets, make_datasets
+from .tf1 import Datasets, fake_datasets, image_dtype, make_datasets
 
-__all__ = ["load", "read_data_sets", "DownloadError", "ChecksumError", "FormatError"]
+__all__ = ["load", "read_data_sets", "DownloadError", "ChecksumError", "FormatError",
+           "DEFAULT_SOURCE_URL"]
 
 Split = Tuple[np.ndarray, np.ndarray]
 
@@ -270,14 +271,40 @@ def _splits_from_pickle(data: bytes, source: str) -> Tuple[Split, Split, Split]:
     return splits
 
 
-def read_data_sets(train_dir: Union[None, str, os.PathLike] = None, one_hot: bool = False,
-                   validation_size: int = 5000, seed: Optional[int] = None) -> Datasets:
-    """TF1's `input_data.read_data_sets`: `.train`, `.validation`, `.test`, each with `.images`
-    (float32 in [0, 1], (N, 784)), `.labels` (int64, or one-hot float32), `.num_examples` and
-    `.next_batch(batch_size, shuffle=True)`. Backed by load(): reads the IDX files in train_dir
-    when it holds any; a folder without them ("MNIST_data/", where TF1 would download) uses the
-    default source (the cache, fetched once)."""
+DEFAULT_SOURCE_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"  # TF1's; never used
+
+
+def read_data_sets(train_dir: Union[None, str, os.PathLike] = None, fake_data: bool = False,
+                   one_hot: bool = False, dtype=np.float32, reshape: bool = True,
+                   validation_size: int = 5000, seed: Optional[int] = None,
+                   source_url: str = DEFAULT_SOURCE_URL) -> Datasets:
+    """TF1's `input_data.read_data_sets`, same parameters in the same order: `.train`,
+    `.validation`, `.test`, each with `.images`, `.labels` (int64, or one-hot float32),
+    `.num_examples` and `.next_batch(batch_size, fake_data=False, shuffle=True)`.
+
+    Images are float32 pixel * (1 / 255) in [0, 1] (dtype=uint8: the pixels 0..255; any other
+    dtype is a TypeError), rows of 784 (reshape=False: (N, 28, 28, 1)). fake_data=True gives TF1's
+    fake sets without reading anything. Backed by load(): reads the IDX files in train_dir when it
+    holds any; a folder without them ("MNIST_data/", where TF1 would download) uses the default
+    source (the cache, fetched once). `source_url` is accepted for TF1 code and not used: the data
+    come from the IDX files or the checksummed package, never from that address."""
+    del source_url  # TF1's download address: graphflow's sources are pinned (module docstring)
+    if fake_data:
+        return fake_datasets(one_hot, dtype, seed)
+    image_dtype(dtype)  # a bad dtype fails before any data is read
     if train_dir is not None and not any(
             p.name.split(".")[0] in _idx_names() for p in Path(train_dir).glob("*-ubyte*")):
         train_dir = None
-    return make_datasets(load(train_dir), one_hot, validation_size, seed)
+    splits = tuple((_pixels(x), y) for x, y in load(train_dir))
+    return make_datasets(splits, one_hot, validation_size, seed, dtype=dtype, reshape=reshape)
+
+
+def _pixels(x: np.ndarray) -> np.ndarray:
+    """load()'s float images back to TF1's uint8 pixels, shape (N, 28, 28, 1): IDX files are
+    read as pixel / 255, the cached pickle holds pixel / 256; whichever gives whole numbers."""
+    for scale in (255, 256):
+        scaled = x * np.float32(scale)
+        pixels = np.rint(scaled)
+        if not x.size or float(np.max(np.abs(scaled - pixels))) < 1e-3:
+            return pixels.astype(np.uint8).reshape(len(x), SIDE, SIDE, 1)
+    raise FormatError("MNIST images are not whole pixel values / 255 or / 256")

@@ -43,7 +43,9 @@ class NumpyBackend(Backend):
 
     def signature(self, values):
         # Exact numpy arrays of a shape and dtype seen before were checked then.
-        key = tuple([(v.shape, v.dtype) for v in values if type(v) is np.ndarray])
+        # Object arrays (strings) are always checked: their elements must be made bytes.
+        key = tuple([(v.shape, v.dtype) for v in values
+                     if type(v) is np.ndarray and v.dtype != object])
         return key if len(key) == len(values) else None
 
     def results(self, outs, as_tensors: bool = False):

@@ -72,6 +72,12 @@ T.reference("reduction_size", "argmax")
 T.reference("softmax", "log_softmax", "sigmoid_cross_entropy_with_logits")
 T.reference("random_standard_normal", "truncated_normal", "random_uniform", "random_shuffle")
 T.reference("check_numerics", "check_labels", "all_reduce_mean")
+T.reference("fill", "range", "in_top_k")  # np.full, TF1's accumulated range, a ranking count
+
+# -- strings and summaries: host objects; codegen runs every node on strings by its reference
+# kernel whatever the table says (compiler/dtypes.py STRING_OPS)
+T.reference("string_join", "as_string", "scalar_summary", "histogram_summary", "image_summary",
+            "text_summary", "merge_summary")
 
 # -- variable updates: statements writing input 0 in place -----------------------------------------
 T.template("assign", "{0}[...] = {1}")

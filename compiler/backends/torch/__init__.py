@@ -56,7 +56,10 @@ class TorchBackend(Backend):
         return self._dtypes[dtype]
 
     def to_device(self, array: np.ndarray):
-        """A numpy array as a tensor on the device (on the CPU: sharing memory where it can)."""
+        """A numpy array as a tensor on the device (on the CPU: sharing memory where it can).
+        Strings (object arrays of bytes) stay host objects: no device holds them."""
+        if array.dtype == dtypes.string:
+            return array
         if not array.flags.writeable or any(s < 0 for s in array.strides):
             array = np.array(array)  # torch shares only writable, forward-strided arrays
         return self.torch.from_numpy(array).to(self.device)
@@ -65,6 +68,8 @@ class TorchBackend(Backend):
         if isinstance(value, self.torch.Tensor):
             out = value.detach().cpu().numpy()
             return out[()] if out.ndim == 0 else out
+        if isinstance(value, np.ndarray) and value.ndim == 0:  # a host string: bytes, as TF1
+            return value[()]
         return value
 
     # -- codegen ----------------------------------------------------------------------------------
@@ -113,6 +118,9 @@ class TorchBackend(Backend):
         return self.to_device(check_feed(node, value))
 
     def _feed_tensor(self, node, value):
+        if dtypes.is_string(node.dtype):
+            raise FeedError(f"cannot feed a torch tensor to {_what(node)} of dtype string: "
+                            f"feed str or bytes (or a list or array of them)")
         want = self.torch_dtype(node.dtype)
         if value.dtype != want:
             got = {self.torch_dtype(d): d for d in dtypes.SUPPORTED}.get(value.dtype)

@@ -17,6 +17,7 @@ import torch
 from ...ops.array import _span_size, _split_sizes
 from ...ops.debug import label_error
 from ...ops.distributed import communicator
+from ...ops.generate import _range_kernel
 from ...ops.indexing import _index_items, _negative_step
 from ..lowering import LoweringTable
 
@@ -307,6 +308,42 @@ def _all_reduce_mean(x):
 
 T.reference("check_numerics", "reduction_size", "random_standard_normal", "truncated_normal",
             "random_uniform", "random_shuffle")
+
+
+# -- fill, range, in_top_k (compiler/ops/generate.py, ranking.py) ---------------------------------
+@T.lowering("fill")
+def _fill(dims, value, *sources):
+    """value broadcast to the shape dims holds (a host read of a few ints), as a new tensor."""
+    shape = tuple(int(d) for d in dims.tolist())
+    if any(d < 0 for d in shape):
+        raise ValueError(f"dims {shape} must be non-negative")
+    return value.reshape(()).expand(shape).clone()
+
+
+@T.lowering("range")
+def _range(start, limit, delta):
+    """The three scalars read on the host and TF1's range made there (its float values are summed
+    one step at a time, which torch.arange does not do), then moved to the device."""
+    values = _range_kernel(*(v.cpu().numpy() for v in (start, limit, delta)))
+    return torch.from_numpy(values).to(start.device)
+
+
+@T.lowering("in_top_k")
+def _in_top_k(predictions, targets, k):
+    """As the numpy kernel: fewer than k classes strictly above the target's finite score."""
+    batch, classes = predictions.shape
+    valid = (targets >= 0) & (targets < classes)
+    if classes == 0:
+        return torch.zeros(batch, dtype=torch.bool, device=predictions.device)
+    rows = torch.where(valid, targets, torch.zeros_like(targets)).long()
+    picked = predictions.gather(1, rows[:, None])
+    more = (predictions > picked).sum(dim=1)
+    return valid & torch.isfinite(picked[:, 0]) & (more < k)
+
+# -- strings and summaries: host objects; codegen runs every node on strings by its reference
+# kernel whatever the table says (compiler/dtypes.py STRING_OPS)
+T.reference("string_join", "as_string", "scalar_summary", "histogram_summary", "image_summary",
+            "text_summary", "merge_summary")
 
 # -- variable updates: in place, so a tensor keeps its storage (CUDA graphs need it)
 T.template("assign", "{0}.copy_({1})")
