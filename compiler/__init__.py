@@ -3,7 +3,8 @@
 Never imports `graphflow`; the user-facing library is built on top of this package.
 """
 
-from . import operators  # noqa: F401  (attaches + - * / ... to tensors)
+# graph_names attaches the lookups by name to Graph; operators attaches + - * / ... to tensors
+from . import graph_names, operators  # noqa: F401
 from .autodiff import gradients, hessians
 from .graph import Graph, Node, Operation, get_default_graph, reset_default_graph
 from .opdef import NOT_DIFFERENTIABLE, REGISTRY, OpDef, register

@@ -104,8 +104,8 @@ def stage_assigns(fn: Function) -> Function:
         controls = [new[c] for c in n.control_inputs]
         if n in staged and n.type in _ACCUMULATE:
             total = graph.add_node(_ACCUMULATE[n.type], inputs, {}, site=n.site,
-                                   name=f"{n.name}/value", control_inputs=controls)
-            new[n] = graph.add_node(ASSIGN, [inputs[0], total], {}, name=n.name, site=n.site)
+                                   name=f"{n.op_name}/value", control_inputs=controls)
+            new[n] = graph.add_node(ASSIGN, [inputs[0], total], {}, name=n.op_name, site=n.site)
             value[n] = total
         else:
             new[n] = copy_node(graph, n, inputs, control_inputs=controls)

@@ -140,7 +140,7 @@ def hessians(ys: TensorOrList, xs: TensorOrList) -> List[Optional[Node]]:
             continue
         n = num_elements(x.shape)
         if n is None:
-            raise ValueError(f"hessians: the shape of '{x.name}' {fmt(x.shape)} must be fully "
+            raise ValueError(f"hessians: the shape of '{x.op_name}' {fmt(x.shape)} must be fully "
                              f"known (it sets the number of gradient rows)")
         flat = reshape(g, (-1,))
         rows = []

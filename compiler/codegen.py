@@ -160,7 +160,7 @@ class _Renderer:
 
     def _numerics_check(self, stmt: Statement) -> str:
         node = stmt.node
-        shown = ", ".join(f"({i.name!r}, {a})" for i, a in zip(node.inputs, stmt.args))
+        shown = ", ".join(f"({i.op_name!r}, {a})" for i, a in zip(node.inputs, stmt.args))
         check = self.bind(self.backend.check_numerics(numerics.check), "check")
         return (f"{check}({stmt.target}, {self.bind(node, 'node')}, "
                 f"{self.fn.user_name(node)!r}, [{shown}])")

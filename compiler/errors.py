@@ -38,6 +38,16 @@ class FetchError(GraphflowError, TypeError):
     """A fetch that is not a tensor or an op of the session's graph."""
 
 
+# TF1's Session.run raises TypeError for a feed_dict key it cannot take (a name naming no tensor
+# included) and ValueError for a fetch name naming nothing in the graph.
+class FeedKeyError(FeedError, TypeError):
+    """A feed_dict key that is not a tensor of the session's graph, nor the name of one."""
+
+
+class FetchNameError(FetchError, ValueError):
+    """A fetch given by a name ('y:0', 'train') that names nothing in the session's graph."""
+
+
 class NoGradientError(GraphflowError, LookupError):
     """A gradient asked through an op that has none."""
 

@@ -78,12 +78,12 @@ def _kind_of(value) -> str:
 
 def _what(key: Node) -> str:
     kind = "placeholder" if key.opdef is PLACEHOLDER else key.opdef.name
-    return f"{kind} '{key.name}'"
+    return f"{kind} '{key.op_name}'"
 
 
 def missing_feeds_error(missing) -> FeedError:
     """The error for placeholders a run needs but was not given."""
-    names = ", ".join(f"'{n.name}' (dtype {n.dtype.name}, shape {fmt(n.shape)}, made at "
+    names = ", ".join(f"'{n.op_name}' (dtype {n.dtype.name}, shape {fmt(n.shape)}, made at "
                       f"{n.site})" for n in missing)
     return MissingFeedError(f"you must feed a value for placeholder {names}; pass it in "
-                     f"feed_dict={{{missing[0].name}: value, ...}}")
+                     f"feed_dict={{{missing[0].op_name}: value, ...}}")

@@ -37,15 +37,15 @@ class Function:
 
     def user_name(self, node: Node) -> str:
         """The name the user gave the node this one computes (after rewrites, the original)."""
-        return self.stands_for.get(node, node.name)
+        return self.stands_for.get(node, node.op_name)
 
     @property
     def nodes(self):
         return self.graph.nodes
 
     def __str__(self) -> str:
-        ins = ", ".join(n.name for n in self.inputs)
-        outs = ", ".join(n.name for n in self.outputs)
+        ins = ", ".join(n.op_name for n in self.inputs)
+        outs = ", ".join(n.op_name for n in self.outputs)
         return f"function({ins}) -> ({outs})\n{self.graph}"
 
 
@@ -56,18 +56,19 @@ def copy_node(graph: Graph, node: Node, inputs: Sequence[Node], name: str = None
     inputs' (so concrete feed shapes propagate)."""
     if node.opdef is VARIABLE:
         var = Variable.__new__(Variable)
-        graph.add_node(VARIABLE, [], node.attrs, name=name or node.name, node=var, site=node.site)
+        graph.add_node(VARIABLE, [], node.attrs, name=name or node.op_name, node=var,
+                       site=node.site)
         var.initial_value, var.trainable, var.key = node.initial_value, node.trainable, node.key
         var._initializer = None
         return var
     if not _same_types(graph, inputs, node.inputs):
-        return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.name,
+        return graph.add_node(node.opdef, inputs, node.attrs, name=name or node.op_name,
                               site=node.site, control_inputs=control_inputs)
     # Inputs of the very shapes and dtypes of the node's own: the op's rule (a function of those
     # and of the attributes) would give the node's shape and dtype again, so it is not asked.
     new = Node.__new__(Node)
     Node.__init__(new, graph, node.opdef, inputs, dict(node.attrs),
-                  graph.unique_name(name or node.name), node.shape, node.dtype, node.site,
+                  graph.unique_name(name or node.op_name), node.shape, node.dtype, node.site,
                   control_inputs)
     graph.nodes.append(new)
     return new
@@ -112,14 +113,14 @@ def _extract(fetches: Sequence[Node], feeds: Dict[Node, Tuple[tuple, np.dtype]])
         if node in feeds:
             shape, dtype = feeds[node]
             copies[node] = graph.add_node(PLACEHOLDER, [], {"dtype": dtype, "shape": tuple(shape)},
-                                          name=node.name, site=node.site)
+                                          name=node.op_name, site=node.site)
             continue
         inputs = [copies[i] for i in node.inputs]
         controls = [copies[c] for c in node.control_inputs]
         if node.opdef.updates and node.inputs[0] in feeds:
             var = node.inputs[0]
             if var not in fed_variables:
-                fed_variables[var] = copy_node(graph, var, [], name=var.name + "/ref")
+                fed_variables[var] = copy_node(graph, var, [], name=var.op_name + "/ref")
             inputs[0] = fed_variables[var]
         copies[node] = copy_node(graph, node, inputs, control_inputs=controls)
     return Function(graph, tuple(copies[n] for n in feeds), tuple(copies[n] for n in fetches))

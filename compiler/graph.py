@@ -45,14 +45,16 @@ def user_site() -> str:
 class Node:
     """One node of the graph and the tensor it produces.
 
-    Attributes: name (unique in its graph), opdef, inputs, attrs, shape (tuple with None for unknown
-    sizes, or None for unknown rank), dtype (a numpy dtype; None for ops that produce no value),
-    site (the user's file:line where it was created), graph, device (TF1's requested device from
-    `gf.device` blocks, '' if none; recorded, not used for placement).
+    Attributes: op_name (the op's name, unique in its graph), opdef, inputs, attrs, shape (tuple
+    with None for unknown sizes, or None for unknown rank), dtype (a numpy dtype; None for ops
+    that produce no value), site (the user's file:line where it was created), graph, device
+    (TF1's requested device from `gf.device` blocks, '' if none; recorded, not used for placement).
+    `name` is TF1's tensor name, 'op_name:0' (a node that produces no value stands for its
+    operation and is named 'op_name'). Internals name nodes by op_name (codegen, errors, printing).
     Hashable and compared by identity, so tensors work as feed_dict keys; use gf.equal for values.
     """
 
-    __slots__ = ("graph", "opdef", "inputs", "attrs", "name", "shape", "dtype", "site", "id",
+    __slots__ = ("graph", "opdef", "inputs", "attrs", "op_name", "shape", "dtype", "site", "id",
                  "control_inputs", "device", "__weakref__")
     # numpy must hand mixed expressions (array + tensor) to our reflected operators.
     __array_ufunc__ = None
@@ -62,13 +64,19 @@ class Node:
         self.opdef = opdef
         self.inputs = tuple(inputs)
         self.attrs = attrs
-        self.name = name
+        self.op_name = name
         self.shape = shape
         self.dtype = dtype
         self.site = site
         self.control_inputs = tuple(control_inputs)
         self.device = ""
         self.id = next(_ids)
+
+    @property
+    def name(self) -> str:
+        """TF1's tensor name: 'op_name:0', the first (only) output of the op; a node that makes no
+        value stands for its operation and is named 'op_name'."""
+        return self.op_name if self.dtype is None else f"{self.op_name}:0"
 
     @property
     def op(self) -> "Operation":
@@ -89,7 +97,7 @@ class Node:
 
     def describe(self) -> str:
         """`add 'logits' (model.py:14)`: how errors name a node."""
-        return f"{self.opdef.name} '{self.name}' ({self.site})"
+        return f"{self.opdef.name} '{self.op_name}' ({self.site})"
 
     def __repr__(self) -> str:
         dtype = self.dtype.name if self.dtype is not None else "none"
@@ -97,17 +105,19 @@ class Node:
 
     def __bool__(self):
         raise TypeError(
-            f"tensor '{self.name}' has no truth value while the graph is being built; "
+            f"tensor '{self.op_name}' has no truth value while the graph is being built; "
             "use gf.where / gf.equal for elementwise logic, or sess.run it first")
 
     def __iter__(self) -> Iterator["Node"]:
         if self.shape is None or not self.shape or self.shape[0] is None:
-            raise TypeError(f"cannot iterate over tensor '{self.name}' of shape {fmt(self.shape)}")
+            raise TypeError(f"cannot iterate over tensor '{self.op_name}' of shape "
+                            f"{fmt(self.shape)}")
         return (self[i] for i in range(self.shape[0]))
 
     def __len__(self) -> int:
         if self.shape is None or not self.shape or self.shape[0] is None:
-            raise TypeError(f"tensor '{self.name}' of shape {fmt(self.shape)} has no static length")
+            raise TypeError(f"tensor '{self.op_name}' of shape {fmt(self.shape)} has no static "
+                            f"length")
         return self.shape[0]
 
     # Arithmetic operators are attached by compiler.operators once the ops exist.
@@ -145,7 +155,7 @@ class Operation:
     def __init__(self, node: Node):
         self.node = node
 
-    name = property(lambda self: self.node.name)
+    name = property(lambda self: self.node.op_name)
     type = property(lambda self: self.node.opdef.name)
     graph = property(lambda self: self.node.graph)
     inputs = property(lambda self: list(self.node.inputs))
@@ -159,7 +169,7 @@ class Operation:
         return hash(self.node)
 
     def __repr__(self) -> str:
-        return f"<gf.Operation '{self.node.name}' type={self.node.opdef.name}>"
+        return f"<gf.Operation '{self.node.op_name}' type={self.node.opdef.name}>"
 
 
 class Graph:
@@ -238,7 +248,7 @@ class Graph:
             if not isinstance(node, Node):
                 raise TypeError(f"control_dependencies: {c!r} is not a tensor or an operation")
             if node.graph is not self:
-                raise GraphMismatchError(f"control_dependencies: '{node.name}' belongs to "
+                raise GraphMismatchError(f"control_dependencies: '{node.op_name}' belongs to "
                                          f"another graph")
             deps.append(node)
         self._control.append(deps)
@@ -289,9 +299,9 @@ class Graph:
                 raise TypeError(f"{opdef.name} ({site}): input {x!r} is not a tensor")
             if x.graph is not self:
                 raise GraphMismatchError(
-                    f"{opdef.name} ({site}): input '{x.name}' belongs to another graph than the "
+                    f"{opdef.name} ({site}): input '{x.op_name}' belongs to another graph than the "
                     f"other inputs/the default graph; tensors from two graphs cannot be mixed "
-                    f"('{x.name}' made at {x.site})")
+                    f"('{x.op_name}' made at {x.site})")
         self._check_strings(opdef, name, site, inputs, None)
         try:
             shape, dtype = opdef.infer(list(inputs), **attrs)
@@ -320,7 +330,7 @@ class Graph:
         bad = [x for x in inputs if _dt.is_string(x.dtype)]
         if not bad and (dtype is None or np.dtype(dtype) != _dt.string):
             return
-        what = (f"input '{bad[0].name}' is a string tensor" if bad
+        what = (f"input '{bad[0].op_name}' is a string tensor" if bad
                 else "it cannot make a string tensor")
         exc = TypeError(f"{opdef.name} does not work on strings ({what}); strings support "
                         f"identity, equal, not_equal, + (concatenation), gf.strings.join, "
@@ -329,7 +339,7 @@ class Graph:
         raise DTypeError(self._build_error(opdef, name, site, inputs, exc))
 
     def _build_error(self, opdef, name, site, inputs, exc) -> str:
-        shown = ", ".join(f"'{x.name}' {fmt(x.shape)} {_dt.short_name(x.dtype)}" for x in inputs)
+        shown = ", ".join(f"'{x.op_name}' {fmt(x.shape)} {_dt.short_name(x.dtype)}" for x in inputs)
         label = f" '{name}'" if name else ""
         return f"{opdef.name}{label} ({site}): {exc}; inputs: {shown or 'none'}"
 
@@ -379,7 +389,7 @@ class Graph:
             nx.is_directed_acyclic_graph(G)                     # True
             nx.ancestors(G, "loss")                             # the names `loss` depends on
 
-        One graph node per IR node, keyed by its name (unique in a Graph), with attributes op
+        One graph node per IR node, keyed by its op_name (unique in a Graph), with attributes op
         (the op's name), shape, dtype and node (the Node itself). One edge input -> consumer per
         input, keyed and attributed by its position (add(x, x) is two edges, hence a multigraph),
         `control=False`; one edge per control input, keyed "control", position None,
@@ -428,6 +438,7 @@ def graph_of(values: Sequence) -> Graph:
                 first = v
             elif v.graph is not first.graph:
                 raise GraphMismatchError(
-                    f"tensors '{first.name}' ({first.site}) and '{v.name}' ({v.site}) come from "
+                    f"tensors '{first.op_name}' ({first.site}) and '{v.op_name}' ({v.site}) come "
+                    f"from "
                     f"different graphs; build all tensors of one computation in the same graph")
     return first.graph if first is not None else get_default_graph()

@@ -35,8 +35,8 @@ def execute(order: List[Node], feeds: Dict[Node, np.ndarray], store: VariableSto
                         args = [values[i] for i in node.inputs]
                         values[node] = _run_node(node, args, run)
                         if check_numerics and node.dtype is not None:
-                            numerics.check(values[node], node, node.name,
-                                           [(i.name, a) for i, a in zip(node.inputs, args)])
+                            numerics.check(values[node], node, node.op_name,
+                                           [(i.op_name, a) for i, a in zip(node.inputs, args)])
             interrupts.hold()  # publishing may take several steps (a torch store)
             run.commit()
         except BaseException:
@@ -52,9 +52,10 @@ def evaluate(tensor: Node, store: VariableStore) -> np.ndarray:
     """The value of a tensor that needs no feeds (a variable's initial value), computed without
     committing or discarding the writes of a run in progress."""
     order = plan([tensor], ())
-    missing = [n.name for n in order if n.type == "placeholder"]
+    missing = [n.op_name for n in order if n.type == "placeholder"]
     if missing:
-        raise FeedError(f"the initial value '{tensor.name}' depends on placeholder(s) {missing}; "
+        raise FeedError(f"the initial value '{tensor.op_name}' depends on placeholder(s) "
+                        f"{missing}; "
                         f"a variable's initial value cannot be fed")
     values: Dict[Node, object] = {}
     run = Run(store)  # its own: never committed, and the run in progress is left alone
@@ -74,7 +75,7 @@ def _run_node(node: Node, args: list, run: Run):
     except GraphflowError:
         raise
     except Exception as exc:
-        shapes = ", ".join(f"'{i.name}' {np.shape(a)}" for i, a in zip(node.inputs, args))
+        shapes = ", ".join(f"'{i.op_name}' {np.shape(a)}" for i, a in zip(node.inputs, args))
         raise OpError(f"{node.describe()} failed: {type(exc).__name__}: {exc}"
                       f"{'; inputs: ' + shapes if shapes else ''}") from exc
     if node.dtype is None:

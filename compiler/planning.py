@@ -148,7 +148,7 @@ def check_updates(order: List[Node], roots: Dict[Node, Node]) -> None:
     if found is not None:
         _, node, var, upd = found
         raise CompileError(f"{node.describe()} reads the start-of-run value of variable "
-                           f"'{var.name}' after its in-place update {upd.describe()}")
+                           f"'{var.op_name}' after its in-place update {upd.describe()}")
 
 
 def value_inputs(node: Node):

@@ -27,10 +27,10 @@ def format_node(node: "Node") -> str:
     else:
         typ = _dt.short_name(node.dtype) + "[" + ",".join(
             "?" if d is None else str(d) for d in node.shape) + "]"
-    args = ", ".join(x.name for x in node.inputs)
+    args = ", ".join(x.op_name for x in node.inputs)
     attrs = ", ".join(f"{k}={_short_attr(v)}" for k, v in node.attrs.items())
     call = ", ".join(p for p in (args, attrs) if p)
-    return f"{node.name}: {typ} = {node.opdef.name}({call})   # {node.site}"
+    return f"{node.op_name}: {typ} = {node.opdef.name}({call})   # {node.site}"
 
 
 def _short_attr(value) -> str:

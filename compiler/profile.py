@@ -222,7 +222,7 @@ def _profile(statements, per_statement, sizes, steps, repeat) -> Profile:
         seconds[key] = seconds.get(key, 0.0) + statistics.median(times)
         nbytes[key] = nbytes.get(key, 0) + int(size)
     total = sum(seconds.values()) or 1.0
-    rows = [ProfileRow(OUTPUTS if key is OUTPUTS else key.name,
+    rows = [ProfileRow(OUTPUTS if key is OUTPUTS else key.op_name,
                        "return" if key is OUTPUTS else key.opdef.name,
                        s, s / total, nbytes[key]) for key, s in seconds.items()]
     rows.sort(key=lambda r: -r.seconds)

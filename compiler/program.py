@@ -136,7 +136,7 @@ class Program:
             return self._run(spec, values)
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
-                            f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
+                            f"({', '.join(t.op_name for t in self.feeds)}), got {len(values)}")
         feed = self.backend.feed
         return self.run_checked([feed(node, v) for node, v in zip(self.feeds, values)])
 
@@ -234,7 +234,7 @@ class Program:
             fn = extract(self.fetches, {n: (tuple(a.shape), n.dtype) for n, a in
                                         zip(self.feeds, arrays)})
         except ShapeError as exc:  # the graph cannot run with these fed shapes
-            fed = ", ".join(f"{n.name}: {a.shape}" for n, a in zip(self.feeds, arrays))
+            fed = ", ".join(f"{n.op_name}: {a.shape}" for n, a in zip(self.feeds, arrays))
             raise OpError(f"{exc} (with fed shapes {fed})") from exc
         t1 = time.perf_counter()
         nodes_in = len(fn.nodes)
@@ -258,7 +258,7 @@ class Program:
                 dummies = [self.backend.feed(n, np.zeros(n.shape, n.dtype)) for n in self.feeds]
                 self._last = self._specialization(dummies)
             else:
-                unknown = [n.name for n in self.feeds if n.shape is None or None in n.shape]
+                unknown = [n.op_name for n in self.feeds if n.shape is None or None in n.shape]
                 raise RuntimeError(f"the code is generated per feed shape and {unknown} have "
                                    f"unknown sizes: call the program once first")
         return self._last
@@ -292,7 +292,7 @@ class Program:
             self._before_run()
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
-                            f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
+                            f"({', '.join(t.op_name for t in self.feeds)}), got {len(values)}")
         arrays = [self.backend.feed(node, v) for node, v in zip(self.feeds, values)]
         spec = self._specialization(arrays)
         if spec.generated is None:
@@ -305,8 +305,8 @@ class Program:
                                repeat)
 
     def __repr__(self) -> str:
-        return (f"<gf.Program fetches=[{', '.join(n.name for n in self.fetches)}] "
-                f"feeds=[{', '.join(n.name for n in self.feeds)}]>")
+        return (f"<gf.Program fetches=[{', '.join(n.op_name for n in self.fetches)}] "
+                f"feeds=[{', '.join(n.op_name for n in self.feeds)}]>")
 
 
 def _scalar(value):

@@ -146,12 +146,12 @@ class _Lister:
     def run(self, names_die, none_outputs, check_numerics) -> Listing:
         fn, order = self.fn, self.order
         variables = tuple(n for n in order if n.opdef is VARIABLE)
-        params = tuple(self.value.setdefault(n, self.names.make(n.name))
+        params = tuple(self.value.setdefault(n, self.names.make(n.op_name))
                        for n in list(fn.inputs) + list(variables))
         # Fetched values of variables this run updates in place are copied before the update:
         # a read sees the value at the start of the run.
         updated = {self.roots[n] for n in order if is_update(n)}
-        snapshots = {o: self.names.make(o.name + "_value") for o in fn.outputs
+        snapshots = {o: self.names.make(o.op_name + "_value") for o in fn.outputs
                      if self.roots[o] in updated}
         first_write = min(write_positions(order, self.roots, self.direct).values(), default=-1)
         statements: List[Statement] = []
@@ -184,7 +184,7 @@ class _Lister:
             return None
         args = tuple(self.value[i] for i in value_inputs(node))
         shapes = tuple(self._bind_shape(i) for i in node.inputs[len(args):])
-        target = self.value.setdefault(node, self.names.make(node.name))
+        target = self.value.setdefault(node, self.names.make(node.op_name))
         if node in self.direct:  # computed straight into the variable it is assigned to
             out = self.value[self.direct[node]]
         elif node in self.assignment:

@@ -38,9 +38,9 @@ class VariableStore:
         """The generator of a random op: one stream per op and session, seeded from the op's
         `seed` attribute (graph seed, op seed) when set, so a program built again in a fresh graph
         draws the same numbers; each run draws new ones."""
-        gen = self._generators.get(node.name)
+        gen = self._generators.get(node.op_name)
         if gen is None:
-            gen = self._generators[node.name] = np.random.default_rng(node.attrs.get("seed"))
+            gen = self._generators[node.op_name] = np.random.default_rng(node.attrs.get("seed"))
         return gen
 
     def read(self, var) -> np.ndarray:
@@ -101,8 +101,8 @@ class Run:
 
     def random(self, node) -> np.random.Generator:
         gen = self.store.random(node)
-        if node.name not in self.streams:
-            self.streams[node.name] = (gen, gen.bit_generator.state)
+        if node.op_name not in self.streams:
+            self.streams[node.op_name] = (gen, gen.bit_generator.state)
         return gen
 
     def commit(self) -> None:

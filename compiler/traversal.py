@@ -52,12 +52,12 @@ def to_networkx(nodes: Iterable["Node"]):
 
     G = nx.MultiDiGraph()
     for node in nodes:
-        if node.name in G:
-            raise ValueError(f"to_networkx: two nodes of this graph are named '{node.name}' "
+        if node.op_name in G:
+            raise ValueError(f"to_networkx: two nodes of this graph are named '{node.op_name}' "
                              f"({node.site}); node names must be unique in a Graph")
-        G.add_node(node.name, op=node.type, shape=node.shape, dtype=node.dtype, node=node)
+        G.add_node(node.op_name, op=node.type, shape=node.shape, dtype=node.dtype, node=node)
         for position, x in enumerate(node.inputs):
-            G.add_edge(x.name, node.name, key=position, position=position, control=False)
+            G.add_edge(x.op_name, node.op_name, key=position, position=position, control=False)
         for c in node.control_inputs:
-            G.add_edge(c.name, node.name, key="control", position=None, control=True)
+            G.add_edge(c.op_name, node.op_name, key="control", position=None, control=True)
     return G

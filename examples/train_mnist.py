@@ -177,7 +177,7 @@ class TensorBoardLog:
         self.accuracy = gf.placeholder(gf.float32, [], name="batch_accuracy")
         self.scalars = gf.summary.merge([gf.summary.scalar("train/loss", self.loss),
                                          gf.summary.scalar("train/accuracy", self.accuracy)])
-        self.weights = gf.summary.merge([gf.summary.histogram("weights/" + p.name, p)
+        self.weights = gf.summary.merge([gf.summary.histogram("weights/" + p.op.name, p)
                                          for p in model["params"]])
         self.sess, self.predict = sess, predict
         self.writer = gf.summary.FileWriter(logdir, sess.graph)

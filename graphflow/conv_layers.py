@@ -66,10 +66,10 @@ def _image_input(inputs, layer: str) -> Node:
     """A float 4-D input whose channel count is known."""
     inputs = convert_to_tensor(inputs)
     if not _dt.is_floating(inputs.dtype):
-        raise TypeError(f"{layer}: inputs '{inputs.name}' are {inputs.dtype.name}; the layer "
+        raise TypeError(f"{layer}: inputs '{inputs.op_name}' are {inputs.dtype.name}; the layer "
                         f"needs float inputs (use gf.cast)")
     if inputs.shape is None or len(inputs.shape) != 4 or inputs.shape[-1] is None:
-        raise ShapeError(f"{layer}: inputs '{inputs.name}' (shape {fmt(inputs.shape)}, made at "
+        raise ShapeError(f"{layer}: inputs '{inputs.op_name}' (shape {fmt(inputs.shape)}, made at "
                          f"{inputs.site}) must be 4-D (batch, height, width, channels) with a "
                          f"known number of channels")
     return inputs
@@ -144,7 +144,7 @@ def conv2d_transpose(inputs, filters: int, kernel_size, strides=(1, 1), padding:
     pad = _padding(padding, "conv2d_transpose")
     _, h, w, channels = inputs.shape
     if h is None or w is None:
-        raise ShapeError(f"conv2d_transpose: the height and width of inputs '{inputs.name}' "
+        raise ShapeError(f"conv2d_transpose: the height and width of inputs '{inputs.op_name}' "
                          f"(shape {fmt(inputs.shape)}) must be known to size the output")
     out_h, out_w = (_deconv_size(h, kh, sh, pad), _deconv_size(w, kw, sw, pad))
     graph = graph_of([inputs])
@@ -206,7 +206,7 @@ def flatten(inputs, name: Optional[str] = None, data_format: str = "channels_las
     _refuse("flatten", data_format)
     inputs = convert_to_tensor(inputs)
     if inputs.shape is None or len(inputs.shape) < 1 or None in inputs.shape[1:]:
-        raise ShapeError(f"flatten: inputs '{inputs.name}' (shape {fmt(inputs.shape)}, made at "
+        raise ShapeError(f"flatten: inputs '{inputs.op_name}' (shape {fmt(inputs.shape)}, made at "
                          f"{inputs.site}) need every axis but the first known")
     size = 1
     for d in inputs.shape[1:]:

@@ -198,7 +198,7 @@ def broadcast_variables(session: Session, variables: Optional[Sequence[Variable]
         if not isinstance(var, Variable):
             raise TypeError(f"broadcast_variables: {var!r} is not a gf.Variable")
         if var.graph is not session.graph:
-            raise ValueError(f"broadcast_variables: variable '{var.name}' belongs to another "
+            raise ValueError(f"broadcast_variables: variable '{var.op_name}' belongs to another "
                              f"graph than the session's")
     size = world_size()
     if isinstance(root, bool) or not isinstance(root, numbers.Integral) or not 0 <= root < size:
@@ -217,14 +217,14 @@ def broadcast_variables(session: Session, variables: Optional[Sequence[Variable]
         by_dtype.setdefault(var.dtype, []).append(var)
     received = {}
     for dtype, group in by_dtype.items():
-        flat = np.concatenate([values[var.name].reshape(-1) for var in group])
+        flat = np.concatenate([values[var.op_name].reshape(-1) for var in group])
         wire = flat.view(np.uint8) if dtype == np.bool_ else flat  # gloo has no bool
         tensor = _on_backend_device(dist, torch.from_numpy(wire))
         dist.broadcast(tensor, src=int(root))
         flat = tensor.cpu().numpy().view(dtype)
         start = 0
         for var in group:
-            stop = start + values[var.name].size
+            stop = start + values[var.op_name].size
             received[var] = np.array(flat[start:stop].reshape(var.shape))  # its own memory
             start = stop
     session._load_variable_values(received)
@@ -233,7 +233,7 @@ def broadcast_variables(session: Session, variables: Optional[Sequence[Variable]
 def _check_same_variables(dist, variables: List[Variable], root: int) -> None:
     """Every worker's (name, shape, dtype) list must be root's: a mismatch would make the
     broadcasts disagree in size (or hang), so every worker raises the same error instead."""
-    mine = [(var.name, tuple(var.shape), var.dtype.str) for var in variables]
+    mine = [(var.op_name, tuple(var.shape), var.dtype.str) for var in variables]
     everyone: list = [None] * dist.get_world_size()
     dist.all_gather_object(everyone, mine)
     expected = everyone[root]

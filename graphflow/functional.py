@@ -139,7 +139,8 @@ class TracedFunction:
                 node = leaf.node if isinstance(leaf, Operation) else leaf
                 if node.graph is not graph:
                     raise ValueError(
-                        f"{self.__name__} returned tensor '{node.name}' ({node.site}) of another "
+                        f"{self.__name__} returned tensor '{node.op_name}' ({node.site}) of "
+                        f"another "
                         f"graph: the function is traced into a new graph, so build every tensor "
                         f"it returns inside it, or pass the value as an argument")
                 fetches.append(leaf)
@@ -272,7 +273,8 @@ def _jacobian_of(y: Node, xs: List[Node], what: str) -> List[Node]:
     with a basis cotangent (the rows of the Jacobian), stacked and reshaped."""
     m = num_elements(y.shape)
     if m is None:
-        raise ValueError(f"{what}: output '{y.name}' has shape {fmt(y.shape)}; its shape must be "
+        raise ValueError(f"{what}: output '{y.op_name}' has shape {fmt(y.shape)}; its shape must "
+                         f"be "
                          f"known statically (it sets the number of Jacobian rows)")
     rows: List[List[Node]] = [[] for _ in xs]
     for i in range(m):

@@ -6,23 +6,59 @@
         f.write("hello\\n")
 
 Local paths only (and file://): gs://, hdfs://, s3:// and other URLs raise NotImplementedError.
-Where TF1 raises tf.errors.NotFoundError this raises FileNotFoundError, and FileExistsError
-where TF1 raises AlreadyExistsError.
+A missing file raises an error that is both TF1's tf.errors.NotFoundError and Python's
+FileNotFoundError, an existing one where none may be both tf.errors.AlreadyExistsError and
+FileExistsError, so `except` clauses written either way work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import glob as _glob
 import os
 import re
 import shutil
 from typing import Iterator, List, NamedTuple, Tuple, Union
 
+from compiler import tf_errors
+
 __all__ = ["Copy", "DeleteRecursively", "Exists", "FastGFile", "GFile", "Glob", "IsDirectory",
-           "ListDirectory", "MakeDirs", "MkDir", "Open", "Remove", "Rename", "Stat", "Walk"]
+           "ListDirectory", "MakeDirs", "MkDir", "NotFoundError", "AlreadyExistsError", "Open",
+           "Remove", "Rename", "Stat", "Walk"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MODES = ("r", "rb", "w", "wb", "a", "ab")
+
+
+class NotFoundError(tf_errors.NotFoundError, FileNotFoundError):
+    """A missing file or directory: TF1's NotFoundError and Python's FileNotFoundError."""
+
+
+class AlreadyExistsError(tf_errors.AlreadyExistsError, FileExistsError):
+    """A path that exists where it may not: TF1's AlreadyExistsError and FileExistsError."""
+
+
+@contextlib.contextmanager
+def _as_tf_errors(what: str):
+    """Re-raise the OS's missing/existing-file errors as the classes above, naming `what`."""
+    try:
+        yield
+    except (NotFoundError, AlreadyExistsError):
+        raise
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"gf.gfile.{what}: {exc}") from None
+    except FileExistsError as exc:
+        raise AlreadyExistsError(f"gf.gfile.{what}: {exc}") from None
+
+
+def _tf_errors(fn):
+    """Run `fn` under _as_tf_errors, named after it."""
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with _as_tf_errors(fn.__name__):
+            return fn(*args, **kwargs)
+    return wrapped
 
 
 def _local(path) -> str:
@@ -57,10 +93,14 @@ class GFile:
 
     def _handle(self):
         if self._file is None:
-            # newline="\n": lines end at '\n' only and nothing is translated, as in TF1
-            self._file = (open(self._path, self._mode) if self._binary else
-                          open(self._path, self._mode, encoding="utf-8", newline="\n"))
+            with _as_tf_errors(f"GFile({self._name!r})"):
+                self._file = self._open()
         return self._file
+
+    def _open(self):
+        # newline="\n": lines end at '\n' only and nothing is translated, as in TF1
+        return (open(self._path, self._mode) if self._binary else
+                open(self._path, self._mode, encoding="utf-8", newline="\n"))
 
     def read(self, n: int = -1) -> Union[str, bytes]:
         """Up to `n` characters (bytes in 'rb'), or everything left when n is -1."""
@@ -146,33 +186,37 @@ def MakeDirs(dirname) -> None:  # noqa: N802
     os.makedirs(_local(dirname), exist_ok=True)
 
 
+@_tf_errors
 def MkDir(dirname) -> None:  # noqa: N802
-    """Make one directory: FileExistsError if it exists, FileNotFoundError if its parent is
-    missing (TF1: AlreadyExistsError, NotFoundError)."""
+    """Make one directory: AlreadyExistsError if it exists, NotFoundError if its parent
+    is missing."""
     os.mkdir(_local(dirname))
 
 
+@_tf_errors
 def Remove(filename) -> None:  # noqa: N802
-    """Delete a file (FileNotFoundError if missing; TF1: NotFoundError)."""
+    """Delete a file (NotFoundError if missing)."""
     os.remove(_local(filename))
 
 
+@_tf_errors
 def DeleteRecursively(dirname) -> None:  # noqa: N802
-    """Delete a directory and everything under it (FileNotFoundError if missing)."""
+    """Delete a directory and everything under it (NotFoundError if missing)."""
     path = _local(dirname)
     if not os.path.lexists(path):
-        raise FileNotFoundError(f"gf.gfile.DeleteRecursively: {path!r} does not exist")
+        raise NotFoundError(f"gf.gfile.DeleteRecursively: {path!r} does not exist")
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
     else:
         os.remove(path)
 
 
+@_tf_errors
 def ListDirectory(dirname) -> List[str]:  # noqa: N802
     """The names in a directory, without '.' and '..', in no particular order."""
     path = _local(dirname)
     if not os.path.isdir(path):
-        raise FileNotFoundError(f"gf.gfile.ListDirectory: could not find directory {path!r}")
+        raise NotFoundError(f"gf.gfile.ListDirectory: could not find directory {path!r}")
     return os.listdir(path)
 
 
@@ -182,23 +226,26 @@ def Glob(filename) -> List[str]:  # noqa: N802
     return [match for pattern in patterns for match in _glob.glob(_local(pattern))]
 
 
+@_tf_errors
 def Copy(oldpath, newpath, overwrite: bool = False) -> None:  # noqa: N802
-    """Copy a file; if `newpath` exists, FileExistsError unless overwrite=True (TF1:
-    AlreadyExistsError)."""
+    """Copy a file; if `newpath` exists, AlreadyExistsError unless
+    overwrite=True."""
     src, dst = _local(oldpath), _local(newpath)
     if not overwrite and os.path.exists(dst):
-        raise FileExistsError(f"gf.gfile.Copy: {dst!r} exists; pass overwrite=True to replace it")
+        raise AlreadyExistsError(f"gf.gfile.Copy: {dst!r} exists; pass overwrite=True to "
+                                 f"replace it")
     shutil.copyfile(src, dst)
 
 
+@_tf_errors
 def Rename(oldname, newname, overwrite: bool = False) -> None:  # noqa: N802
-    """Rename or move a file or directory; if `newname` exists, FileExistsError unless
-    overwrite=True (TF1: AlreadyExistsError)."""
+    """Rename or move a file or directory; if `newname` exists, AlreadyExistsError unless
+    overwrite=True."""
     src, dst = _local(oldname), _local(newname)
     if not os.path.exists(src):
-        raise FileNotFoundError(f"gf.gfile.Rename: {src!r} does not exist")
+        raise NotFoundError(f"gf.gfile.Rename: {src!r} does not exist")
     if not overwrite and os.path.exists(dst):
-        raise FileExistsError(f"gf.gfile.Rename: {dst!r} exists; pass overwrite=True to "
+        raise AlreadyExistsError(f"gf.gfile.Rename: {dst!r} exists; pass overwrite=True to "
                               f"replace it")
     os.replace(src, dst)
 
@@ -211,6 +258,7 @@ class FileStatistics(NamedTuple):
     is_directory: bool
 
 
+@_tf_errors
 def Stat(filename) -> FileStatistics:  # noqa: N802
     """Length in bytes, modification time in ns and whether it is a directory."""
     result = os.stat(_local(filename))

@@ -71,13 +71,15 @@ def _check_pair(pair) -> Tuple[Optional[Node], Variable]:
     if isinstance(grad, Operation) or not isinstance(grad, Node):
         grad = convert_to_tensor(grad, graph=var.graph)
     if grad.dtype.kind != "f":
-        raise TypeError(f"average_gradients: gradient '{grad.name}' of variable '{var.name}' is "
+        raise TypeError(f"average_gradients: gradient '{grad.op_name}' of variable "
+                        f"'{var.op_name}' is "
                         f"{grad.dtype.name}; only float gradients can be averaged")
     if grad.shape is not None and (
             len(grad.shape) != len(var.shape)
             or any(g is not None and g != v for g, v in zip(grad.shape, var.shape))):
-        raise ValueError(f"average_gradients: gradient '{grad.name}' has shape {fmt(grad.shape)} "
-                         f"but variable '{var.name}' has shape {fmt(var.shape)}")
+        raise ValueError(f"average_gradients: gradient '{grad.op_name}' has shape "
+                         f"{fmt(grad.shape)} "
+                         f"but variable '{var.op_name}' has shape {fmt(var.shape)}")
     return grad, var
 
 
@@ -106,7 +108,7 @@ def _reduce_bucket(bucket) -> List[Node]:
     flat = concat([reshape(grad, [-1]) for _, grad, _ in bucket], 0, name="flat")
     mean = all_reduce_mean(flat)
     sizes = [int(np.prod(var.shape, dtype=np.int64)) for _, _, var in bucket]
-    return [reshape(part, var.shape, name=var.name.replace("/", "_"))
+    return [reshape(part, var.shape, name=var.op_name.replace("/", "_"))
             for part, (_, _, var) in zip(split(mean, sizes), bucket)]
 
 

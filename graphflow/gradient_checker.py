@@ -70,12 +70,12 @@ def _compute(xs: List[Node], x_shapes: list, y: Node, y_shape, x_values: list, d
         if not isinstance(t, Node):
             raise TypeError(f"compute_gradient: {what} must be a tensor, got {t!r}")
         if not _dt.is_floating(t.dtype):
-            raise TypeError(f"compute_gradient: {what} '{t.name}' has dtype "
+            raise TypeError(f"compute_gradient: {what} '{t.op_name}' has dtype "
                             f"{t.dtype.name if t.dtype is not None else 'None'}; only float "
                             f"tensors have gradients")
     y_shape = tuple(int(d) for d in y_shape)
     if y.shape is not None and not compatible(y.shape, y_shape):
-        raise ValueError(f"compute_gradient: y_shape {y_shape} does not fit '{y.name}' of shape "
+        raise ValueError(f"compute_gradient: y_shape {y_shape} does not fit '{y.op_name}' of shape "
                          f"{fmt(y.shape)}")
     fed = [_initial_value(x, tuple(int(d) for d in s), v, k)
            for k, (x, s, v) in enumerate(zip(xs, x_shapes, x_values))]
@@ -88,7 +88,8 @@ def _compute(xs: List[Node], x_shapes: list, y: Node, y_shape, x_values: list, d
         session = Session(y.graph)
     elif session.graph is not y.graph:
         raise ValueError(f"compute_gradient: the default session's graph is not the graph of "
-                         f"'{y.name}'; leave the session's `with` block or use one on that graph")
+                         f"'{y.op_name}'; leave the session's `with` block or use one on that "
+                         f"graph")
     try:
         for target in _as_list(init_targets):
             session.run(target)
@@ -102,7 +103,7 @@ def _compute(xs: List[Node], x_shapes: list, y: Node, y_shape, x_values: list, d
 
         y_value = np.asarray(forward(*fed, *extra_values))
         if y_value.shape != y_shape:
-            raise ValueError(f"compute_gradient: y '{y.name}' has shape {y_value.shape}, but "
+            raise ValueError(f"compute_gradient: y '{y.op_name}' has shape {y_value.shape}, but "
                              f"y_shape says {y_shape}")
         y_size = int(np.prod(y_shape))
         symbolic = [np.zeros((v.size, y_size)) for v in fed]
@@ -128,7 +129,7 @@ def _compute(xs: List[Node], x_shapes: list, y: Node, y_shape, x_values: list, d
                 step = float(up.flat[i]) - float(down.flat[i])
                 if step == 0:
                     raise ValueError(f"compute_gradient: delta {delta} is too small to change "
-                                     f"'{x.name}' ({x.dtype.name}) at {center.flat[i]}")
+                                     f"'{x.op_name}' ({x.dtype.name}) at {center.flat[i]}")
                 args_up, args_down = list(fed), list(fed)
                 args_up[k], args_down[k] = up, down
                 y_up = np.asarray(forward(*args_up, *extra_values), np.float64)
@@ -143,13 +144,14 @@ def _compute(xs: List[Node], x_shapes: list, y: Node, y_shape, x_values: list, d
 
 def _initial_value(x: Node, shape: tuple, value, index: int) -> np.ndarray:
     if x.shape is not None and not compatible(x.shape, shape):
-        raise ValueError(f"compute_gradient: x_shape {shape} does not fit '{x.name}' of shape "
+        raise ValueError(f"compute_gradient: x_shape {shape} does not fit '{x.op_name}' of shape "
                          f"{fmt(x.shape)}")
     if value is None:
         value = np.random.default_rng(index).random(shape)
     value = np.asarray(value)
     if value.shape != shape:
-        raise ValueError(f"compute_gradient: x_init_value for '{x.name}' has shape {value.shape}, "
+        raise ValueError(f"compute_gradient: x_init_value for '{x.op_name}' has shape "
+                         f"{value.shape}, "
                          f"but x_shape says {shape}")
     return value.astype(x.dtype)
 

@@ -71,10 +71,10 @@ def dense(inputs, units: int, activation: Optional[Callable[[Node], Node]] = Non
         raise ValueError(f"dense: units must be a positive int, got {units!r}")
     _refuse("dense", kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
     if not _dt.is_floating(inputs.dtype):
-        raise TypeError(f"dense: inputs '{inputs.name}' are {inputs.dtype.name}; a dense layer "
+        raise TypeError(f"dense: inputs '{inputs.op_name}' are {inputs.dtype.name}; a dense layer "
                         f"needs float inputs (use gf.cast)")
     if inputs.shape is None or not inputs.shape or inputs.shape[-1] is None:
-        raise ShapeError(f"dense: the last dimension of inputs '{inputs.name}' (shape "
+        raise ShapeError(f"dense: the last dimension of inputs '{inputs.op_name}' (shape "
                          f"{fmt(inputs.shape)}, made at {inputs.site}) must be known to make "
                          f"the kernel; give the placeholder a full last dimension or gf.reshape")
     graph = graph_of([inputs])

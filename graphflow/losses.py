@@ -128,7 +128,8 @@ def _weighted(losses, weights, reduction: str):
 
 def _squeeze_last(x, what: str):
     if x.shape[-1] not in (None, 1):
-        raise ValueError(f"sparse_softmax_cross_entropy: {what} '{x.name}' {x.shape} has one axis "
+        raise ValueError(f"sparse_softmax_cross_entropy: {what} '{x.op_name}' {x.shape} has one "
+                         f"axis "
                          f"too many and its last is not of size 1")
     return squeeze(x, [-1])
 

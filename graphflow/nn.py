@@ -48,7 +48,7 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None,
     depth = logits.shape[-1] if logits.shape is not None else None
     if depth is None:
         raise ValueError(f"sparse_softmax_cross_entropy_with_logits: the number of classes (last "
-                         f"axis of '{logits.name}', shape {logits.shape}) must be known")
+                         f"axis of '{logits.op_name}', shape {logits.shape}) must be known")
     # TF1 refuses a label outside [0, classes) on the CPU; one_hot alone would give a zero row.
     labels = check_labels(labels, depth, "sparse_softmax_cross_entropy_with_logits")
     targets = one_hot(labels, depth, dtype=logits.dtype)
@@ -72,7 +72,7 @@ def bias_add(value, bias, data_format=None, name: Optional[str] = None):
     if bias.shape is None or len(bias.shape) != 1:
         raise ValueError(f"{op}: bias must be 1-D, got shape {fmt(bias.shape)}")
     if value.shape is not None and len(value.shape) < 2:
-        raise ValueError(f"{op}: value '{value.name}' must be at least 2-D, got shape "
+        raise ValueError(f"{op}: value '{value.op_name}' must be at least 2-D, got shape "
                          f"{fmt(value.shape)}")
     if value.shape is not None and value.shape[-1] not in (None, bias.shape[0]):
         raise ValueError(f"{op}: bias of size {bias.shape[0]} does not match the last "
@@ -94,7 +94,7 @@ def dropout(x, keep_prob=None, noise_shape=None, seed: Optional[int] = None,
         raise ValueError("dropout: give exactly one of keep_prob and rate")
     x = convert_to_tensor(x)
     if not _dt.is_floating(x.dtype):
-        raise TypeError(f"dropout: x '{x.name}' is {x.dtype.name}; dropout needs a float tensor")
+        raise TypeError(f"dropout: x '{x.op_name}' is {x.dtype.name}; dropout needs a float tensor")
     graph = graph_of([x, keep_prob, rate])
     with graph.as_default(), graph.name_scope(name or "dropout"):
         if keep_prob is not None:
@@ -121,9 +121,10 @@ def _probability(p, x: Node, what: str, ok, interval: str):
         return float(p)
     p = convert_to_tensor(p)
     if not _dt.is_floating(p.dtype):
-        raise TypeError(f"dropout: {what} '{p.name}' must be a float tensor, got {p.dtype.name}")
+        raise TypeError(f"dropout: {what} '{p.op_name}' must be a float tensor, got {p.dtype.name}")
     if p.shape is not None and p.shape != ():
-        raise ValueError(f"dropout: {what} '{p.name}' must be a scalar, got shape {fmt(p.shape)}")
+        raise ValueError(f"dropout: {what} '{p.op_name}' must be a scalar, got shape "
+                         f"{fmt(p.shape)}")
     if p.shape is None:  # a placeholder of no shape: a scalar, so the result keeps x's shape
         p = reshape(p, ())
     return p if p.dtype == x.dtype else cast(p, x.dtype)
@@ -136,10 +137,10 @@ def _noise_shape(noise_shape, x: Node):
         return None
     shape = as_shape(noise_shape)
     if x.shape is None:
-        raise ValueError(f"dropout: noise_shape {fmt(shape)} needs x '{x.name}' of known rank")
+        raise ValueError(f"dropout: noise_shape {fmt(shape)} needs x '{x.op_name}' of known rank")
     if len(shape) != len(x.shape) or any(
             n is not None and n != 1 and d is not None and n != d for n, d in zip(shape, x.shape)):
-        raise ValueError(f"dropout: noise_shape {fmt(shape)} does not broadcast to x '{x.name}' "
+        raise ValueError(f"dropout: noise_shape {fmt(shape)} does not broadcast to x '{x.op_name}' "
                          f"of shape {fmt(x.shape)}: it needs x's rank and sizes 1 or x's")
     return shape
 

@@ -57,7 +57,7 @@ def _training_flag(training, what: str) -> Training:
         raise TypeError(f"{what}: training must be a Python bool or a bool tensor, got "
                         f"{training!r}")
     if training.dtype != _dt.bool_ or (training.shape is not None and training.shape != ()):
-        raise TypeError(f"{what}: training '{training.name}' must be a scalar bool tensor, got "
+        raise TypeError(f"{what}: training '{training.op_name}' must be a scalar bool tensor, got "
                         f"{training.dtype.name} of shape {fmt(training.shape)}")
     if training.shape is None:  # a placeholder of no shape: a scalar, so shapes stay known
         training = reshape(training, ())
@@ -157,21 +157,22 @@ def _feature_axis(inputs: Node, axis):
     """(number of features, axis as a non-negative int, the shape a per-feature vector takes to
     broadcast against inputs, or None where it broadcasts as it is)."""
     if not _dt.is_floating(inputs.dtype):
-        raise TypeError(f"batch_normalization: inputs '{inputs.name}' are {inputs.dtype.name}; "
+        raise TypeError(f"batch_normalization: inputs '{inputs.op_name}' are {inputs.dtype.name}; "
                         f"batch normalization needs float inputs (use gf.cast)")
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise TypeError(f"batch_normalization: axis must be an int, got {axis!r}")
     if inputs.shape is None:
-        raise ShapeError(f"batch_normalization: inputs '{inputs.name}' (made at {inputs.site}) "
+        raise ShapeError(f"batch_normalization: inputs '{inputs.op_name}' (made at {inputs.site}) "
                          f"need a known rank")
     rank = len(inputs.shape)
     if not -rank <= axis < rank:
         raise ValueError(f"batch_normalization: axis {axis} is out of range for inputs "
-                         f"'{inputs.name}' of shape {fmt(inputs.shape)}")
+                         f"'{inputs.op_name}' of shape {fmt(inputs.shape)}")
     axis %= rank
     channels = inputs.shape[axis]
     if channels is None:
-        raise ShapeError(f"batch_normalization: dimension {axis} of inputs '{inputs.name}' (shape "
+        raise ShapeError(f"batch_normalization: dimension {axis} of inputs '{inputs.op_name}' "
+                         f"(shape "
                          f"{fmt(inputs.shape)}, made at {inputs.site}) must be known to make the "
                          f"variables")
     broadcast_shape = None if axis == rank - 1 else tuple(

@@ -17,5 +17,5 @@ def l2_loss(t, name: Optional[str] = None) -> Node:
     """sum(t ** 2) / 2 over every element of t, a scalar (TF1's tf.nn.l2_loss; no square root)."""
     t = convert_to_tensor(t)
     if not _dt.is_floating(t.dtype):
-        raise TypeError(f"l2_loss needs a float tensor, got {t.dtype.name} '{t.name}'")
+        raise TypeError(f"l2_loss needs a float tensor, got {t.dtype.name} '{t.op_name}'")
     return divide(reduce_sum(square(t)), 2.0, name=name or "l2_loss")

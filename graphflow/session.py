@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from compiler.backends import get_backend
-from compiler.errors import FeedError, FetchError
+from compiler.errors import FeedError, FeedKeyError, FetchError, FetchNameError
 from compiler.feeds import missing_feeds_error
 from compiler.graph import Graph, Node, Operation, get_default_graph
 from compiler.interpreter import execute
@@ -159,7 +159,8 @@ class Session:
 
     # -- running ----------------------------------------------------------------------------------
     def run(self, fetches, feed_dict: Optional[dict] = None, options=None, run_metadata=None):
-        """Compute `fetches` (a tensor, an op, or a nest of lists/tuples/dicts of them).
+        """Compute `fetches` (a tensor, an op, or a nest of lists/tuples/dicts of them; as in
+        TF1, a tensor may be given by its name 'y:0' and an op by its name 'train').
 
         Returns the same structure holding numpy values (None for ops). Only what the fetches need
         runs, and only the placeholders they need must be fed. A run that fails changes nothing.
@@ -169,6 +170,7 @@ class Session:
         _check_run_options(options, run_metadata)
         self._check_open()
         flat, rebuild = _flatten(fetches)
+        flat = [_fetch_element(self.graph, f) for f in flat]
         nodes = self._resolve(flat)
         feeds = self._prepare_feeds(feed_dict or {})
         if not self.optimize:
@@ -202,12 +204,13 @@ class Session:
         return_tensors overrides the session's choice of torch tensors or numpy results."""
         self._check_open()
         flat, rebuild = _flatten(fetches)
+        flat = [_fetch_element(self.graph, f) for f in flat]
         nodes = self._resolve(flat)
-        feed_list = list(feed_list)
+        feed_list = [_feed_key(self.graph, t) for t in feed_list]
         twice = [t for k, t in enumerate(feed_list) if any(t is u for u in feed_list[:k])]
         if twice:
-            raise FeedError(f"'{twice[0].name}' appears more than once in feed_list; each tensor "
-                            f"can be fed one value")
+            raise FeedError(f"'{twice[0].op_name}' appears more than once in feed_list; each "
+                            f"tensor can be fed one value")
         self._prepare_feeds({t: None for t in feed_list}, check_values=False)
         tensors = self._return_tensors if return_tensors is None else return_tensors
         _check_return_tensors(tensors, self.backend)
@@ -225,7 +228,7 @@ class Session:
         def call(*values):
             if len(values) != len(feed_list):
                 raise TypeError(f"this callable takes {len(feed_list)} feed values "
-                                f"({', '.join(t.name for t in feed_list)}), got {len(values)}")
+                                f"({', '.join(t.op_name for t in feed_list)}), got {len(values)}")
             self._check_open()
             feeds = self._prepare_feeds(dict(zip(feed_list, values)))
             return rebuild(self._interpret(nodes, flat, feeds))
@@ -236,7 +239,7 @@ class Session:
         """Copies of the current values of `variables`, by name."""
         self._check_open()
         with self._store.lock:  # a consistent set: no run's writes in between
-            return {v.name: self._store.numpy(v) for v in variables}
+            return {v.op_name: self._store.numpy(v) for v in variables}
 
     def _load_variable_values(self, values: Dict[Node, np.ndarray]) -> None:
         """Set variables to the given arrays (already checked: dtype and shape match)."""
@@ -271,8 +274,8 @@ class Session:
                 raise FetchError(f"cannot fetch {f!r}: fetches must be tensors or ops "
                                  f"(or lists/tuples/dicts of them)")
             if node.graph is not self.graph:
-                raise FetchError(f"cannot fetch '{node.name}' ({node.site}): it belongs to another "
-                                 f"graph than this session's")
+                raise FetchError(f"cannot fetch '{node.op_name}' ({node.site}): it belongs to "
+                                 f"another graph than this session's")
             nodes.append(node)
         return nodes
 
@@ -281,13 +284,15 @@ class Session:
         Nothing is changed anywhere before all of them pass."""
         feeds = {}
         for key, value in feed_dict.items():
+            key = _feed_key(self.graph, key)
             if not isinstance(key, Node):
-                raise FeedError(f"cannot feed {key!r}: feed_dict keys must be tensors")
+                raise FeedKeyError(f"cannot feed {key!r}: feed_dict keys must be tensors (or "
+                                   f"tensor names such as 'x:0')")
             if key.graph is not self.graph:
-                raise FeedError(f"cannot feed '{key.name}': it belongs to another graph than this "
-                                f"session's")
+                raise FeedError(f"cannot feed '{key.op_name}': it belongs to another graph than "
+                                f"this session's")
             if key.dtype is None:
-                raise FeedError(f"cannot feed '{key.name}': the op produces no value")
+                raise FeedError(f"cannot feed '{key.op_name}': the op produces no value")
             if check_values:
                 feeds[key] = self.backend.feed(key, value)
         return feeds
@@ -300,6 +305,27 @@ def _check_run_options(options, run_metadata) -> None:
     if run_metadata is not None and not isinstance(run_metadata, RunMetadata):
         raise TypeError(f"run_metadata must be a gf.RunMetadata (tf.RunMetadata), but got "
                         f"{type(run_metadata).__name__}")
+
+
+def _fetch_element(graph: Graph, fetch):
+    """A fetch as TF1 takes it: a name ('y:0' a tensor, 'train' an op) becomes what it names."""
+    if not isinstance(fetch, (str, bytes)):
+        return fetch
+    try:
+        return graph.as_graph_element(fetch, allow_tensor=True, allow_operation=True)
+    except (KeyError, ValueError) as exc:  # TF1 raises ValueError for both: FetchNameError is
+        raise FetchNameError(f"Fetch argument {fetch!r} cannot be interpreted as a Tensor: "
+                             f"{exc.args[0]}") from None
+
+
+def _feed_key(graph: Graph, key):
+    """A feed_dict key as TF1 takes it: a tensor name ('x:0') becomes the tensor."""
+    if not isinstance(key, (str, bytes)):
+        return key
+    try:
+        return graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
+    except (KeyError, ValueError) as exc:  # TF1 raises TypeError for both: FeedKeyError is
+        raise FeedKeyError(f"Cannot interpret feed_dict key as Tensor: {exc.args[0]}") from None
 
 
 def _op_fetches(flat: list) -> list:
@@ -351,12 +377,12 @@ def get_default_session() -> Optional[Session]:
 def _session_for(what: str, node: Node, session: Optional[Session]) -> Session:
     session = session or get_default_session()
     if session is None:
-        raise ValueError(f"cannot {what} '{node.name}': no default session is registered; use "
+        raise ValueError(f"cannot {what} '{node.op_name}': no default session is registered; use "
                          f"`with sess.as_default():`, `with gf.Session() as sess:`, or pass "
                          f"session=sess")
     if session.graph is not node.graph:
-        raise ValueError(f"cannot {what} '{node.name}': the session's graph is not the graph of "
-                         f"'{node.name}'")
+        raise ValueError(f"cannot {what} '{node.op_name}': the session's graph is not the graph of "
+                         f"'{node.op_name}'")
     return session
 
 

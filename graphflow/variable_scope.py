@@ -2,7 +2,7 @@
 
     with gf.variable_scope("foo"):
         with gf.variable_scope("bar"):
-            v = gf.get_variable("v", [1])          # v.name == "foo/bar/v"
+            v = gf.get_variable("v", [1])          # v.name == "foo/bar/v:0"
     with gf.variable_scope("foo", reuse=True):
         v1 = gf.get_variable("v", [1])             # v1 is v
 

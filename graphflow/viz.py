@@ -60,7 +60,7 @@ def kind(node: Node) -> str:
         return node.type
     if node.type in _UPDATES:
         return "update"
-    if any(_GRADIENT_SCOPE.fullmatch(part) for part in node.name.split("/")[:-1]):
+    if any(_GRADIENT_SCOPE.fullmatch(part) for part in node.op_name.split("/")[:-1]):
         return "gradient"
     return "op"
 
@@ -112,7 +112,8 @@ def _summary(value) -> str:
 
 def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object],
            tags: Dict[Node, str]) -> List[str]:
-    short = node.name.rsplit("/", 1)[-1] or node.name  # "a/" ends in an empty part: show it all
+    # "a/" ends in an empty part: show it all
+    short = node.op_name.rsplit("/", 1)[-1] or node.op_name
     plain = node.type in ("placeholder", "variable") or short.rstrip("_0123456789") == node.type
     lines = [short] if plain else [short, node.type]
     if node.type == "constant" and node.attrs["value"].size == 1:
@@ -127,7 +128,7 @@ def _label(node: Node, values: Dict[Node, object], grads: Dict[Node, object],
 
 
 def _scope_of(node: Node, collapse: Sequence[str]) -> List[str]:
-    parts = node.name.split("/")[:-1]
+    parts = node.op_name.split("/")[:-1]
     for k in range(1, len(parts) + 1):
         if "/".join(parts[:k]) in collapse:
             return parts[:k]
@@ -177,7 +178,7 @@ def _add_nodes(dot: graphviz.Digraph, nodes: List[Node], labels: Dict[Node, List
         clusters.setdefault(scope, []).append(ident[node])
         style = "filled,rounded" if shape == "box" else "filled"
         dot.node(ident[node], _lines(labels[node]), shape=shape, style=style, fillcolor=fill,
-                 tooltip=_text(node.site), id=_text("node:" + node.name))
+                 tooltip=_text(node.site), id=_text("node:" + node.op_name))
     for name in collapse:
         if name in collapsed:
             dot.node(collapsed[name], _lines([name, "(collapsed)"]), shape="box3d",

@@ -124,7 +124,7 @@ def main(out_dir: str) -> int:
         found["before/a"] = sess.run(a)
         gf.distribute.broadcast_variables(sess)
         for var in (a, b, c):
-            found[f"after/{var.name}"] = sess.run(var)
+            found[f"after/{var.op.name}"] = sess.run(var)
         sess.run(a.assign(np.full((2, 3), 10.0 + rank, np.float32)))
         gf.distribute.broadcast_variables(sess, [a], root=1)
         found["root1/a"] = sess.run(a)

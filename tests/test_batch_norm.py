@@ -14,7 +14,7 @@ RTOL, ATOL = 1e-10, 1e-12
 
 
 def _variables():
-    return {v.name.rsplit("/", 1)[1]: v for v in gf.global_variables()}
+    return {v.op.name.rsplit("/", 1)[1]: v for v in gf.global_variables()}
 
 
 def _set(sess, values):
@@ -68,11 +68,11 @@ def test_variables_and_names():
     y = gf.layers.batch_normalization(x)
     gf.layers.batch_normalization(y)
     gf.layers.batch_normalization(x, name="bn", center=False, scale=False)
-    names = [v.name for v in gf.global_variables()]
+    names = [v.op.name for v in gf.global_variables()]
     assert names == [f"{scope}/{n}" for scope in ("batch_normalization", "batch_normalization_1")
                      for n in ("gamma", "beta", "moving_mean", "moving_variance")] + [
         "bn/moving_mean", "bn/moving_variance"]
-    assert [v.name for v in gf.trainable_variables()] == [
+    assert [v.op.name for v in gf.trainable_variables()] == [
         "batch_normalization/gamma", "batch_normalization/beta",
         "batch_normalization_1/gamma", "batch_normalization_1/beta"]
     sess = gf.Session()

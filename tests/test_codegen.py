@@ -233,16 +233,16 @@ def test_variables_are_updated_in_place_and_match_the_interpreter():
     step = compiled.make_callable([loss, train], [x, y])
     ref = interpreted.make_callable([loss, train], [x, y])
     step(X, Y)
-    ids = {v.name: id(compiled._store.values[v.name]) for v in params}
+    ids = {v.op_name: id(compiled._store.values[v.op_name]) for v in params}
     ref(X, Y)
     assert "W1 -= " in step.source
     for _ in range(5):
         got, want = step(X, Y)[0], ref(X, Y)[0]
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
         for v in params:
-            assert id(compiled._store.values[v.name]) == ids[v.name], v.name
-            np.testing.assert_allclose(compiled._store.values[v.name],
-                                       interpreted._store.values[v.name], rtol=1e-12, atol=1e-12)
+            assert id(compiled._store.values[v.op_name]) == ids[v.op_name], v.op_name
+            np.testing.assert_allclose(compiled._store.values[v.op_name],
+                                       interpreted._store.values[v.op_name], rtol=1e-12, atol=1e-12)
     # The variables' initial values are untouched by the in-place updates.
     compiled.run(gf.global_variables_initializer())
     for v in params:

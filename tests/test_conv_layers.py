@@ -17,7 +17,7 @@ def _run(fetches, feed):
 
 
 def _variables():
-    return {v.name: v for v in gf.global_variables()}
+    return {v.op.name: v for v in gf.global_variables()}
 
 
 def test_deep_mnist_layers_are_named_as_tf():
@@ -109,7 +109,7 @@ def test_pooling_layers_match_torch():
     np.testing.assert_allclose(mx, F.max_pool2d(t, 2, 2).permute(0, 2, 3, 1).numpy())
     np.testing.assert_allclose(avg, F.avg_pool2d(t, 3, 1).permute(0, 2, 3, 1).numpy(),
                                rtol=1e-12)
-    assert [p.name.split("/")[0] for p in pooled] == ["max_pooling2d", "average_pooling2d"]
+    assert [p.op.name.split("/")[0] for p in pooled] == ["max_pooling2d", "average_pooling2d"]
 
 
 def test_flatten_keeps_nhwc_order_and_contrib_is_the_same():

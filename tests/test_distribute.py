@@ -106,7 +106,7 @@ def test_two_workers_end_with_the_weights_of_one_process(workers, dtype, optimiz
             np.testing.assert_allclose(got, expected[name], **TOLERANCE[dtype],
                                        err_msg=f"rank {rank}, {name}")
     for var in initial:  # and training moved them
-        assert not np.allclose(expected[var.name], var.initial_value)
+        assert not np.allclose(expected[var.op.name], var.initial_value)
 
 
 def test_one_all_reduce_per_step_with_default_buckets(workers):
@@ -237,7 +237,7 @@ def test_distributed_optimizer_keeps_the_wrapped_ones_slots_and_names(fresh_grap
     assert opt.get_name() == "DistributedAdam" and opt.optimizer is adam
     assert opt.bucket_bytes == 1024
     assert opt.get_slot_names() == adam.get_slot_names()
-    assert opt.get_slot(w, "m").name == "w/Adam"
+    assert opt.get_slot(w, "m").op.name == "w/Adam"
     assert step.node.name == "Adam"
     sess = gf.Session()
     sess.run(step, {x: np.ones((3, 2), np.float32)})

@@ -196,7 +196,7 @@ def test_layer_with_python_training_flag(options):
     x = gf.placeholder(gf.float32, (None, 100), name="x")
     off = gf.layers.dropout(x, rate=0.4)  # training=False by default, as in TF1
     on = gf.layers.dropout(x, rate=0.4, training=True)
-    assert off.name == "dropout/Identity" and on.name.startswith("dropout_1/")
+    assert off.op.name == "dropout/Identity" and on.op.name.startswith("dropout_1/")
     a, b = gf.Session(**options).run([off, on], {x: xv})
     np.testing.assert_array_equal(a, xv)
     kept = b != 0

@@ -230,7 +230,8 @@ def test_make_callable_rejects_a_feed_list_entry_that_is_not_a_tensor():
 
 
 # -- run time: fetches --------------------------------------------------------------------------
-@pytest.mark.parametrize("fetch", ["x", 3, None, np.zeros(2), ["x"], {"a": 1.5}],
+# names that name nothing in the graph ("x" names the placeholder's op: a valid fetch, as in TF1)
+@pytest.mark.parametrize("fetch", ["nope", 3, None, np.zeros(2), ["nope:0"], {"a": 1.5}],
                          ids=["str", "int", "None", "array", "nested-str", "nested-float"])
 def test_fetching_something_that_is_not_a_tensor_or_op(fetch):
     gf.placeholder(gf.float32, shape=(), name="x")

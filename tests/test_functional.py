@@ -337,7 +337,7 @@ def test_program_and_graph_are_inspectable():
     program = f.program(*xs)
     assert f.traces == 1
     assert "def " in program.source and "np.matmul" in program.source
-    assert any(n.type == "placeholder" and n.name == "w" for n in f.graph(*xs).nodes)
+    assert any(n.type == "placeholder" and n.op_name == "w" for n in f.graph(*xs).nodes)
     f(*xs)
     assert f.traces == 1 and f.program(*xs) is program
 

@@ -53,7 +53,7 @@ def test_reset_default_graph_replaces_the_global_default_graph():
     thread.join()
     assert seen["after"] is not seen["before"]
     assert seen["node"].graph is seen["after"]
-    assert seen["node"].name == "old"  # a new, empty graph: the name is free again
+    assert seen["node"].op.name == "old"  # a new, empty graph: the name is free again
 
 
 def test_reset_default_graph_inside_as_default_is_refused():
@@ -66,7 +66,7 @@ def test_placeholder_attributes():
     x = gf.placeholder(gf.float32, shape=(None, 784), name="x")
     assert x.shape == (None, 784)
     assert x.dtype == gf.float32
-    assert x.name == "x"
+    assert x.name == "x:0"
     assert x.op.name == "x"
     assert x.op.type == "placeholder"
     assert isinstance(x, gf.Tensor)
@@ -83,7 +83,7 @@ def test_variable_attributes():
     w = gf.Variable(np.zeros((784, 10), np.float32), name="w", trainable=True)
     assert w.shape == (784, 10)
     assert w.dtype == gf.float32
-    assert w.name == "w"
+    assert w.name == "w:0"
     assert w.trainable
     assert isinstance(w, gf.Tensor)
     assert not gf.Variable(1.0, trainable=False).trainable
@@ -171,17 +171,17 @@ def test_op_of_a_tensor():
 
 # -- names -----------------------------------------------------------------------------------
 def test_names_are_unique_in_a_graph():
-    names = [gf.placeholder(gf.float32, name="x").name for _ in range(3)]
+    names = [gf.placeholder(gf.float32, name="x").op.name for _ in range(3)]
     assert names == ["x", "x_1", "x_2"]
-    assert gf.constant(1.0).name != gf.constant(1.0).name
+    assert gf.constant(1.0).op.name != gf.constant(1.0).op.name
 
 
 def test_names_are_unique_when_a_user_name_looks_generated():
     first = gf.constant(1.0, name="x")
     taken = gf.constant(1.0, name="x_1")
     third = gf.constant(1.0, name="x")
-    assert [first.name, taken.name] == ["x", "x_1"]
-    assert third.name not in ("x", "x_1")
+    assert [first.op.name, taken.op.name] == ["x", "x_1"]
+    assert third.op.name not in ("x", "x_1")
 
 
 def test_names_are_per_graph():
@@ -189,7 +189,7 @@ def test_names_are_per_graph():
     with g.as_default():
         a = gf.constant(1.0, name="x")
     b = gf.constant(1.0, name="x")
-    assert a.name == b.name == "x"
+    assert a.op.name == b.op.name == "x"
 
 
 def test_all_names_in_a_graph_are_distinct(fresh_graph):
@@ -197,7 +197,7 @@ def test_all_names_in_a_graph_are_distinct(fresh_graph):
     w = gf.Variable(np.ones((3, 2), np.float32), name="w")
     loss = gf.reduce_mean(gf.square(x @ w)) + gf.reduce_mean(gf.square(x @ w))
     gf.gradients(loss, [w])
-    names = [n.name for n in fresh_graph.nodes]
+    names = [n.op_name for n in fresh_graph.nodes]
     assert len(names) == len(set(names))
 
 
@@ -205,9 +205,9 @@ def test_name_scope_prefixes_names():
     with gf.name_scope("layer1"):
         w = gf.Variable(np.zeros(2, np.float32), name="w")
         y = w * 2.0
-    assert w.name == "layer1/w"
-    assert y.name.startswith("layer1/")
-    assert gf.constant(1.0, name="c").name == "c"
+    assert w.op.name == "layer1/w"
+    assert y.op.name.startswith("layer1/")
+    assert gf.constant(1.0, name="c").op.name == "c"
 
 
 def test_nested_name_scopes_join():
@@ -215,8 +215,8 @@ def test_nested_name_scopes_join():
         with gf.name_scope("inner"):
             a = gf.constant(1.0, name="a")
         b = gf.constant(1.0, name="b")
-    assert a.name == "outer/inner/a"
-    assert b.name == "outer/b"
+    assert a.op.name == "outer/inner/a"
+    assert b.op.name == "outer/b"
 
 
 def test_reused_name_scope_keeps_names_unique():
@@ -224,8 +224,8 @@ def test_reused_name_scope_keeps_names_unique():
         a = gf.constant(1.0, name="a")
     with gf.name_scope("layer"):
         b = gf.constant(1.0, name="a")
-    assert a.name == "layer/a"
-    assert b.name != a.name
+    assert a.op.name == "layer/a"
+    assert b.op.name != a.op.name
 
 
 # -- printing ----------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def test_print_graph_shows_one_node_per_line(fresh_graph):
     assert f"{HERE}:{x_line}" in x_text
     assert "w" in w_text and "variable" in w_text.lower() and "784" in w_text and "10" in w_text
     assert f"{HERE}:{x_line + 1}" in w_text
-    assert logits.name in logits_text and "matmul" in logits_text and "10" in logits_text
+    assert logits.op.name in logits_text and "matmul" in logits_text and "10" in logits_text
     assert f"{HERE}:{x_line + 2}" in logits_text
 
 

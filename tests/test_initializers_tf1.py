@@ -282,7 +282,7 @@ def test_dense_with_random_tf1_initializers(dtype):
                     bias_initializer=init.random_uniform_initializer(-0.1, 0.1), name="a")
     gf.layers.dense(x, 300, kernel_initializer=init.variance_scaling_initializer(
         2.0, "fan_in", "untruncated_normal"), name="b")
-    names = {v.name: v for v in gf.global_variables()}
+    names = {v.op.name: v for v in gf.global_variables()}
     sess = gf.Session()
     a_kernel, a_bias, b_kernel = sess.run([names["a/kernel"], names["a/bias"],
                                            names["b/kernel"]])

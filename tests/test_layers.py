@@ -26,11 +26,11 @@ def test_dense_makes_a_kernel_and_a_bias_in_its_scope():
     x = gf.placeholder(gf.float32, shape=(None, 4), name="x")
     out = gf.layers.dense(x, 3)
     kernel, bias = gf.global_variables()
-    assert (kernel.name, kernel.shape, kernel.dtype) == ("dense/kernel", (4, 3), np.float32)
-    assert (bias.name, bias.shape, bias.dtype) == ("dense/bias", (3,), np.float32)
+    assert (kernel.op.name, kernel.shape, kernel.dtype) == ("dense/kernel", (4, 3), np.float32)
+    assert (bias.op.name, bias.shape, bias.dtype) == ("dense/bias", (3,), np.float32)
     assert gf.trainable_variables() == [kernel, bias]
     assert out.shape == (None, 3) and out.dtype == np.float32
-    assert out.name.startswith("dense/")
+    assert out.op.name.startswith("dense/")
     np.testing.assert_array_equal(bias.initial_value, np.zeros(3))
     limit = math.sqrt(6.0 / (4 + 3))  # glorot_uniform by default
     assert np.abs(kernel.initial_value).max() <= limit
@@ -43,7 +43,7 @@ def test_scopes_are_numbered_as_tf1_does():
     h = gf.layers.dense(h, 6)
     h = gf.layers.dense(h, 2, name="layer1")
     gf.layers.dense(h, 1)
-    names = [v.name for v in gf.global_variables()]
+    names = [v.op.name for v in gf.global_variables()]
     assert names == ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
                      "layer1/kernel", "layer1/bias", "dense_2/kernel", "dense_2/bias"]
     shapes = [v.shape for v in gf.global_variables()]
@@ -54,7 +54,8 @@ def test_use_bias_false_and_float64_inputs():
     x = gf.placeholder(gf.float64, shape=(None, 2), name="x")
     out = gf.layers.dense(x, 3, use_bias=False, name="proj")
     (kernel,) = gf.global_variables()
-    assert kernel.name == "proj/kernel" and kernel.dtype == np.float64 and out.dtype == np.float64
+    assert kernel.name == "proj/kernel:0"
+    assert kernel.dtype == np.float64 and out.dtype == np.float64
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def test_l2_loss_against_torch(shape):
 
 def test_l2_loss_by_hand():
     out = l2_loss(gf.constant(np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)), name="penalty")
-    assert out.name == "penalty" and out.shape == () and out.dtype == np.float32
+    assert out.op.name == "penalty" and out.shape == () and out.dtype == np.float32
     assert gf.Session().run(out) == pytest.approx((1 + 4 + 0.25 + 9) / 2)
     with pytest.raises(TypeError, match="float tensor"):
         l2_loss(gf.constant([1, 2]))

@@ -135,7 +135,7 @@ def test_unstack_static_shapes_and_names():
     x = gf.placeholder(gf.float64, (None, 3, 4))
     parts = ga.unstack(x, axis=-2, name="row")
     assert [p.shape for p in parts] == [(None, 4)] * 3
-    assert [p.name for p in parts] == ["row", "row_1", "row_2"]
+    assert [p.op.name for p in parts] == ["row", "row_1", "row_2"]
 
 
 def test_unstack_errors():

@@ -118,8 +118,8 @@ def test_tf1_argument_spellings():
         np.testing.assert_allclose(got, want, rtol=1e-12)
     y = gf.nn.conv2d_transpose(input=gf.constant(want), filters=w0, output_shape=(1, 6, 5, 2),
                                strides=2)
-    assert y.name == "conv2d_transpose" and outs[0].name == "Conv2D"
-    assert gf.nn.conv2d(x, w0, 1, "SAME", name="c1").name == "c1"
+    assert y.op.name == "conv2d_transpose" and outs[0].op.name == "Conv2D"
+    assert gf.nn.conv2d(x, w0, 1, "SAME", name="c1").op.name == "c1"
 
 
 def _hvp_case(strides, padding, dilations):
@@ -240,7 +240,7 @@ def test_bias_add_on_images_matches_torch():
     with gf.Graph().as_default():
         x = gf.placeholder(gf.float64, (None, 3, 4, 5))
         y = gf.nn.bias_add(x, np.arange(5.0), "NHWC")
-    assert y.name == "BiasAdd" and y.shape == (None, 3, 4, 5)
+    assert y.op.name == "BiasAdd" and y.shape == (None, 3, 4, 5)
 
 
 def test_bias_add_takes_tf1_positional_data_format():

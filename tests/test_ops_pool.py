@@ -242,13 +242,13 @@ def test_builders_accept_every_tf_spelling_and_name_nodes_as_tf():
           gf.nn.max_pool2d(x, [2], 2, "VALID"),
           gf.nn.avg_pool(x, 2, 2, "VALID"), gf.nn.avg_pool2d(value=x, ksize=2, strides=2,
                                                               padding="VALID")]
-    assert [y.name for y in ys] == ["MaxPool", "MaxPool_1", "MaxPool_2", "AvgPool", "AvgPool_1"]
+    assert [y.op.name for y in ys] == ["MaxPool", "MaxPool_1", "MaxPool_2", "AvgPool", "AvgPool_1"]
     values = gf.Session().run(ys, {x: x0})
     want_max = x0.reshape(1, 2, 2, 2, 2, 2).max(axis=(2, 4))
     want_avg = x0.reshape(1, 2, 2, 2, 2, 2).mean(axis=(2, 4))
     for got, want in zip(values, [want_max] * 3 + [want_avg] * 2):
         np.testing.assert_allclose(got, want, rtol=1e-12)
-    assert gf.nn.avg_pool(x, 2, 2, "SAME", name="p").name == "p"
+    assert gf.nn.avg_pool(x, 2, 2, "SAME", name="p").op.name == "p"
 
 
 # -- errors name the op and the user's line --------------------------------------------------------

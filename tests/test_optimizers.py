@@ -78,7 +78,7 @@ def test_minimize_matches_torch_for_20_steps(opt, session):
         assert nothing is None
         assert_close(loss_value, tloss.item(), f"loss at step {step}")
         for v, value, tp in zip(variables, sess.run(variables), tparams):
-            assert_close(value, tp.detach().numpy(), f"{v.name} after step {step + 1}")
+            assert_close(value, tp.detach().numpy(), f"{v.op.name} after step {step + 1}")
     assert tloss.item() < torch_loss(torch_params(params), x_val, y_val).item()  # it did learn
 
 
@@ -100,11 +100,11 @@ def test_slots_hold_torchs_optimizer_state(opt):
         state = topt.state[tp]
         if opt == "momentum":
             assert_close(sess.run(optimizer.get_slot(v, "momentum")),
-                         state["momentum_buffer"].numpy(), v.name)
+                         state["momentum_buffer"].numpy(), v.op.name)
         else:
             m, v2, step = sess.run([optimizer.get_slot(v, k) for k in ("m", "v", "step")])
-            assert_close(m, state["exp_avg"].numpy(), f"{v.name} m")
-            assert_close(v2, state["exp_avg_sq"].numpy(), f"{v.name} v")
+            assert_close(m, state["exp_avg"].numpy(), f"{v.op.name} m")
+            assert_close(v2, state["exp_avg_sq"].numpy(), f"{v.op.name} v")
             assert step == float(state["step"]) == 3.0
 
 
@@ -137,7 +137,7 @@ def test_clipped_training_matches_torch_clip_grad_norm(opt, session):
         assert_close(loss_value, tloss.item(), f"loss at step {step}")
         assert_close(norm_value, total, f"global norm at step {step}")
     for v, value, tp in zip(variables, sess.run(variables), tparams):
-        assert_close(value, tp.detach().numpy(), v.name)
+        assert_close(value, tp.detach().numpy(), v.op.name)
     assert clipped_steps >= 3  # the clip really acted
 
 
@@ -207,7 +207,7 @@ def test_learning_rate_placeholder_fed_per_step(opt, session):
         topt.step()
         assert_close(loss_value, tloss.item(), f"loss at step {step}")
     for v, value, tp in zip(variables, sess.run(variables), tparams):
-        assert_close(value, tp.detach().numpy(), v.name)
+        assert_close(value, tp.detach().numpy(), v.op.name)
     with pytest.raises(gf.FeedError, match="lr"):
         sess.run(train_op, {x: x_val, y: y_val})
 
@@ -237,7 +237,7 @@ def test_learning_rate_variable_as_a_schedule(opt, session):
         assert_close(loss_value, tloss.item(), f"loss at step {step}")
     assert_close(sess.run(lr), topt.param_groups[0]["lr"], "learning rate")
     for v, value, tp in zip(variables, sess.run(variables), tparams):
-        assert_close(value, tp.detach().numpy(), v.name)
+        assert_close(value, tp.detach().numpy(), v.op.name)
 
 
 def test_float32_variables_with_a_float64_learning_rate():
@@ -270,11 +270,11 @@ def test_slot_variables_are_named_non_trainable_and_zero(opt, slot_names):
     optimizer = OPTIMIZERS[opt][0](0.1)
     train_op = optimizer.minimize(loss)
     assert train_op.name == optimizer.get_name()
-    names = [v.name for v in gf.global_variables()]
+    names = [v.op.name for v in gf.global_variables()]
     for name in slot_names:
         assert name in names
-    slots = [v for v in gf.global_variables() if v.name.startswith("W1/")]
-    assert sorted(v.name for v in slots) == sorted(slot_names)
+    slots = [v for v in gf.global_variables() if v.op.name.startswith("W1/")]
+    assert sorted(v.op.name for v in slots) == sorted(slot_names)
     assert gf.trainable_variables() == variables  # no slot is trainable
     for slot in slots:
         assert not slot.trainable and slot.dtype == np.float64
@@ -293,7 +293,7 @@ def test_minimize_twice_reuses_the_slots_and_names_the_op():
     second = optimizer.minimize(loss * 2.0)
     assert optimizer.get_slot(variables[0], "m") is m
     assert first.name == "train" and second.name == "Adam"
-    assert len([v for v in gf.global_variables() if v.name.startswith("W1/")]) == 3
+    assert len([v for v in gf.global_variables() if v.op.name.startswith("W1/")]) == 3
     with pytest.raises(KeyError, match="no slot"):
         optimizer.get_slot(variables[0], "momentum")
 
@@ -359,7 +359,7 @@ def test_minimize_builds_into_the_loss_graph_outside_its_with_block():
         loss = gf.reduce_sum(gf.square(v))
     train_op = gf.train.AdamOptimizer(0.1).minimize(loss)  # the default graph is another one
     assert train_op.graph is graph
-    assert "v/Adam" in [x.name for x in gf.global_variables(graph)]
+    assert "v/Adam" in [x.op.name for x in gf.global_variables(graph)]
     assert gf.global_variables() == []
     sess = gf.Session(graph)
     sess.run(train_op)
@@ -383,4 +383,4 @@ def test_a_training_step_as_a_checked_compiled_callable():
         topt.step()
         assert_close(loss_value, tloss.item(), f"loss at step {i}")
     for v, value, tp in zip(variables, sess.run(variables), tparams):
-        assert_close(value, tp.detach().numpy(), v.name)
+        assert_close(value, tp.detach().numpy(), v.op.name)

@@ -205,7 +205,7 @@ def test_rmsprop_slots_are_named_as_tf1_and_rms_starts_at_one(centered, names):
     sess = gf.Session()
     for key, name in names.items():
         slot = optimizer.get_slot(w, key)
-        assert slot.name == name and not slot.trainable and slot.dtype == np.float64
+        assert slot.op.name == name and not slot.trainable and slot.dtype == np.float64
         expected = np.ones((2, 3)) if key == "rms" else np.zeros((2, 3))
         np.testing.assert_array_equal(sess.run(slot), expected)
     assert gf.trainable_variables() == [w]
@@ -218,7 +218,7 @@ def test_adagrad_slot_and_errors():
     train_op = optimizer.minimize(gf.reduce_sum(gf.square(w)))
     assert train_op.name == "Adagrad"
     slot = optimizer.get_slot(w, "accumulator")
-    assert slot.name == "w/Adagrad" and not slot.trainable and slot.dtype == np.float32
+    assert slot.op.name == "w/Adagrad" and not slot.trainable and slot.dtype == np.float32
     np.testing.assert_array_equal(gf.Session().run(slot), np.full(4, 0.25, np.float32))
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError, match="must be positive"):

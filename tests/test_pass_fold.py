@@ -38,7 +38,7 @@ def test_a_constant_subexpression_becomes_one_constant():
     y = c + x
     out = run_pure(extract([y], {x: ((2, 3), F32)}))
     assert types(out).count("multiply") == 0 and types(out).count("add") == 1
-    (folded,) = [n for n in out.nodes if n.name == "c"]
+    (folded,) = [n for n in out.nodes if n.op_name == "c"]
     assert const_value(folded) == 6.0 and folded.dtype == np.float32 and folded.shape == ()
 
     xv = np.arange(6, dtype=np.float32).reshape(2, 3)
@@ -87,7 +87,7 @@ def test_the_gradient_seed_ones_like_becomes_a_constant():
     assert "ones_like" in types(fn)
     out = run_pure(fn)
     assert "ones_like" not in types(out)
-    (seed,) = [n for n in out.nodes if n.name == "gradients/ones_like"]
+    (seed,) = [n for n in out.nodes if n.op_name == "gradients/ones_like"]
     assert const_value(seed) == 1.0 and seed.dtype == np.float32
     assert "tanh" in types(out) and "reduce_sum" in types(out)  # x-dependent: not folded
 
@@ -107,9 +107,9 @@ def test_reduction_size_and_zeros_like_of_a_static_shape_fold():
     assert {"reduction_size", "zeros_like", "ones_like"} <= set(types(fn))
     out = run_pure(fn)
     assert {"reduction_size", "zeros_like", "ones_like"}.isdisjoint(types(out))
-    (count,) = [n for n in out.nodes if n.name == "gradients/reduction_size"]
+    (count,) = [n for n in out.nodes if n.op_name == "gradients/reduction_size"]
     assert const_value(count) == 12.0 and count.dtype == np.float32
-    (zeros,) = [n for n in out.nodes if n.name == "zeros_like"]
+    (zeros,) = [n for n in out.nodes if n.op_name == "zeros_like"]
     assert const_value(zeros).shape == (4, 3) and not const_value(zeros).any()
     assert zeros.dtype == np.float64
 

@@ -39,8 +39,8 @@ def test_an_unused_branch_is_pruned():
                                           "multiply"])
     out = run_pure(with_outputs(full, full.outputs[1]))
     assert sorted(types(out)) == ["constant", "multiply", "placeholder"]
-    assert [n.name for n in out.outputs] == ["b"]
-    assert [n.name for n in out.inputs] == ["x"]
+    assert [n.op_name for n in out.outputs] == ["b"]
+    assert [n.op_name for n in out.inputs] == ["x"]
 
 
 def test_what_the_outputs_need_is_kept_in_order():
@@ -82,7 +82,7 @@ def test_an_input_the_outputs_ignore_stays_an_input():
     y = x * 2.0
     fn = extract([y], {x: ((2,), F32), unused: ((2,), F32)})
     out = run_pure(fn)
-    assert [n.name for n in out.inputs] == ["x", "unused"]
+    assert [n.op_name for n in out.inputs] == ["x", "unused"]
     call = gf.Session(passes=["prune"]).make_callable(y, [x, unused])
     np.testing.assert_array_equal(call(np.float32([1, 2]), np.float32([7, 7])), [2, 4])
 
@@ -94,15 +94,15 @@ def test_feeding_an_intermediate_tensor_cuts_everything_above_it():
     fn = extract([y], {h: ((2, 3), F32)})
     out = run_pure(fn)
     assert sorted(types(out)) == ["constant", "multiply", "placeholder"]
-    assert [n.name for n in out.inputs] == ["h"] and out.inputs[0].type == "placeholder"
-    assert "x" not in [n.name for n in out.nodes]
+    assert [n.op_name for n in out.inputs] == ["h"] and out.inputs[0].type == "placeholder"
+    assert "x" not in [n.op_name for n in out.nodes]
 
     hv = np.arange(6, dtype=np.float32).reshape(2, 3)
     for sess in (gf.Session(passes=["prune"], check=True), gf.Session()):
         prog = sess.make_callable(y, [h])
         got = prog(hv)  # x need not be fed
         assert prog.ops == ("multiply",)
-        assert {n.name for n in prog.function.nodes}.isdisjoint({"x", "tanh"})
+        assert {n.op_name for n in prog.function.nodes}.isdisjoint({"x", "tanh"})
         np.testing.assert_array_equal(got, hv * 3)
     np.testing.assert_array_equal(gf.Session(optimize=False).run(y, {h: hv}), hv * 3)
 

@@ -109,7 +109,7 @@ def test_x_plus_negative_y_becomes_one_subtract():
     x, y = xy()
     out = check_simplified(x + (-y), {x: XV, y: YV}, ["subtract"])
     sub = out.outputs[0]
-    assert sub.type == "subtract" and [i.name for i in sub.inputs] == ["x", "y"]
+    assert sub.type == "subtract" and [i.op_name for i in sub.inputs] == ["x", "y"]
 
 
 @pytest.mark.parametrize("build, want_ops", [
@@ -143,7 +143,7 @@ def test_two_transposes_combine_into_the_right_permutation():
     y = gf.transpose(gf.transpose(z, (2, 0, 1)), (0, 2, 1))
     out = check_simplified(y, {z: np.arange(24, dtype=np.float32).reshape(2, 3, 4)},
                            ["transpose"])
-    assert out.outputs[0].attrs["perm"] == (2, 1, 0) and out.outputs[0].inputs[0].name == "z"
+    assert out.outputs[0].attrs["perm"] == (2, 1, 0) and out.outputs[0].inputs[0].op_name == "z"
 
 
 @pytest.mark.parametrize("reduce", [gf.reduce_sum, gf.reduce_mean, gf.reduce_max])

@@ -32,7 +32,7 @@ def elementwise_step(n=N, **session_options):
 
 def statement_nodes(prog):
     gen = prog._spec().generated
-    return {node.name: node for node in gen.line_nodes.values()}
+    return {node.op_name: node for node in gen.line_nodes.values()}
 
 
 def test_one_row_per_node_sorted_with_shares():

@@ -29,7 +29,7 @@ def test_a_torch_step_is_profiled_node_by_node():
     xb = np.random.default_rng(0).random((N, D))
     profile = prog.profile(xb, repeat=3)
     rows = {r.name: r for r in profile.rows}
-    nodes = {s.node.name: s.node for s in prog._spec().generated.statements
+    nodes = {s.node.op_name: s.node for s in prog._spec().generated.statements
              if s.node is not None}
     assert set(rows) == set(nodes) | {OUTPUTS}
     assert rows["h"].op == "tanh" and rows["h"].bytes == N * D * 8   # torch tensors' nbytes

@@ -390,7 +390,7 @@ def test_a_big_endian_checkpoint_restores_in_native_byte_order(tmp_path):
     for var in (w, b, n):
         value = sess.run(var)
         assert value.dtype == var.dtype and value.dtype.isnative
-        np.testing.assert_array_equal(value, saved[var.name])  # equal values, any byte order
+        np.testing.assert_array_equal(value, saved[var.op.name])  # equal values, any byte order
 
 
 def test_a_big_endian_checkpoint_of_another_dtype_names_both(tmp_path):

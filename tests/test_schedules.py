@@ -28,8 +28,8 @@ def test_get_or_create_global_step_makes_one_int64_variable_per_graph():
     assert gf.train.get_global_step() is None
     with gf.name_scope("train"):
         step = gf.train.get_or_create_global_step()
-        assert gf.constant(1.0, name="c").name == "train/c"  # the open scope is back
-    assert step.name == "global_step"  # outside the open name scope, as in TF1
+        assert gf.constant(1.0, name="c").op.name == "train/c"  # the open scope is back
+    assert step.op.name == "global_step"  # outside the open name scope, as in TF1
     assert isinstance(step, gf.Variable)
     assert step.dtype == np.int64 and step.shape == () and not step.trainable
     assert gf.train.get_or_create_global_step() is step
@@ -96,7 +96,7 @@ def test_exponential_decay_float64_from_a_float64_learning_rate(staircase):
     step = int64_step()
     lr = gf.train.exponential_decay(gf.constant(0.3, gf.float64), step, 4, 0.5,
                                     staircase=staircase, name="lr")
-    assert lr.dtype == np.float64 and lr.name == "lr"
+    assert lr.dtype == np.float64 and lr.op.name == "lr"
     for k, value in zip(STEPS, run_steps(lr, step)):
         expected = exponential_np(0.3, k, 4, 0.5, staircase, np.float64)
         np.testing.assert_allclose(value, expected, rtol=1e-14, err_msg=f"step {k}")

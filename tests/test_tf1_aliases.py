@@ -18,7 +18,7 @@ def test_casts(alias, dtype, name):
     assert inspect.signature(alias).parameters["name"].default == name  # TF1's default names
     x = gf.constant(VALUES)  # float64
     out = alias(x)
-    assert out.name == name and out.dtype == dtype
+    assert out.op.name == name and out.dtype == dtype
     with gf.Session() as sess:
         got = sess.run(out)
     np.testing.assert_array_equal(got, VALUES.astype(dtype))  # C's truncation toward zero
@@ -31,7 +31,7 @@ def test_arg_max_and_arg_min():
     x = gf.constant(VALUES)
     fetches = [gf.arg_max(x, 1), gf.arg_min(x, 0), gf.arg_max(x, 0, gf.int32, name="am")]
     assert [f.dtype for f in fetches] == [np.int64, np.int64, np.int32]
-    assert fetches[2].name == "am"
+    assert fetches[2].op.name == "am"
     with gf.Session() as sess:
         got = sess.run(fetches)
     for g, w in zip(got, [VALUES.argmax(1), VALUES.argmin(0), VALUES.argmax(0)]):

@@ -18,7 +18,7 @@ def test_string_dtypes(name, want):
 
 def test_placeholder_positional_and_list_shapes():
     x = gf.placeholder(gf.float32, [None, 784], "images")
-    assert (x.shape, x.name) == ((None, 784), "images")
+    assert (x.shape, x.op.name) == ((None, 784), "images")
     with pytest.raises(TypeError, match="not a dtype|not supported"):
         gf.placeholder("float16", [2])
 
@@ -130,7 +130,7 @@ def test_tf1_positional_session_scoped_collections_shapes_and_matmul_flags():
     np.testing.assert_allclose(sess.run(z, {x: xs}), w.initial_value.T @ xs.T)
     with g.as_default():
         assert gf.trainable_variables("dense") == [w]
-        assert [v.name for v in gf.global_variables("oth")] == ["other"]
+        assert [v.op.name for v in gf.global_variables("oth")] == ["other"]
     assert y.get_shape().as_list() == [None, 3] and y.get_shape().ndims == 2
     with pytest.raises(ValueError, match="no distributed"):
         gf.Session("grpc://somewhere:2222")

@@ -118,3 +118,24 @@ def test_file_urls_work_and_remote_urls_are_refused(tmp_path):
             G.Exists(url)
         with pytest.raises(NotImplementedError, match=url):
             G.GFile(url, "w")
+
+
+def test_missing_and_existing_paths_raise_tf1_error_classes_too(tmp_path):
+    """TF1 raises tf.errors.NotFoundError / AlreadyExistsError; Python code expects the OS
+    error classes: each error here is both, and names the call and the path."""
+    missing = str(tmp_path / "nope")
+    calls = [lambda: gf.gfile.GFile(missing).read(), lambda: gf.gfile.Remove(missing),
+             lambda: gf.gfile.ListDirectory(missing), lambda: gf.gfile.Stat(missing),
+             lambda: gf.gfile.DeleteRecursively(missing),
+             lambda: gf.gfile.MkDir(os.path.join(missing, "b"))]
+    for call in calls:
+        with pytest.raises(gf.errors.NotFoundError, match="nope") as info:
+            call()
+        assert isinstance(info.value, FileNotFoundError)
+        assert info.value.error_code == gf.errors.NOT_FOUND
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(gf.errors.AlreadyExistsError) as info:
+        gf.gfile.MkDir(str(tmp_path / "f"))
+    assert isinstance(info.value, FileExistsError)
+    with pytest.raises(gf.errors.AlreadyExistsError, match="overwrite=True"):
+        gf.gfile.Copy(str(tmp_path / "f"), str(tmp_path / "f"))

@@ -125,8 +125,8 @@ def test_collections_and_graph_keys():
     w = gf.Variable(np.ones(3, np.float32), name="w")
     gf.Variable(0, name="steps", trainable=False)
     assert gf.get_collection(gf.GraphKeys.TRAINABLE_VARIABLES) == [w]
-    assert [v.name for v in gf.get_collection(gf.GraphKeys.GLOBAL_VARIABLES)] == ["w", "steps"]
-    assert gf.get_collection(gf.GraphKeys.GLOBAL_VARIABLES, scope="st")[0].name == "steps"
+    assert [v.op.name for v in gf.get_collection(gf.GraphKeys.GLOBAL_VARIABLES)] == ["w", "steps"]
+    assert gf.get_collection(gf.GraphKeys.GLOBAL_VARIABLES, scope="st")[0].op.name == "steps"
     gf.add_to_collection(gf.GraphKeys.REGULARIZATION_LOSSES, gf.nn.l2_loss(w))
     gf.add_to_collection(gf.GraphKeys.REGULARIZATION_LOSSES, gf.reduce_sum(w))
     assert gf.Session().run(gf.losses.get_regularization_loss()) == pytest.approx(1.5 + 3.0)

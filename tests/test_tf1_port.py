@@ -45,13 +45,13 @@ def test_variable_scopes_gan_shares_the_discriminator(capsys, monkeypatch):
     assert "import graphflow as tf" in source and "graphflow." not in source
     with gf.Graph().as_default() as graph:
         scope = runpy.run_path(str(PORTS / "variable_scopes.py"), run_name="__main__")
-        names = [v.name for v in gf.trainable_variables()]
+        names = [v.op.name for v in gf.trainable_variables()]
         # applied twice, the discriminator's four variables exist once each
         assert [n for n in names if n.startswith("discriminator/")] == [
             "discriminator/hidden/kernel", "discriminator/hidden/bias",
             "discriminator/logit/kernel", "discriminator/logit/bias"]
-        assert scope["d_fake"].name.startswith("discriminator_1/logit/")
-        assert sorted(v.name for v in scope["g_vars"]) == [
+        assert scope["d_fake"].op.name.startswith("discriminator_1/logit/")
+        assert sorted(v.op.name for v in scope["g_vars"]) == [
             "generator/hidden/b", "generator/hidden/w", "generator/out/b", "generator/out/w"]
     assert graph is not gf.get_default_graph()
     assert "generated mean" in capsys.readouterr().out

@@ -34,8 +34,8 @@ def test_constant_shape_rules_as_tf1():
 
 def test_constant_positional_order_is_tf1s():
     c = gf.constant([1, 2], gf.float32, [2, 1], "c")
-    assert (c.name, c.dtype, c.shape) == ("c", gf.float32, (2, 1))
-    assert gf.constant(3).name == "Const"
+    assert (c.op.name, c.dtype, c.shape) == ("c", gf.float32, (2, 1))
+    assert gf.constant(3).op.name == "Const"
 
 
 def test_constant_too_many_values_and_verify_shape():
@@ -65,7 +65,7 @@ def test_constant_dtype_conversion_as_tf1():
     ((3, 3), []), ((-2, 3, 2), [-2, 0, 2])])
 def test_range_of_ints(args, expected):
     r = gf.range(*args)
-    assert r.dtype == gf.int32 and r.shape == (len(expected),) and r.name == "range"
+    assert r.dtype == gf.int32 and r.shape == (len(expected),) and r.op.name == "range"
     np.testing.assert_array_equal(run_everywhere(r), np.array(expected, np.int32))
 
 
@@ -223,14 +223,14 @@ def test_sparse_softmax_cross_entropy_against_torch(reduction, weighted):
 
 def test_sparse_softmax_cross_entropy_collection_names_and_label_shape():
     loss = gf.losses.sparse_softmax_cross_entropy(LABELS[:, None], LOGITS)  # (batch, 1) labels
-    assert loss.name == "sparse_softmax_cross_entropy_loss/value" and loss.shape == ()
+    assert loss.op.name == "sparse_softmax_cross_entropy_loss/value" and loss.shape == ()
     assert gf.get_collection(gf.GraphKeys.LOSSES) == [loss]
     expected = torch.nn.functional.cross_entropy(torch.tensor(LOGITS),
                                                  torch.tensor(LABELS).long()).item()
     np.testing.assert_allclose(gf.Session().run(loss), expected, rtol=1e-12)
     other = gf.losses.sparse_softmax_cross_entropy(LABELS, LOGITS, scope="mine",
                                                    loss_collection=None)
-    assert other.name.startswith("mine/") and gf.get_collection(gf.GraphKeys.LOSSES) == [loss]
+    assert other.op.name.startswith("mine/") and gf.get_collection(gf.GraphKeys.LOSSES) == [loss]
     zero = gf.losses.sparse_softmax_cross_entropy(LABELS, LOGITS, weights=np.zeros(6))
     assert gf.Session().run(zero) == 0.0  # no nonzero weight: 0, as TF1's safe mean
     with pytest.raises(ValueError, match="Reduction"):
@@ -245,7 +245,7 @@ def test_get_total_loss_sums_losses_and_regularization():
     reg = gf.constant(0.25, gf.float64)
     gf.add_to_collection(gf.GraphKeys.REGULARIZATION_LOSSES, reg)
     total = gf.losses.get_total_loss()
-    assert total.name == "total_loss"
+    assert total.op.name == "total_loss"
     va, vb, vt = gf.Session().run([a, b, total])
     np.testing.assert_allclose(vt, va + vb + 0.25, rtol=1e-12)
     np.testing.assert_allclose(gf.Session().run(gf.losses.get_total_loss(False)), va + vb)
@@ -259,7 +259,7 @@ def test_convert_to_tensor_as_tf1():
                                          "float32"):
         gf.convert_to_tensor(x, gf.float64)
     c = gf.convert_to_tensor([1, 2], gf.float64, "c")  # TF1's positional order
-    assert (c.name, c.dtype) == ("c", gf.float64)
+    assert (c.op.name, c.dtype) == ("c", gf.float64)
     assert gf.convert_to_tensor(1, preferred_dtype=gf.float32).dtype == gf.float32
     # a preferred dtype the value does not fit is dropped, as in TF1
     assert gf.convert_to_tensor(1.5, preferred_dtype=gf.int32).dtype == gf.float32

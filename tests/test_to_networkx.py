@@ -40,7 +40,7 @@ def test_one_graph_node_per_ir_node_with_its_attributes(mlp):
     assert isinstance(G, nx.MultiDiGraph)
     assert G.number_of_nodes() == len(graph.nodes)  # names are unique: no node was merged
     for node in graph.nodes:
-        data = G.nodes[node.name]
+        data = G.nodes[node.op_name]
         assert data["node"] is node
         assert (data["op"], data["shape"], data["dtype"]) == (node.type, node.shape, node.dtype)
 
@@ -49,10 +49,10 @@ def test_one_edge_per_input_with_its_position(mlp):
     graph = mlp["graph"]
     G = graph.to_networkx()
     data_edges = [(u, v, d["position"]) for u, v, d in G.edges(data=True) if not d["control"]]
-    wanted = [(i.name, n.name, k) for n in graph.nodes for k, i in enumerate(n.inputs)]
+    wanted = [(i.op_name, n.op_name, k) for n in graph.nodes for k, i in enumerate(n.inputs)]
     assert sorted(data_edges) == sorted(wanted)
     control = [(u, v) for u, v, d in G.edges(data=True) if d["control"]]
-    assert sorted(control) == sorted((c.name, n.name) for n in graph.nodes
+    assert sorted(control) == sorted((c.op_name, n.op_name) for n in graph.nodes
                                      for c in n.control_inputs)
     assert ("doubled", "out") in control
 
@@ -67,17 +67,17 @@ def test_the_graph_is_a_dag_and_creation_order_is_topological(mlp):
     graph = mlp["graph"]
     G = graph.to_networkx()
     assert nx.is_directed_acyclic_graph(G)
-    position = {n.name: k for k, n in enumerate(graph.nodes)}
+    position = {n.op_name: k for k, n in enumerate(graph.nodes)}
     assert all(position[u] < position[v] for u, v in G.edges())
 
 
 def _needed_by_networkx(G, fetches, fed):
     """The fetches and their ancestors once the edges into fed tensors are cut."""
     cut = G.copy()
-    cut.remove_edges_from(list(cut.in_edges([f.name for f in fed], keys=True)))
-    needed = {f.name for f in fetches}
+    cut.remove_edges_from(list(cut.in_edges([f.op_name for f in fed], keys=True)))
+    needed = {f.op_name for f in fetches}
     for f in fetches:
-        needed |= nx.ancestors(cut, f.name)
+        needed |= nx.ancestors(cut, f.op_name)
     return needed
 
 
@@ -94,7 +94,7 @@ def test_plan_is_the_ancestors_of_the_fetches_stopping_at_feeds(mlp, fetch_names
                for t in (mlp[name] if isinstance(mlp[name], list) else [mlp[name]])]
     fed = [mlp[name] for name in fed_names]
     planned = plan(fetches, fed)
-    assert {n.name for n in planned} == _needed_by_networkx(graph.to_networkx(), fetches, fed)
+    assert {n.op_name for n in planned} == _needed_by_networkx(graph.to_networkx(), fetches, fed)
     order = [n for n in graph.nodes if n in set(planned)]
     assert planned == order  # in the graph's (topological) order
 

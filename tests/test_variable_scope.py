@@ -28,7 +28,7 @@ def test_nested_scopes_name_variables():
     with gf.variable_scope("foo"):
         with gf.variable_scope("bar"):
             v = gf.get_variable("v", [1])
-    assert v.name == "foo/bar/v"
+    assert v.name == "foo/bar/v:0"
     assert gf.get_variable_scope().name == ""
 
 
@@ -39,7 +39,7 @@ def test_auto_reuse_makes_then_shares():
     v1 = foo()
     v2 = foo()
     assert v1 is v2
-    assert [v.name for v in gf.global_variables()] == ["foo/v"]
+    assert [v.name for v in gf.global_variables()] == ["foo/v:0"]
 
 
 def test_reuse_true_shares_and_reuse_variables_shares():
@@ -111,11 +111,11 @@ def test_reentering_a_scope_object_keeps_its_name_and_original_name_scope():
         with gf.name_scope(vs1.original_name_scope):
             v = gf.get_variable("v", [1])
             c = gf.constant([1], name="c")
-    assert (v.name, c.name) == ("foo/v", "foo/c")
+    assert (v.name, c.name) == ("foo/v:0", "foo/c:0")
     with gf.variable_scope(vs) as vs2:  # a new name scope, the same variable scope
         d = gf.constant(1, name="d")
-        assert gf.get_variable("w", [1]).name == "foo/w"
-    assert (vs2.name, d.name) == ("foo", "foo_1/d")
+        assert gf.get_variable("w", [1]).name == "foo/w:0"
+    assert (vs2.name, d.name) == ("foo", "foo_1/d:0")
 
 
 def test_default_name_counters_restart_when_the_parent_is_reentered():
@@ -128,7 +128,7 @@ def test_default_name_counters_restart_when_the_parent_is_reentered():
     with gf.variable_scope(vs):
         with gf.variable_scope(None, default_name="bar"):
             c = gf.get_variable("c", [1])
-    assert [a.name, b.name, c.name] == ["foo/bar/a", "foo/bar_1/b", "foo/bar/c"]
+    assert [a.name, b.name, c.name] == ["foo/bar/a:0", "foo/bar_1/b:0", "foo/bar/c:0"]
 
 
 # -- name scopes and variable scopes ------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_a_second_scope_of_one_name_opens_a_new_name_scope_but_the_same_variable
         w2 = gf.get_variable("w", [2])
         y2 = gf.multiply(w2, 2.0, name="y")
     assert w2 is w and scope.original_name_scope == "a_1/"
-    assert (y.name, y2.name) == ("a/y", "a_1/y")
+    assert (y.name, y2.name) == ("a/y:0", "a_1/y:0")
 
 
 def test_name_scope_does_not_change_get_variable_names():
@@ -148,9 +148,9 @@ def test_name_scope_does_not_change_get_variable_names():
         with gf.name_scope("ns"):
             v = gf.get_variable("v", [1])
             op = gf.add(v, 1.0, name="op")
-    assert (v.name, op.name) == ("vs/v", "vs/ns/op")
+    assert (v.name, op.name) == ("vs/v:0", "vs/ns/op:0")
     with gf.name_scope("outer"):
-        assert gf.get_variable("top", [1]).name == "top"
+        assert gf.get_variable("top", [1]).name == "top:0"
 
 
 def test_get_collection_filters_by_scope_regex_from_the_start():
@@ -214,7 +214,7 @@ def test_regularizer_argument_and_trainable_flag():
                         regularizer=lambda v: gf.reduce_sum(v) * 0.5)
     assert w not in gf.trainable_variables() and w in gf.global_variables()
     (loss,) = gf.get_collection(gf.GraphKeys.REGULARIZATION_LOSSES)
-    assert loss.name.startswith("w/Regularizer/")
+    assert loss.op.name.startswith("w/Regularizer/")
     assert run(loss)[0] == pytest.approx(1.5)
 
 
@@ -227,7 +227,7 @@ def test_custom_getter_wraps_the_real_getter():
 
     with gf.variable_scope("s", custom_getter=custom_getter):
         v = gf.get_variable("v", [1])
-    assert (seen, v.name) == (["s/v"], "s/v_suffix")
+    assert (seen, v.name) == (["s/v"], "s/v_suffix:0")
 
 
 def test_bad_arguments_are_refused():

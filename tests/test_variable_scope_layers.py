@@ -14,7 +14,7 @@ def fresh_graph():
 
 
 def names(variables):
-    return [v.name for v in variables]
+    return [v.op.name for v in variables]
 
 
 def test_discriminator_applied_twice_shares_its_weights():
@@ -61,7 +61,7 @@ def test_unnamed_layers_get_unique_scopes_and_a_repeated_name_is_refused():
     with pytest.raises(ValueError, match="Variable fc/kernel already exists, disallowed"):
         gf.layers.dense(x, 2, name="fc")
     # TF1: with reuse and no name, the layer's scope is its default name: dense's variables
-    assert gf.layers.dense(x, 2, reuse=True).op.inputs[0].op.inputs[1].name == "dense/kernel"
+    assert gf.layers.dense(x, 2, reuse=True).op.inputs[0].op.inputs[1].op.name == "dense/kernel"
 
 
 def test_layers_ignore_name_scopes_for_variables_but_not_for_ops():
@@ -69,7 +69,7 @@ def test_layers_ignore_name_scopes_for_variables_but_not_for_ops():
     with gf.name_scope("tower"):
         y = gf.layers.dense(x, 2)
     assert names(gf.global_variables()) == ["dense/kernel", "dense/bias"]
-    assert y.name == "tower/dense/BiasAdd"
+    assert y.op.name == "tower/dense/BiasAdd"
 
 
 def test_scope_initializer_reaches_layer_kernels_but_not_default_biases():

@@ -379,18 +379,18 @@ def test_training_graph_has_exactly_its_nodes_kinds_and_edges():
     p = parse(dot)
     needed = closure([net.loss, net.train])
     nodes = p.drawn_nodes()
-    assert set(nodes) == {n.name for n in needed}
-    assert set(FORWARD) | {"train", net.update.name} <= set(nodes)
+    assert set(nodes) == {n.op_name for n in needed}
+    assert set(FORWARD) | {"train", net.update.op_name} <= set(nodes)
     assert "unrelated" not in nodes
-    kinds = {n.name: expected_kind(n, net.grad_nodes) for n in needed}
+    kinds = {n.op_name: expected_kind(n, net.grad_nodes) for n in needed}
     assert {n: kind_drawn(a) for n, a in nodes.items()} == kinds
-    assert kinds["train"] == kinds[net.update.name] == "update"
+    assert kinds["train"] == kinds[net.update.op_name] == "update"
     assert "gradient" in kinds.values() and "constant" in kinds.values()
     # the gradient nodes the update does not need (d loss / d x) are not drawn
-    assert net.grad_nodes - needed and not {n.name for n in net.grad_nodes - needed} & set(nodes)
-    expected_edges = {(i.name, n.name) for n in needed for i in n.inputs}
+    assert net.grad_nodes - needed and not {n.op_name for n in net.grad_nodes - needed} & set(nodes)
+    expected_edges = {(i.op_name, n.op_name) for n in needed for i in n.inputs}
     assert set(p.drawn_edges()) == expected_edges
-    assert FORWARD_EDGES | {("layer1/W", net.update.name), (net.update.name, "train")} \
+    assert FORWARD_EDGES | {("layer1/W", net.update.op_name), (net.update.op_name, "train")} \
         <= expected_edges
     assert_renders(dot)
 
@@ -457,7 +457,7 @@ def test_edge_labels_carry_static_shapes_and_non_float32_dtypes():
     dot = gf.viz.to_dot([loss, net.train])
     p = parse(dot)
     edges = p.drawn_edges()
-    by_name = {n.name: n for n in closure([loss, net.train])}
+    by_name = {n.op_name: n for n in closure([loss, net.train])}
     assert edges[("x", "layer1/matmul")]["label"] == "(?, 3)"
     assert edges[("layer1/W", "layer1/matmul")]["label"] == "(3, 2)"
     assert edges[("layer1/relu", "loss")]["label"] == "(?, 2)"
@@ -512,9 +512,9 @@ def test_control_dependencies_are_drawn_as_edges():
     dot = gf.viz.to_dot(y)
     p = parse(dot)
     needed = closure([y])
-    assert set(p.drawn_nodes()) == {n.name for n in needed} >= {"x", "v", "up", "y"}
-    data = {(i.name, n.name) for n in needed for i in n.inputs}
-    control = {(c.name, n.name) for n in needed for c in n.control_inputs}
+    assert set(p.drawn_nodes()) == {n.op_name for n in needed} >= {"x", "v", "up", "y"}
+    data = {(i.op_name, n.op_name) for n in needed for i in n.inputs}
+    control = {(c.op_name, n.op_name) for n in needed for c in n.control_inputs}
     assert ("up", "y") in control
     assert set(p.drawn_edges()) == data | control
     assert_renders(dot)
@@ -529,13 +529,13 @@ def test_gradient_ops_of_a_second_gradients_call_are_gradient_nodes():
     dot = gf.viz.to_dot(dx)
     p = parse(dot)
     kinds = {n: kind_drawn(a) for n, a in p.drawn_nodes().items()}
-    drawn_second = [n for n in second if n.name in kinds and n.type != "constant"]
+    drawn_second = [n for n in second if n.op_name in kinds and n.type != "constant"]
     assert drawn_second
     for n in drawn_second:
-        assert gf.viz.kind(n) == "gradient", n.name
-        assert kinds[n.name] == "gradient", n.name
+        assert gf.viz.kind(n) == "gradient", n.op_name
+        assert kinds[n.op_name] == "gradient", n.op_name
         assert any("backward" in p.clusters[c]["attrs"].get("label", "")
-                   for c in p.clusters_of(n.name)), n.name
+                   for c in p.clusters_of(n.op_name)), n.op_name
     assert_renders(dot)
 
 
@@ -549,7 +549,7 @@ def test_names_that_dot_treats_specially_are_drawn_as_one_node():
             continue
         names.append(name)
     y = gf.add_n(xs, name="out")
-    assert [x.name for x in xs] == names
+    assert [x.op_name for x in xs] == names
     dot = gf.viz.to_dot(y)
     p = parse(dot)
     assert set(p.drawn_nodes()) == set(names) | {"out"}
@@ -582,7 +582,7 @@ def test_values_from_sess_run_over_the_same_fetches():
     assert "min" not in loss_line  # a scalar is a number, not a summary
     assert_summarises(line_starting(p, "layer1/W", "data"), values[1])
     assert_summarises(line_starting(p, "layer1/relu", "data"), values[2])
-    for name in ("train", "x", "layer1/matmul", net.dw.name):
+    for name in ("train", "x", "layer1/matmul", net.dw.op_name):
         assert line_starting(p, name, "data") is None, name
     assert_renders(dot)
 
@@ -659,7 +659,7 @@ def test_collapse_replaces_a_scope_by_one_node_that_takes_its_edges():
 
     expected = {(moved(t), moved(h)) for t, h in full.drawn_edges()} - {(scope, scope)}
     assert set(p.drawn_edges()) == expected
-    assert {("x", scope), (scope, "loss"), (scope, net.update.name)} <= expected
+    assert {("x", scope), (scope, "loss"), (scope, net.update.op_name)} <= expected
     assert any(h.startswith("gradients/") for t, h in expected if t == scope)
     assert_renders(full_dot, dot)
 
@@ -695,15 +695,15 @@ def test_a_500_node_mlp_collapses_to_a_small_picture():
     train = gf.train.GradientDescentOptimizer(0.1).minimize(loss)
     needed = closure([train])
     assert len(needed) >= 500
-    scopes = sorted({n.name.split("/")[0] for n in needed if "/" in n.name})
+    scopes = sorted({n.op_name.split("/")[0] for n in needed if "/" in n.op_name})
     assert {f"layer{i}" for i in range(depth)} <= set(scopes)
     dot = gf.viz.to_dot(train, collapse=scopes)
     p = parse(dot)
     nodes, edges = p.drawn_nodes(), p.drawn_edges()
     assert len(nodes) <= len(scopes) + 10
     assert len(edges) <= 6 * len(nodes)
-    assert not any("/" in n for n in nodes if n in {m.name for m in needed})
-    made = set(nodes) - {m.name for m in needed}  # the collapsed scopes' nodes
+    assert not any("/" in n for n in nodes if n in {m.op_name for m in needed})
+    made = set(nodes) - {m.op_name for m in needed}  # the collapsed scopes' nodes
     by_scope = {}
     for scope in scopes:
         mention = re.compile(rf"(?<![\w/]){re.escape(scope)}(?![\w/])")
@@ -724,24 +724,24 @@ def check_backward_view(net, dot, made):
     p = parse(dot)
     nodes = p.drawn_nodes()
     assert p.graph_attrs.get("label") == "backward"
-    made_names = {n.name for n in made}
-    drawn_made = [n for n in made if n.name in nodes]
+    made_names = {n.op_name for n in made}
+    drawn_made = [n for n in made if n.op_name in nodes]
     assert drawn_made
     assert set(nodes) <= made_names | set(FORWARD)
     for n in drawn_made:
         if n.type == "constant":
             continue
-        assert kind_drawn(nodes[n.name]) == "gradient", n.name
+        assert kind_drawn(nodes[n.op_name]) == "gradient", n.op_name
         assert any("backward" in p.clusters[c]["attrs"].get("label", "")
-                   for c in p.clusters_of(n.name)), n.name
-    read = {i.name for n in drawn_made for i in n.inputs if i.name in FORWARD}
+                   for c in p.clusters_of(n.op_name)), n.op_name
+    read = {i.op_name for n in drawn_made for i in n.inputs if i.op_name in FORWARD}
     assert "x" in read and read & {"layer1/matmul", "layer1/relu"}
     assert read <= set(nodes)
     # the gradient: a (3, 2) node that no drawn node consumes
     consumed = {i for n in drawn_made for i in n.inputs}
     assert any(n.shape == (3, 2) and n not in consumed for n in drawn_made)
-    by_name = {n.name: n for n in made} | {n.name: n for n in closure([net.loss])}
-    assert set(p.drawn_edges()) == {(i.name, m) for m in nodes for i in by_name[m].inputs}
+    by_name = {n.op_name: n for n in made} | {n.op_name: n for n in closure([net.loss])}
+    assert set(p.drawn_edges()) == {(i.op_name, m) for m in nodes for i in by_name[m].inputs}
     return p
 
 
@@ -763,8 +763,8 @@ def test_backward_view_of_the_training_graph():
     dot = gf.viz.backward(net.loss, [net.w])
     p = check_backward_view(net, dot, set(graph.nodes[before:]))
     nodes = p.drawn_nodes()
-    assert not {n.name for n in net.grad_nodes} & set(nodes)  # the first gradients call's
-    assert "train" not in nodes and net.update.name not in nodes
+    assert not {n.op_name for n in net.grad_nodes} & set(nodes)  # the first gradients call's
+    assert "train" not in nodes and net.update.op_name not in nodes
     assert_renders(dot)
 
 
@@ -796,7 +796,7 @@ def test_optimized_view_shows_what_the_compiler_runs_with_pass_tags():
     nodes = parsed.drawn_nodes()
     fn = program.function
     needed = closure(fn.outputs)
-    assert set(nodes) == {n.name for n in needed}
+    assert set(nodes) == {n.op_name for n in needed}
     assert parsed.graph_attrs.get("label") == "optimized"
     types = {n.type for n in needed}
     assert "softplus" in types and "log" not in types  # stabilize rewrote the hand-written BCE
@@ -808,9 +808,9 @@ def test_optimized_view_shows_what_the_compiler_runs_with_pass_tags():
             tags[name] = found[0]
     assert set(tags.values()) <= {"[fold]", "[cse]", "[simplify]", "[stabilize]"}
     assert "[stabilize]" in tags.values() and "[fold]" in tags.values()
-    assert tags == {n.name: f"[{t}]" for n, t in fn.origin.items() if n in needed}
+    assert tags == {n.op_name: f"[{t}]" for n, t in fn.origin.items() if n in needed}
     assert tags["scale"] == "[fold]"
-    assert all(tags.get(n.name) == "[stabilize]" for n in needed if n.type == "softplus")
+    assert all(tags.get(n.op_name) == "[stabilize]" for n in needed if n.type == "softplus")
     assert_renders(dot)
 
 

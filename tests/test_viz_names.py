@@ -52,7 +52,7 @@ def assert_safe_dot(dot, graph):
     """Every node and cluster has a generated, bare DOT id (no graph name is one), and nothing
     carries an attribute viz does not set."""
     parsed = ParsedDot(dot.source)
-    names = {n.name for n in graph.nodes}
+    names = {n.op_name for n in graph.nodes}
     for node_id, attrs in parsed.nodes.items():
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node_id) and node_id not in names, node_id
         assert set(attrs) <= NODE_ATTRS, (node_id, attrs)
@@ -102,15 +102,15 @@ def check_view(dot, graph, title=None, collapse=()):
     assert_safe_dot(dot, graph)
     svg = render(dot)
     assert_no_links(svg)
-    by_id = {"node:" + drawn(n.name): n for n in graph.nodes}
+    by_id = {"node:" + drawn(n.op_name): n for n in graph.nodes}
     shown = groups(svg, "node")
     nodes = [by_id[i] for i in shown if i.startswith("node:")]
     clusters = groups(svg, "cluster")
     for node in nodes:
-        *scope, short = node.name.split("/")
-        short = short or node.name  # a name ending in "/" is shown whole
+        *scope, short = node.op_name.split("/")
+        short = short or node.op_name  # a name ending in "/" is shown whole
         if node.type != "constant":
-            assert shown["node:" + drawn(node.name)][:1] == [drawn(short)], node.name
+            assert shown["node:" + drawn(node.op_name)][:1] == [drawn(short)], node.op_name
         for k in range(1, len(scope) + 1):
             path = drawn("/".join(scope[:k]))
             label = path or "/"  # the scope "" of a name "/x" is labelled "/"
@@ -168,7 +168,7 @@ def test_a_hard_scope_name_is_drawn_as_its_cluster_label(name):
     with gf.name_scope(name):
         y = gf.negative(x, name="neg")
     nodes = check_view(gf.viz.to_dot(y), graph)
-    assert y in nodes and len(y.name.split("/")) == len(name.split("/")) + 1
+    assert y in nodes and len(y.op_name.split("/")) == len(name.split("/")) + 1
 
 
 def test_a_nul_is_drawn_as_backslash_x00():
@@ -233,7 +233,7 @@ def test_hostile_names_through_every_view():
     program(*feeds)
     optimized = check_view(gf.viz.optimized(program, title=HOSTILE[4]),
                            program.function.graph, HOSTILE[4])
-    assert {x.name for x in xs} <= {n.name for n in optimized}
+    assert {x.op_name for x in xs} <= {n.op_name for n in optimized}
 
 
 NAMES = st.text(alphabet="'\"\\<>&{}|[];=-/ \t\r\n\x00lNGx#\U0001f389\u05e2\u0628\u202e",

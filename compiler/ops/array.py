@@ -106,7 +106,7 @@ def unstack(value, num: Optional[int] = None, axis: int = 0,
         num = value.shape[axis] if known else None
         if num is None:
             raise ShapeError(f"unstack ({user_site()}): cannot infer num from the size of axis "
-                             f"{axis} of '{value.name}' {fmt(value.shape)}; pass num=")
+                             f"{axis} of '{value.op_name}' {fmt(value.shape)}; pass num=")
     num = int(num)
     return [apply(UNSTACK, [value], name, axis=axis, num=num, index=i) for i in range(num)]
 
@@ -206,7 +206,7 @@ def split(value, num_or_size_splits, axis: int = 0, num: Optional[int] = None,
 def _require_indices(indices):
     if indices.dtype not in (_dt.int32, _dt.int64):
         raise TypeError(f"indices must be int32 or int64, got {indices.dtype.name} "
-                        f"'{indices.name}'")
+                        f"'{indices.op_name}'")
 
 
 def _gather_infer(inputs, axis):

@@ -35,7 +35,7 @@ def _image(x: Node, what: str):
     if x.shape is None:
         return (None,) * 4
     if len(x.shape) != 4:
-        raise ValueError(f"{what} '{x.name}' must be 4-D {_LAYOUTS[what]}, got rank "
+        raise ValueError(f"{what} '{x.op_name}' must be 4-D {_LAYOUTS[what]}, got rank "
                          f"{len(x.shape)}")
     return x.shape
 
@@ -228,7 +228,7 @@ def _output_shape(output_shape, value: Node, op: str) -> Tuple[int, int, int]:
     list (whose batch entry may be None or a tensor: the batch is value's) or a constant."""
     if isinstance(output_shape, Node):
         if output_shape.type != "constant":
-            raise TypeError(f"{op}: output_shape '{output_shape.name}' is a tensor whose value "
+            raise TypeError(f"{op}: output_shape '{output_shape.op_name}' is a tensor whose value "
                             f"is known only at run time; pass a list [batch, height, width, "
                             f"channels] of ints (the batch may be None: value's is used)")
         output_shape = output_shape.attrs["value"]

@@ -181,10 +181,11 @@ def convert_to_tensor(value, dtype=None, name: Optional[str] = None, preferred_d
     if isinstance(value, Node):
         if dtype is not None and value.dtype != _dt.as_dtype(dtype):
             raise ValueError(f"tensor conversion requested dtype {_dt.as_dtype(dtype).name} for "
-                             f"tensor '{value.name}' of dtype {value.dtype.name}; use gf.cast")
+                             f"tensor '{value.op_name}' of dtype {value.dtype.name}; use gf.cast")
         return value
     if hasattr(value, "node") and isinstance(value.node, Node):  # an Operation
-        raise TypeError(f"operation '{value.node.name}' produces no value and cannot be an input")
+        raise TypeError(f"operation '{value.node.op_name}' produces no value and cannot be an "
+                        f"input")
     if dtype is None and preferred is not None:
         try:
             return constant(value, dtype=preferred, name=name, graph=graph)
@@ -229,7 +230,7 @@ READ_VARIABLE = register(OpDef(
 def read_variable(var: Node, name: Optional[str] = None) -> Node:
     """The variable's value when this node runs (after its control dependencies), not at the start
     of the run as a plain use of the variable sees it."""
-    return var.graph.add_node(READ_VARIABLE, [var], name=name or var.name.rsplit("/", 1)[-1]
+    return var.graph.add_node(READ_VARIABLE, [var], name=name or var.op_name.rsplit("/", 1)[-1]
                               + "/read")
 
 
@@ -237,14 +238,14 @@ def same_dtype(inputs, what: str = "inputs") -> np.dtype:
     """The common dtype of inputs that must all agree (TF1 never promotes silently)."""
     dtypes = {x.dtype for x in inputs}
     if len(dtypes) != 1:
-        shown = ", ".join(f"'{x.name}' is {x.dtype.name}" for x in inputs)
+        shown = ", ".join(f"'{x.op_name}' is {x.dtype.name}" for x in inputs)
         raise TypeError(f"{what} must have the same dtype ({shown}); use gf.cast")
     return inputs[0].dtype
 
 
 def require_float(x: Node) -> np.dtype:
     if not _dt.is_floating(x.dtype):
-        raise TypeError(f"needs a float tensor, got {x.dtype.name} '{x.name}'; use gf.cast")
+        raise TypeError(f"needs a float tensor, got {x.dtype.name} '{x.op_name}'; use gf.cast")
     return x.dtype
 
 

@@ -21,8 +21,8 @@ def _check_numerics_infer(inputs, message):
 
 def _check_numerics_kernel(state, node, x):
     # A stateful kernel only to know its node: the error names it and the user's message.
-    return numerics.check(x, node, f"{node.name}: {node.attrs['message']}",
-                          [(node.inputs[0].name, x)])
+    return numerics.check(x, node, f"{node.op_name}: {node.attrs['message']}",
+                          [(node.inputs[0].op_name, x)])
 
 
 CHECK_NUMERICS = register(OpDef(

@@ -232,7 +232,7 @@ def greater_equal(x, y, name: Optional[str] = None):
 def _where_infer(inputs):
     cond, x, y = inputs
     if cond.dtype != _dt.bool_:
-        raise TypeError(f"condition '{cond.name}' must be bool, got {cond.dtype.name}")
+        raise TypeError(f"condition '{cond.op_name}' must be bool, got {cond.dtype.name}")
     return _broadcast_all(inputs), same_dtype([x, y], "x and y")
 
 

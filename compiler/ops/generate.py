@@ -49,13 +49,13 @@ def shape_tensor(shape, what: str) -> Node:
         for d in parts:
             if d.shape != () or d.dtype.kind != "i":
                 raise TypeError(f"{what} ({user_site()}): a shape list may mix ints and scalar "
-                                f"int tensors only; '{d.name}' is {d.dtype.name} {fmt(d.shape)}")
+                                f"int tensors only; '{d.op_name}' is {d.dtype.name} {fmt(d.shape)}")
         if len({d.dtype for d in parts}) > 1:
             parts = [cast(d, _dt.int64) for d in parts]
         shape = stack(parts)
     if shape.dtype not in (_dt.int32, _dt.int64) or (shape.shape is not None
                                                      and len(shape.shape) != 1):
-        raise TypeError(f"{what} ({user_site()}): shape '{shape.name}' must be a 1-D int32 or "
+        raise TypeError(f"{what} ({user_site()}): shape '{shape.op_name}' must be a 1-D int32 or "
                         f"int64 tensor, got {shape.dtype.name} {fmt(shape.shape)}")
     return shape
 
@@ -136,11 +136,11 @@ def _unknown(node: Node) -> Optional[tuple]:
 def _fill_infer(inputs):
     dims, value = inputs[:2]
     if dims.dtype not in (_dt.int32, _dt.int64):
-        raise TypeError(f"dims '{dims.name}' must be int32 or int64, got {dims.dtype.name}")
+        raise TypeError(f"dims '{dims.op_name}' must be int32 or int64, got {dims.dtype.name}")
     if dims.shape is not None and len(dims.shape) != 1:
-        raise ValueError(f"dims '{dims.name}' must be 1-D, got shape {fmt(dims.shape)}")
+        raise ValueError(f"dims '{dims.op_name}' must be 1-D, got shape {fmt(dims.shape)}")
     if value.shape is not None and value.shape != ():
-        raise ValueError(f"value '{value.name}' must be a scalar, got shape {fmt(value.shape)}")
+        raise ValueError(f"value '{value.op_name}' must be a scalar, got shape {fmt(value.shape)}")
     shape = static_shape_value(dims)
     if shape is not None and any(d is not None and d < 0 for d in shape):
         raise ValueError(f"dims {fmt(shape)} must be non-negative")
@@ -179,9 +179,9 @@ def _range_infer(inputs):
     dtype = inputs[0].dtype
     for x in inputs:
         if x.shape is not None and x.shape != ():
-            raise ValueError(f"'{x.name}' must be a scalar, got shape {fmt(x.shape)}")
+            raise ValueError(f"'{x.op_name}' must be a scalar, got shape {fmt(x.shape)}")
         if x.dtype != dtype:
-            raise TypeError(f"start, limit and delta must have one dtype; '{x.name}' is "
+            raise TypeError(f"start, limit and delta must have one dtype; '{x.op_name}' is "
                             f"{x.dtype.name}, not {dtype.name}")
     return (None,), dtype
 
@@ -226,7 +226,7 @@ def range(start, limit=None, delta=1, dtype=None,  # noqa: A001 - TF1's public n
     if dtype is None:
         for x in args:
             if x.dtype not in _RANGE_DTYPES:
-                raise TypeError(f"range ({user_site()}): '{x.name}' is {x.dtype.name}; range "
+                raise TypeError(f"range ({user_site()}): '{x.op_name}' is {x.dtype.name}; range "
                                 f"takes int32, int64, float32 or float64")
         widest = builtins.max((x.dtype for x in args), key=_RANGE_DTYPES.index)
         args = [_as_dtype(x, v, widest, graph) for x, v in zip(args, (start, limit, delta))]

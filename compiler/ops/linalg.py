@@ -25,8 +25,8 @@ def _matmul_infer(inputs):
     k_a = a.shape[-1]
     k_b = b.shape[0] if len(b.shape) == 1 else b.shape[-2]
     if k_a is not None and k_b is not None and k_a != k_b:
-        raise ValueError(f"inner dimensions differ: '{a.name}' is {fmt(a.shape)}, "
-                         f"'{b.name}' is {fmt(b.shape)}")
+        raise ValueError(f"inner dimensions differ: '{a.op_name}' is {fmt(a.shape)}, "
+                         f"'{b.op_name}' is {fmt(b.shape)}")
     try:
         batch = broadcast(a.shape[:-2], b.shape[:-2])
     except ValueError:

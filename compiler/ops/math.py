@@ -151,7 +151,7 @@ def argmin(input, axis: Optional[int] = None, name: Optional[str] = None,  # noq
 def _require_bool(inputs):
     for x in inputs:
         if x.dtype != _dt.bool_:
-            raise TypeError(f"needs bool tensors, got {x.dtype.name} '{x.name}'; compare first "
+            raise TypeError(f"needs bool tensors, got {x.dtype.name} '{x.op_name}'; compare first "
                             f"(gf.greater, gf.equal, ...) or gf.cast it to bool")
     return _dt.bool_
 

@@ -61,7 +61,8 @@ def _draw_shape(inputs, n_values: int, shape):
     if like.shape is None:
         return tuple(shape)
     if len(like.shape) != len(shape):
-        raise ValueError(f"shape {fmt(shape)} and '{like.name}' {fmt(like.shape)} differ in rank")
+        raise ValueError(f"shape {fmt(shape)} and '{like.op_name}' {fmt(like.shape)} differ in "
+                         f"rank")
     return tuple(like.shape[i] if d is None else d for i, d in enumerate(shape))
 
 
@@ -91,7 +92,7 @@ def _shape_and_like(shape, dtype, what: str, base: str):
     dims = shape_tensor(shape, what)
     if shape_sources(dims) is None:
         raise NotImplementedError(
-            f"{what} ({user_site()}): shape '{dims.name}' holds values known only at run time; "
+            f"{what} ({user_site()}): shape '{dims.op_name}' holds values known only at run time; "
             f"a draw's shape may be a list of ints, gf.shape(x), or ints and gf.shape(x)[i] "
             f"stacked or concatenated")
     like = fill(dims, np.zeros((), dtype), name=base + "/shape_of_draw")
@@ -196,9 +197,9 @@ def _uniform_infer(inputs, shape, dtype, seed):
         raise TypeError(f"draws uniform values of a float or int dtype only, not {dtype.name}")
     for bound in (lo, hi):
         if bound.dtype != dtype:
-            raise TypeError(f"bound '{bound.name}' is {bound.dtype.name}, the draw {dtype.name}")
+            raise TypeError(f"bound '{bound.op_name}' is {bound.dtype.name}, the draw {dtype.name}")
         if bound.shape is not None and bound.shape != ():
-            raise ValueError(f"minval and maxval must be scalars; '{bound.name}' has shape "
+            raise ValueError(f"minval and maxval must be scalars; '{bound.op_name}' has shape "
                              f"{fmt(bound.shape)}")
     return _draw_shape(inputs, 2, shape), dtype
 

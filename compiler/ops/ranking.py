@@ -23,16 +23,16 @@ __all__ = ["in_top_k"]
 def _in_top_k_infer(inputs, k):
     predictions, targets = inputs
     if predictions.dtype != _dt.float32:
-        raise TypeError(f"predictions '{predictions.name}' must be float32 (as TF1's InTopK), "
+        raise TypeError(f"predictions '{predictions.op_name}' must be float32 (as TF1's InTopK), "
                         f"got {predictions.dtype.name}; use gf.cast")
     if targets.dtype not in (_dt.int32, _dt.int64):
-        raise TypeError(f"targets '{targets.name}' must be int32 or int64, got "
+        raise TypeError(f"targets '{targets.op_name}' must be int32 or int64, got "
                         f"{targets.dtype.name}")
     if predictions.shape is not None and len(predictions.shape) != 2:
-        raise ValueError(f"predictions '{predictions.name}' must be 2-D (batch, classes), got "
+        raise ValueError(f"predictions '{predictions.op_name}' must be 2-D (batch, classes), got "
                          f"{fmt(predictions.shape)}")
     if targets.shape is not None and len(targets.shape) != 1:
-        raise ValueError(f"targets '{targets.name}' must be 1-D (batch,), got "
+        raise ValueError(f"targets '{targets.op_name}' must be 1-D (batch,), got "
                          f"{fmt(targets.shape)}")
     batch = [s[0] for s in (predictions.shape, targets.shape) if s is not None]
     known = {b for b in batch if b is not None}

@@ -64,7 +64,7 @@ class Variable(Node):
                            name=name or "Variable", node=self)
         self.initial_value = value
         self.trainable = bool(trainable)
-        self.key = self.name  # where a session keeps its value (compiled copies share it)
+        self.key = self.op_name  # where a session keeps its value (compiled copies share it)
         self._initializer = None
         graph.add_to_collection(GLOBAL_VARIABLES, self)
         if self.trainable:
@@ -74,7 +74,7 @@ class Variable(Node):
     def initializer(self) -> Operation:
         """The op that sets the variable back to its initial value."""
         if self._initializer is None:
-            with self.graph.name_scope(self.name), self.graph.control_dependencies(None):
+            with self.graph.name_scope(self.op_name), self.graph.control_dependencies(None):
                 init = self.initial_value
                 if not isinstance(init, Node):
                     init = constant(init, name="initial_value", graph=self.graph)
@@ -98,7 +98,7 @@ def _initial_tensor(tensor: Node, dtype) -> Node:
     """A tensor initial value: of fully known shape, cast to `dtype` when one is asked."""
     if tensor.shape is None or None in tensor.shape:
         raise ValueError(f"the initial value of a variable needs a fully known shape; "
-                         f"'{tensor.name}' has shape {fmt(tensor.shape)}")
+                         f"'{tensor.op_name}' has shape {fmt(tensor.shape)}")
     if dtype is not None and tensor.dtype != np.dtype(dtype):
         tensor = cast(tensor, dtype)
     return tensor
@@ -107,21 +107,21 @@ def _initial_tensor(tensor: Node, dtype) -> Node:
 def _assign_infer(inputs):
     var, value = inputs
     if not isinstance(var, Variable):
-        raise TypeError(f"'{var.name}' is not a variable; only variables can be assigned to")
+        raise TypeError(f"'{var.op_name}' is not a variable; only variables can be assigned to")
     if value.dtype != var.dtype:
         raise TypeError(f"cannot assign a {value.dtype.name} value to {var.dtype.name} variable "
-                        f"'{var.name}'; use gf.cast")
+                        f"'{var.op_name}'; use gf.cast")
     if value.shape is not None and (
             len(value.shape) != len(var.shape)
             or any(v is not None and v != s for v, s in zip(value.shape, var.shape))):
-        raise ValueError(f"value of shape {fmt(value.shape)} does not fit variable '{var.name}' "
+        raise ValueError(f"value of shape {fmt(value.shape)} does not fit variable '{var.op_name}' "
                          f"of shape {fmt(var.shape)}")
     return var.shape, var.dtype
 
 
 def _checked(var, value):
     if value.shape != var.shape:
-        raise ValueError(f"value of shape {value.shape} does not fit variable '{var.name}' "
+        raise ValueError(f"value of shape {value.shape} does not fit variable '{var.op_name}' "
                          f"of shape {var.shape}")
     return value
 

@@ -20,7 +20,7 @@ __all__ = ["string_join", "as_string"]
 def _join_infer(inputs, separator):
     for x in inputs:
         if not _dt.is_string(x.dtype):
-            raise TypeError(f"expects string inputs, got {x.dtype.name} '{x.name}'; "
+            raise TypeError(f"expects string inputs, got {x.dtype.name} '{x.op_name}'; "
                             f"use gf.as_string first")
     shape = ()
     for x in inputs:  # scalars are joined to every element; the rest must agree, as TF1
@@ -33,7 +33,7 @@ def _join_infer(inputs, separator):
             shape = tuple(b if a is None else a for a, b in zip(shape, x.shape))
         else:
             raise ValueError(f"inputs must be scalars or of one shape: {fmt(shape)} and "
-                             f"'{x.name}' {fmt(x.shape)}")
+                             f"'{x.op_name}' {fmt(x.shape)}")
     return shape, _dt.string
 
 
@@ -79,7 +79,7 @@ def _format(dtype, precision, scientific, shortest, width, fill) -> str:
 def _as_string_infer(inputs, precision, scientific, shortest, width, fill):
     x = inputs[0]
     if x.dtype.kind not in "biuf":
-        raise TypeError(f"takes numbers or bools, got {x.dtype.name} '{x.name}'")
+        raise TypeError(f"takes numbers or bools, got {x.dtype.name} '{x.op_name}'")
     _format(x.dtype, precision, scientific, shortest, width, fill)
     return x.shape, _dt.string
 

@@ -33,7 +33,7 @@ def _serialized(values) -> np.ndarray:
 def _numbers(x, what: str):
     if x.dtype is None or x.dtype.kind not in "iuf":
         raise TypeError(f"{what} must be a real number tensor, got "
-                        f"{'none' if x.dtype is None else x.dtype.name} '{x.name}'")
+                        f"{'none' if x.dtype is None else x.dtype.name} '{x.op_name}'")
 
 
 # -- scalar ----------------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def _scalar_infer(inputs, tag):
     x = inputs[0]
     _numbers(x, "the summarized tensor")
     if x.shape is not None and x.shape != ():
-        raise ValueError(f"tensor '{x.name}' has shape {fmt(x.shape)}, a scalar summary takes a "
+        raise ValueError(f"tensor '{x.op_name}' has shape {fmt(x.shape)}, a scalar summary takes a "
                          f"scalar (reduce it first, e.g. gf.reduce_mean)")
     return (), _dt.string
 
@@ -80,10 +80,10 @@ HISTOGRAM_SUMMARY = register(OpDef("histogram_summary", infer=_histogram_infer,
 def _image_infer(inputs, tag, max_outputs):
     x = inputs[0]
     if x.dtype is None or not (x.dtype.kind == "f" or x.dtype == np.uint8):
-        raise TypeError(f"images must be float or uint8, got {x.dtype} '{x.name}'")
+        raise TypeError(f"images must be float or uint8, got {x.dtype} '{x.op_name}'")
     if x.shape is not None and (len(x.shape) != 4 or x.shape[3] not in (None, 1, 3, 4)):
         raise ValueError(f"images must be 4-D [batch, height, width, channels] with 1, 3 or 4 "
-                         f"channels, got '{x.name}' of shape {fmt(x.shape)}")
+                         f"channels, got '{x.op_name}' of shape {fmt(x.shape)}")
     return (), _dt.string
 
 
@@ -111,7 +111,7 @@ IMAGE_SUMMARY = register(OpDef("image_summary", infer=_image_infer, kernel=_imag
 def _text_infer(inputs, tag):
     x = inputs[0]
     if not _dt.is_string(x.dtype):
-        raise TypeError(f"a text summary takes a string tensor, got {x.dtype} '{x.name}'")
+        raise TypeError(f"a text summary takes a string tensor, got {x.dtype} '{x.op_name}'")
     return (), _dt.string
 
 
@@ -136,7 +136,7 @@ TEXT_SUMMARY = register(OpDef("text_summary", infer=_text_infer, kernel=_text_ke
 def _merge_infer(inputs):
     for x in inputs:
         if not _dt.is_string(x.dtype):
-            raise TypeError(f"merges summaries (string tensors), got {x.dtype} '{x.name}'")
+            raise TypeError(f"merges summaries (string tensors), got {x.dtype} '{x.op_name}'")
     return (), _dt.string
 
 

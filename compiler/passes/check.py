@@ -15,7 +15,7 @@ def check_graph(fn: Function, after: str = "") -> None:
             raise AssertionError(f"{node.describe()} belongs to another graph{where}")
         for inp in node.inputs:
             if inp not in seen:
-                raise AssertionError(f"{node.describe()} uses '{inp.name}' before it is "
+                raise AssertionError(f"{node.describe()} uses '{inp.op_name}' before it is "
                                      f"computed{where}")
         if node.opdef is not PLACEHOLDER and node.type != "variable":
             shape, dtype = node.opdef.infer(list(node.inputs), **node.attrs)
@@ -25,7 +25,7 @@ def check_graph(fn: Function, after: str = "") -> None:
         seen.add(node)
     for node in fn.inputs:
         if node.opdef is not PLACEHOLDER:
-            raise AssertionError(f"input '{node.name}' is not a placeholder{where}")
+            raise AssertionError(f"input '{node.op_name}' is not a placeholder{where}")
     for node in fn.inputs + fn.outputs:
         if not isinstance(node, Node) or node not in seen:
-            raise AssertionError(f"'{node.name}' is not a node of the function{where}")
+            raise AssertionError(f"'{node.op_name}' is not a node of the function{where}")

@@ -59,7 +59,7 @@ def _fold(rw, node):
     except Exception:  # leave it to run time, where the error names the node properly
         return None
     # Made inside the node's name scope (see rewrite), so its own short name keeps its full name.
-    return constant(value, dtype=node.dtype, name=node.name.rpartition("/")[2], graph=rw.graph)
+    return constant(value, dtype=node.dtype, name=node.op_name.rpartition("/")[2], graph=rw.graph)
 
 
 def changes(fn: Function) -> bool:

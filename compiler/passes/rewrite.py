@@ -102,7 +102,7 @@ def rewrite(fn: Function, rule: Rule, name: str, fires: Optional[Fires] = None) 
             continue
         made = len(rw.graph.nodes)
         try:
-            scope = node.name.rpartition("/")[0]
+            scope = node.op_name.rpartition("/")[0]
             with rw.graph.creation_site(node.site), rw.graph.within_scope(scope):
                 rw.in_scope = True
                 new = rule(rw, node)
@@ -148,7 +148,7 @@ def attr_key(value):
 def signature(fn: Function):
     """A structural fingerprint: equal for two functions that compute the same way."""
     index = {n: i for i, n in enumerate(fn.nodes)}
-    return (tuple((n.type, tuple(index[i] for i in n.inputs), attr_key(n.attrs), n.name)
+    return (tuple((n.type, tuple(index[i] for i in n.inputs), attr_key(n.attrs), n.op_name)
                   for n in fn.nodes), tuple(index[o] for o in fn.outputs))
 
 
@@ -161,7 +161,7 @@ def same_signature(a: Function, b: Function) -> bool:
     index_a = {n: k for k, n in enumerate(a.nodes)}
     index_b = {n: k for k, n in enumerate(b.nodes)}
     for x, y in zip(a.nodes, b.nodes):
-        if x.type != y.type or x.name != y.name or len(x.inputs) != len(y.inputs):
+        if x.type != y.type or x.op_name != y.op_name or len(x.inputs) != len(y.inputs):
             return False
         if any(index_a[i] != index_b[j] for i, j in zip(x.inputs, y.inputs)):
             return False

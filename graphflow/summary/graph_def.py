@@ -54,13 +54,13 @@ def graph_def(graph):
 def _node_def(node):
     from tensorboard.compat.proto import attr_value_pb2, node_def_pb2
 
-    inputs = [i.name for i in node.inputs] + [f"^{c.name}" for c in node.control_inputs]
+    inputs = [i.op_name for i in node.inputs] + [f"^{c.op_name}" for c in node.control_inputs]
     attrs = {}
     if node.dtype is not None:
         attrs["dtype"] = attr_value_pb2.AttrValue(type=_tf_dtype(node.dtype))
         shapes = attr_value_pb2.AttrValue.ListValue(shape=[_shape(node.shape)])
         attrs["_output_shapes"] = attr_value_pb2.AttrValue(list=shapes)
-    return node_def_pb2.NodeDef(name=node.name, op=TF_OP_TYPES.get(node.type, node.type),
+    return node_def_pb2.NodeDef(name=node.op_name, op=TF_OP_TYPES.get(node.type, node.type),
                                 input=inputs, attr=attrs)
 
 

@@ -37,7 +37,7 @@ def _summary(opdef, name: str, tensor, family, collections, **attrs) -> Node:
     scoped = name if family is None else f"{family}/{name}"
     node = apply(opdef, [convert_to_tensor(tensor)], scoped, tag="", **attrs)
     # The tag is the unique name the node just got (only known once it is made).
-    node.attrs["tag"] = node.name if family is None else f"{family}/{node.name}"
+    node.attrs["tag"] = node.op_name if family is None else f"{family}/{node.op_name}"
     _collect(node, collections, [GraphKeys.SUMMARIES])
     return node
 
@@ -64,7 +64,7 @@ def text(name: str, tensor, collections=None) -> Node:
     """A summary of a string tensor for TensorBoard's Text tab, TF1's tf.summary.text."""
     tensor = convert_to_tensor(tensor)
     if not _dt.is_string(tensor.dtype):
-        raise ValueError(f"Expected tensor {tensor.name} to have dtype string, got "
+        raise ValueError(f"Expected tensor {tensor.op_name} to have dtype string, got "
                          f"{tensor.dtype}; use gf.as_string")
     return _summary(_ops.TEXT_SUMMARY, name, tensor, None, collections)
 

@@ -4,6 +4,7 @@ each record with its CRCs."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Optional
 
@@ -47,6 +48,7 @@ class FileWriter:
         self._writer = writer_class(str(logdir), max_queue_size=int(max_queue),
                                     flush_secs=flush_secs, filename_suffix=filename_suffix or "")
         self._closed = False
+        self._warned = False
         self._seen_tags = set()
         self._run_tags = set()
         if graph is not None:
@@ -96,9 +98,13 @@ class FileWriter:
 
     def add_event(self, event) -> None:
         """Add an Event proto as it is."""
-        if self._closed:
-            raise RuntimeError(f"this FileWriter ({self.get_logdir()}) is closed: add events "
-                               f"before close(), or call reopen() first")
+        if self._closed:  # TF1 drops events added after close(); say so once
+            if not self._warned:
+                logging.getLogger("tensorflow").warning(
+                    "FileWriter(%s) is closed: events added after close() are dropped, as in "
+                    "TF1; call reopen() to write again", self.get_logdir())
+                self._warned = True
+            return
         self._writer.add_event(event)
 
     def _add(self, event, global_step: Optional[int]) -> None:

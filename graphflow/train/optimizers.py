@@ -90,7 +90,7 @@ class Optimizer:
             var_list = trainable_variables(graph=loss.graph)
         var_list = list(var_list)
         if not var_list:
-            raise ValueError(f"no variables to optimize: graph of loss '{loss.name}' "
+            raise ValueError(f"no variables to optimize: graph of loss '{loss.op_name}' "
                              f"({loss.site}) has no trainable variables and var_list is empty")
         for var in var_list:
             if not isinstance(var, Variable):
@@ -98,8 +98,9 @@ class Optimizer:
         grads = gradients(loss, var_list)
         pairs = [(g, v) for g, v in zip(grads, var_list) if g is not None]
         if not pairs:
-            raise ValueError(f"no gradients: loss '{loss.name}' ({loss.site}) depends on none of "
-                             f"the variables {[v.name for v in var_list]}")
+            raise ValueError(f"no gradients: loss '{loss.op_name}' ({loss.site}) depends on none "
+                             f"of "
+                             f"the variables {[v.op_name for v in var_list]}")
         return pairs
 
     def apply_gradients(self, grads_and_vars: Iterable[Tuple[Optional[Node], Variable]],
@@ -133,7 +134,7 @@ class Optimizer:
             for grad, var in pairs:
                 if var.dtype not in hypers:
                     hypers[var.dtype] = self._hypers(graph, var.dtype, op_name)
-                with graph.name_scope(f"{op_name}/update_{var.name}"):
+                with graph.name_scope(f"{op_name}/update_{var.op_name}"):
                     updates.append(self._apply_dense(grad, var, hypers[var.dtype]))
             if global_step is not None:
                 # Reads of the step in this run see its old value, whatever the order; the
@@ -158,7 +159,7 @@ class Optimizer:
         for key, suffix in self._slot_names.items():
             if var not in self._slots[key]:
                 self._slots[key][var] = Variable(self._slot_initial_value(var, key),
-                                                 name=f"{var.name}/{self._name}{suffix}",
+                                                 name=f"{var.op_name}/{self._name}{suffix}",
                                                  trainable=False)
 
     def _slot_initial_value(self, var: Variable, key: str) -> np.ndarray:
@@ -179,11 +180,11 @@ class Optimizer:
 def _check_global_step(global_step, who: str) -> None:
     if isinstance(global_step, Variable) and global_step.dtype.kind in "iuf":
         if global_step.shape != ():
-            raise ValueError(f"{who}: global_step '{global_step.name}' must be a scalar, got "
+            raise ValueError(f"{who}: global_step '{global_step.op_name}' must be a scalar, got "
                              f"shape {global_step.shape}")
         return
     if isinstance(global_step, Variable):
-        raise TypeError(f"{who}: global_step '{global_step.name}' must be an int or float "
+        raise TypeError(f"{who}: global_step '{global_step.op_name}' must be an int or float "
                         f"variable, got {global_step.dtype.name}")
     hint = ""
     if isinstance(global_step, (list, tuple)) and who == "minimize":
@@ -198,7 +199,8 @@ def _check_global_step(global_step, who: str) -> None:
 def _check_grad(grad, var: Variable) -> Node:
     grad = convert_to_tensor(grad, graph=var.graph) if not isinstance(grad, Node) else grad
     if grad.dtype != var.dtype:
-        raise TypeError(f"gradient '{grad.name}' is {grad.dtype.name} but variable '{var.name}' "
+        raise TypeError(f"gradient '{grad.op_name}' is {grad.dtype.name} but variable "
+                        f"'{var.op_name}' "
                         f"is {var.dtype.name}; use gf.cast")
     return grad
 
@@ -209,9 +211,10 @@ def _scalar(value: Hyper, dtype: np.dtype, name: str, graph: Graph) -> Node:
     if isinstance(value, Node):
         if not _dt.is_floating(value.dtype):
             raise TypeError(f"{name} must be a float tensor, got {value.dtype.name} "
-                            f"'{value.name}'")
+                            f"'{value.op_name}'")
         if value.shape is not None and value.shape != ():
-            raise ValueError(f"{name} must be a scalar, got '{value.name}' of shape {value.shape}")
+            raise ValueError(f"{name} must be a scalar, got '{value.op_name}' of shape "
+                             f"{value.shape}")
         return value if value.dtype == dtype else cast(value, dtype, name=name)
     return constant(value, dtype=dtype, name=name, graph=graph)
 
@@ -333,7 +336,7 @@ def clip_by_global_norm(t_list: Sequence[Optional[Node]], clip_norm: Hyper,
     for t in present:
         if not _dt.is_floating(t.dtype):
             raise TypeError(f"clip_by_global_norm needs float tensors, got {t.dtype.name} "
-                            f"'{t.name}'")
+                            f"'{t.op_name}'")
     graph = graph_of(present + ([use_norm] if use_norm is not None else []))
     with graph.as_default(), graph.name_scope(name or "clip_by_global_norm"):
         norm = _global_norm(present) if use_norm is None else use_norm

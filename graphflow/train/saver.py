@@ -71,9 +71,9 @@ class Saver:
             return path
         variables = self._variables(sess)
         for key, var in variables.items():
-            check_storable(key, var.name, var.dtype)
+            check_storable(key, var.op_name, var.dtype)
         values = sess._variable_values(variables.values())
-        arrays = {key: values[var.name] for key, var in variables.items()}
+        arrays = {key: values[var.op_name] for key, var in variables.items()}
         # The directory as written, not normalized: the OS resolves "sub/dir/.." through sub/dir
         # (maybe a symlink), and the temporary file must be where the checkpoint will be.
         directory = os.path.dirname(path) or os.curdir
@@ -129,13 +129,13 @@ class Saver:
     def _variables(self, sess: Session) -> Dict[str, Variable]:
         """{checkpoint key: variable}, each checked to belong to the session's graph."""
         if self._var_list is None:
-            variables = {v.name: v for v in global_variables(graph=sess.graph)}
+            variables = {v.op_name: v for v in global_variables(graph=sess.graph)}
             if not variables:
                 raise ValueError("no variables to save or restore: the session's graph has none")
             return variables
         for key, var in self._var_list.items():
             if var.graph is not sess.graph:
-                raise ValueError(f"variable '{var.name}' (checkpoint key '{key}') belongs to "
+                raise ValueError(f"variable '{var.op_name}' (checkpoint key '{key}') belongs to "
                                  f"another graph than the session's")
         return self._var_list
 
@@ -144,7 +144,7 @@ def _check_var_list(var_list) -> Dict[str, Variable]:
     if isinstance(var_list, Mapping):
         items = list(var_list.items())
     elif isinstance(var_list, (list, tuple)):
-        items = [(getattr(v, "name", None), v) for v in var_list]
+        items = [(getattr(v, "op_name", None), v) for v in var_list]
     else:
         raise TypeError(f"var_list must be None, a list of variables or a dict name -> variable, "
                         f"not {type(var_list).__name__}")
@@ -156,7 +156,7 @@ def _check_var_list(var_list) -> Dict[str, Variable]:
             raise TypeError(f"var_list holds {var!r}, which is not a gf.Variable")
         if not isinstance(key, str) or not key:
             raise TypeError(f"checkpoint names must be non-empty strings, got {key!r} for "
-                            f"variable '{var.name}'")
+                            f"variable '{var.op_name}'")
         if key in out:
             raise ValueError(f"var_list names '{key}' twice")
         out[key] = var
@@ -192,14 +192,14 @@ def _mismatches(variables: Dict[str, Variable], arrays: Dict[str, np.ndarray],
     problems = []
     for key, var in variables.items():
         if key not in arrays:
-            problems.append(f"variable '{var.name}': no entry '{key}' in the checkpoint")
+            problems.append(f"variable '{var.op_name}': no entry '{key}' in the checkpoint")
             continue
         found = arrays[key]
         if found.shape != var.shape:
-            problems.append(f"variable '{var.name}': expected shape {var.shape}, the checkpoint "
+            problems.append(f"variable '{var.op_name}': expected shape {var.shape}, the checkpoint "
                             f"has {found.shape}")
         if found.dtype != var.dtype:
-            problems.append(f"variable '{var.name}': expected dtype {var.dtype.name}, the "
+            problems.append(f"variable '{var.op_name}': expected dtype {var.dtype.name}, the "
                             f"checkpoint has {found.dtype.name}")
     if strict:
         extra = sorted(set(arrays) - set(variables))

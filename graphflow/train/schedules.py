@@ -52,17 +52,17 @@ def get_global_step(graph: Optional[Graph] = None) -> Optional[Variable]:
     found = graph.get_collection(GLOBAL_STEP)
     if len(found) > 1:
         raise TypeError(f"the '{GLOBAL_STEP}' collection holds {len(found)} tensors "
-                        f"({[v.name for v in found]}); there must be one global step")
+                        f"({[v.op_name for v in found]}); there must be one global step")
     if found:
         step = found[0]
     else:
-        step = next((n for n in graph.nodes if n.name == GLOBAL_STEP), None)
+        step = next((n for n in graph.nodes if n.op_name == GLOBAL_STEP), None)
         if step is None:
             return None
     if not isinstance(step, Variable):
-        raise TypeError(f"the global step '{step.name}' ({step.site}) is not a gf.Variable")
+        raise TypeError(f"the global step '{step.op_name}' ({step.site}) is not a gf.Variable")
     if step.dtype.kind not in "iu" or step.shape != ():
-        raise TypeError(f"the global step '{step.name}' ({step.site}) must be a scalar integer "
+        raise TypeError(f"the global step '{step.op_name}' ({step.site}) must be a scalar integer "
                         f"variable, got {step.dtype.name} of shape {step.shape}")
     return step
 
@@ -76,9 +76,9 @@ def create_global_step(graph: Optional[Graph] = None) -> Variable:
                          f"gf.train.get_or_create_global_step()")
     with graph.as_default(), graph.within_scope(""):  # TF1: never "train/global_step"
         step = Variable(np.int64(0), name=GLOBAL_STEP, trainable=False, dtype=_dt.int64)
-    if step.name != GLOBAL_STEP:  # the name was taken by something that is not a variable
+    if step.op_name != GLOBAL_STEP:  # the name was taken by something that is not a variable
         raise ValueError(f"the name '{GLOBAL_STEP}' is taken; the global step became "
-                         f"'{step.name}'")
+                         f"'{step.op_name}'")
     graph.add_to_collection(GLOBAL_STEP, step)
     return step
 
@@ -96,7 +96,7 @@ def _learning_rate(value, graph: Graph, who: str, scope: str) -> Node:
         value = constant(value, name=f"{scope}/learning_rate", graph=graph)
     if not _dt.is_floating(value.dtype):
         raise TypeError(f"{who}: learning_rate must be a float, got {value.dtype.name} "
-                        f"'{value.name}'")
+                        f"'{value.op_name}'")
     return value
 
 
@@ -191,8 +191,8 @@ def piecewise_constant(x: Scalar, boundaries: Sequence, values: Sequence,
                 if b.dtype == _dt.int32 and x.dtype == _dt.int64:
                     b = cast(b, _dt.int64)
                 else:
-                    raise TypeError(f"{who}: boundary '{b.name}' is {b.dtype.name} but x "
-                                    f"'{x.name}' is {x.dtype.name}; they must agree")
+                    raise TypeError(f"{who}: boundary '{b.op_name}' is {b.dtype.name} but x "
+                                    f"'{x.op_name}' is {x.dtype.name}; they must agree")
             bounds.append(b)
         like = next((v.dtype for v in values if isinstance(v, Node)), None)
         if like is None:
@@ -201,7 +201,7 @@ def piecewise_constant(x: Scalar, boundaries: Sequence, values: Sequence,
                 constant(v, dtype=like, name=f"{base}/value_{i}", graph=graph)
                 for i, v in enumerate(values)]
         if len({v.dtype for v in vals}) != 1:
-            shown = ", ".join(f"'{v.name}' {v.dtype.name}" for v in vals)
+            shown = ", ".join(f"'{v.op_name}' {v.dtype.name}" for v in vals)
             raise TypeError(f"{who}: values must all have one dtype, got {shown}")
         # From the last interval down, so the first boundary that x does not exceed wins.
         out = vals[-1]

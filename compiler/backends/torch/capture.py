@@ -102,7 +102,7 @@ class CapturedProgram(Program):
             self._before_run()
         if len(values) != len(self.feeds):
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
-                            f"({', '.join(t.name for t in self.feeds)}), got {len(values)}")
+                            f"({', '.join(t.op_name for t in self.feeds)}), got {len(values)}")
         # Numpy feeds are checked on the host and copied straight into the static inputs; a
         # tensor of another dtype is checked (and cast) as any feed is.
         torch, backend = self.backend.torch, self.backend
