@@ -70,16 +70,9 @@ def can_feed(src: np.dtype, dst: np.dtype) -> bool:
 
 
 # -- strings ---------------------------------------------------------------------------------------
-# The ops whose kernels take or make string values (object arrays of bytes). Any other op given a
-# string tensor, or asked to make one, is a DTypeError when the graph is built (graph.add_node),
-# so no string ever reaches a numeric kernel, an `out=` buffer or a device.
-STRING_OPS = frozenset({
-    "constant", "placeholder", "group", "identity", "stop_gradient", "equal", "not_equal",
-    "add", "where", "reshape", "expand_dims", "squeeze", "transpose", "concat", "stack",
-    "gather", "getitem", "shape", "size", "rank",
-    "string_join", "as_string",
-    "scalar_summary", "histogram_summary", "image_summary", "text_summary", "merge_summary",
-})
+# Only ops whose OpDef is marked `strings` take or make string values (object arrays of bytes); any
+# other op given a string tensor, or asked to make one, is a DTypeError when the graph is built
+# (graph.add_node), so no string ever reaches a numeric kernel, an `out=` buffer or a device.
 
 
 def is_string(dtype) -> bool:

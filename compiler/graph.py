@@ -323,9 +323,9 @@ class Graph:
         return node
 
     def _check_strings(self, opdef, name, site, inputs, dtype) -> None:
-        """Only the ops of dtypes.STRING_OPS take or make strings: no string value ever reaches
-        a numeric kernel, generated numeric code or a device."""
-        if opdef.name in _dt.STRING_OPS:
+        """Only ops marked `strings` take or make strings: no string value ever reaches a numeric
+        kernel, generated numeric code or a device."""
+        if opdef.strings:
             return
         bad = [x for x in inputs if _dt.is_string(x.dtype)]
         if not bad and (dtype is None or np.dtype(dtype) != _dt.string):

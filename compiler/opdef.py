@@ -43,6 +43,9 @@ class OpDef:
               "can raise": generated code keeps copies of the variables it updated before such a
               node, to undo them if it raises. An op left unmarked costs a copy, never a
               half-applied step.
+    strings   the op takes or makes string tensors (identity, equal, reshape, the string and
+              summary ops); every other op refuses them when the graph is built, so no string
+              reaches a numeric kernel, an `out=` buffer or a device.
     """
 
     name: str
@@ -57,6 +60,7 @@ class OpDef:
     inplace: bool = False
     view: bool = False
     never_raises: object = False
+    strings: bool = False
     doc: str = field(default="", repr=False)
 
     def __repr__(self) -> str:

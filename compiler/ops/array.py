@@ -54,7 +54,8 @@ def _stack_kernel(*values, axis):
     return np.stack(values, axis=axis)
 
 
-STACK = register(OpDef("stack", never_raises=True, infer=_stack_infer, kernel=_stack_kernel,
+STACK = register(OpDef("stack", strings=True,
+                       never_raises=True, infer=_stack_infer, kernel=_stack_kernel,
                        grad=lambda node, g: tuple(unstack(g, len(node.inputs),
                                                           node.attrs["axis"]))))
 
@@ -227,7 +228,8 @@ def _gather_grad(node, g):
     return gather_grad(g, indices, params, node.attrs["axis"]), None
 
 
-GATHER = register(OpDef("gather", infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad))
+GATHER = register(OpDef("gather", strings=True,
+                        infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad))
 
 
 def gather(params, indices, validate_indices=None, name: Optional[str] = None,
@@ -354,13 +356,16 @@ def _rank_kernel(x):
 
 # The value of each depends on the input's shape only: no gradient flows to the input.
 # Their input is a ShapeOf (value_inputs=0): the torch code makes a small tensor on the device.
-SHAPE = register(OpDef("shape", infer=_shape_infer, kernel=_shape_kernel, grad=no_grad,
+SHAPE = register(OpDef("shape", strings=True,
+                       infer=_shape_infer, kernel=_shape_kernel, grad=no_grad,
                        value_inputs=0,
                        never_raises=True))
-SIZE = register(OpDef("size", infer=lambda inputs, out_type: ((), out_type), kernel=_size_kernel,
+SIZE = register(OpDef("size", strings=True,
+                      infer=lambda inputs, out_type: ((), out_type), kernel=_size_kernel,
                       grad=no_grad, value_inputs=0,
                       never_raises=True))
-RANK = register(OpDef("rank", infer=lambda inputs: ((), _dt.int32), kernel=_rank_kernel,
+RANK = register(OpDef("rank", strings=True,
+                      infer=lambda inputs: ((), _dt.int32), kernel=_rank_kernel,
                       grad=no_grad, value_inputs=0,
                       never_raises=True))
 

@@ -30,7 +30,8 @@ def _constant_kernel(value):
     return value
 
 
-CONSTANT = register(OpDef("constant", infer=_constant_infer, kernel=_constant_kernel, grad=no_grad))
+CONSTANT = register(OpDef("constant", strings=True,
+                          infer=_constant_infer, kernel=_constant_kernel, grad=no_grad))
 
 
 def _placeholder_infer(inputs, dtype, shape):
@@ -41,7 +42,8 @@ def _placeholder_kernel(dtype, shape):
     raise FeedError("a placeholder must be fed")  # the executors check feeds before running
 
 
-PLACEHOLDER = register(OpDef("placeholder", infer=_placeholder_infer, kernel=_placeholder_kernel,
+PLACEHOLDER = register(OpDef("placeholder", strings=True,
+                             infer=_placeholder_infer, kernel=_placeholder_kernel,
                              grad=no_grad, stateful=True))
 
 

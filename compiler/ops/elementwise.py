@@ -55,10 +55,10 @@ def _unary_float(inputs):
     return inputs[0].shape, require_float(inputs[0])
 
 
-def _binary_op(name, kernel, grad, infer=_binary, never_raises=True):
+def _binary_op(name, kernel, grad, infer=_binary, never_raises=True, strings=False):
     """A broadcasting numpy ufunc of two inputs, computable in place."""
     return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, broadcasts=True,
-                          inplace=True, never_raises=never_raises))
+                          inplace=True, never_raises=never_raises, strings=strings))
 
 
 def _unary_op(name, kernel, grad, infer=_unary):
@@ -110,7 +110,7 @@ def _tie_split(g, wins, ties):
     return g * (cast(wins, g.dtype) + cast(ties, g.dtype) * 0.5)
 
 
-ADD = _binary_op("add", np.add, _add_grad)
+ADD = _binary_op("add", np.add, _add_grad, strings=True)  # strings: concatenation, as TF1
 SUBTRACT = _binary_op("subtract", np.subtract, _subtract_grad)
 MULTIPLY = _binary_op("multiply", np.multiply, _multiply_grad)
 # Integers divide in float64, as numpy does (torch would divide them in float32).
@@ -194,8 +194,9 @@ def sign(x, name: Optional[str] = None):
 
 
 # -- comparisons -----------------------------------------------------------------------------------
-EQUAL = _binary_op("equal", np.equal, NOT_DIFFERENTIABLE, infer=_compare)
-NOT_EQUAL = _binary_op("not_equal", np.not_equal, NOT_DIFFERENTIABLE, infer=_compare)
+EQUAL = _binary_op("equal", np.equal, NOT_DIFFERENTIABLE, infer=_compare, strings=True)
+NOT_EQUAL = _binary_op("not_equal", np.not_equal, NOT_DIFFERENTIABLE, infer=_compare,
+                       strings=True)
 LESS = _binary_op("less", np.less, NOT_DIFFERENTIABLE, infer=_compare)
 LESS_EQUAL = _binary_op("less_equal", np.less_equal, NOT_DIFFERENTIABLE, infer=_compare)
 GREATER = _binary_op("greater", np.greater, NOT_DIFFERENTIABLE, infer=_compare)
@@ -241,7 +242,7 @@ def _where_grad(node, g):
     return None, where(cond, g, 0), where(cond, 0, g)
 
 
-WHERE = register(OpDef("where", infer=_where_infer, kernel=np.where, grad=_where_grad,
+WHERE = register(OpDef("where", strings=True, infer=_where_infer, kernel=np.where, grad=_where_grad,
                        broadcasts=True, never_raises=True))
 
 
@@ -299,9 +300,10 @@ def _identity_kernel(x):
     return x
 
 
-IDENTITY = register(OpDef("identity", never_raises=True, infer=_unary, kernel=_identity_kernel,
+IDENTITY = register(OpDef("identity", strings=True,
+                          never_raises=True, infer=_unary, kernel=_identity_kernel,
                           grad=lambda node, g: (g,), view=True))
-STOP_GRADIENT = register(OpDef("stop_gradient", infer=_unary, kernel=_identity_kernel,
+STOP_GRADIENT = register(OpDef("stop_gradient", strings=True, infer=_unary, kernel=_identity_kernel,
                                grad=no_grad, view=True, never_raises=True))
 
 

@@ -73,7 +73,8 @@ def _negative_step(index) -> bool:
     return any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in items)
 
 
-GETITEM = register(OpDef("getitem", never_raises=True, infer=_getitem_infer, kernel=_getitem_kernel,
+GETITEM = register(OpDef("getitem", strings=True,
+                         never_raises=True, infer=_getitem_infer, kernel=_getitem_kernel,
                          grad=lambda node, g: (getitem_grad(g, node.inputs[0],
                                                             node.attrs["index"]),), view=True))
 

@@ -46,7 +46,8 @@ def _reshape_grad(node, g):
     return (reshape_like(g, node.inputs[0]),)
 
 
-RESHAPE = register(OpDef("reshape", never_raises=True, infer=_reshape_infer, kernel=_reshape_kernel,
+RESHAPE = register(OpDef("reshape", strings=True,
+                         never_raises=True, infer=_reshape_infer, kernel=_reshape_kernel,
                          grad=_reshape_grad, view=True))
 
 
@@ -99,7 +100,8 @@ def _transpose_grad(node, g):
 
 
 # perm None reverses the axes, as np.transpose does.
-TRANSPOSE = register(OpDef("transpose", infer=_transpose_infer, kernel=_transpose_kernel,
+TRANSPOSE = register(OpDef("transpose", strings=True,
+                           infer=_transpose_infer, kernel=_transpose_kernel,
                            grad=_transpose_grad, view=True, never_raises=True))
 
 
@@ -128,7 +130,8 @@ def _reshape_back_grad(node, g):
     return (reshape_like(g, node.inputs[0]),)
 
 
-EXPAND_DIMS = register(OpDef("expand_dims", infer=_expand_dims_infer, kernel=_expand_dims_kernel,
+EXPAND_DIMS = register(OpDef("expand_dims", strings=True,
+                             infer=_expand_dims_infer, kernel=_expand_dims_kernel,
                              grad=_reshape_back_grad,
                              view=True, never_raises=True))
 
@@ -158,7 +161,8 @@ def _squeeze_kernel(x, axis):
     return np.squeeze(x, axis)
 
 
-SQUEEZE = register(OpDef("squeeze", never_raises=True, infer=_squeeze_infer, kernel=_squeeze_kernel,
+SQUEEZE = register(OpDef("squeeze", strings=True,
+                         never_raises=True, infer=_squeeze_infer, kernel=_squeeze_kernel,
                          grad=_reshape_back_grad, view=True))
 
 
@@ -201,7 +205,8 @@ def _concat_grad(node, g):
                  for i in range(len(node.inputs)))
 
 
-CONCAT = register(OpDef("concat", infer=_concat_infer, kernel=_concat_kernel, grad=_concat_grad,
+CONCAT = register(OpDef("concat", strings=True,
+                        infer=_concat_infer, kernel=_concat_kernel, grad=_concat_grad,
                         never_raises=True))
 
 

@@ -176,7 +176,8 @@ def _group_kernel(*values):
     return None
 
 
-GROUP = register(OpDef("group", never_raises=True, infer=_group_infer, kernel=_group_kernel,
+GROUP = register(OpDef("group", strings=True,
+                       never_raises=True, infer=_group_infer, kernel=_group_kernel,
                        grad=NOT_DIFFERENTIABLE, stateful=True))
 
 

@@ -1,6 +1,6 @@
 """String ops (TF1's tf.strings.join, tf.as_string). String values are numpy object arrays of
 `bytes` (compiler/dtypes.py); every op on them runs its reference kernel on the host, on every
-backend, and only the ops of dtypes.STRING_OPS take or make them (graph.add_node checks)."""
+backend, and only ops marked OpDef.strings take or make them (graph.add_node checks)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _join_kernel(*values, separator):
     return out.reshape(arrays[0].shape)
 
 
-STRING_JOIN = register(OpDef("string_join", infer=_join_infer, kernel=_join_kernel,
+STRING_JOIN = register(OpDef("string_join", strings=True, infer=_join_infer, kernel=_join_kernel,
                              grad=NOT_DIFFERENTIABLE))
 
 
@@ -97,7 +97,8 @@ def _as_string_kernel(x, precision, scientific, shortest, width, fill):
     return out.reshape(x.shape)
 
 
-AS_STRING = register(OpDef("as_string", infer=_as_string_infer, kernel=_as_string_kernel,
+AS_STRING = register(OpDef("as_string", strings=True,
+                           infer=_as_string_infer, kernel=_as_string_kernel,
                            grad=NOT_DIFFERENTIABLE))
 
 

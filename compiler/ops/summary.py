@@ -54,7 +54,8 @@ def _scalar_kernel(x, tag):
     return _serialized([value])
 
 
-SCALAR_SUMMARY = register(OpDef("scalar_summary", infer=_scalar_infer, kernel=_scalar_kernel,
+SCALAR_SUMMARY = register(OpDef("scalar_summary", strings=True,
+                                infer=_scalar_infer, kernel=_scalar_kernel,
                                 grad=NOT_DIFFERENTIABLE))
 
 
@@ -72,7 +73,7 @@ def _histogram_kernel(values, tag):
     return _serialized([protos().Summary.Value(tag=tag, histo=histo)])
 
 
-HISTOGRAM_SUMMARY = register(OpDef("histogram_summary", infer=_histogram_infer,
+HISTOGRAM_SUMMARY = register(OpDef("histogram_summary", strings=True, infer=_histogram_infer,
                                    kernel=_histogram_kernel, grad=NOT_DIFFERENTIABLE))
 
 
@@ -103,7 +104,8 @@ def _image_kernel(images, tag, max_outputs):
     return _serialized(values)
 
 
-IMAGE_SUMMARY = register(OpDef("image_summary", infer=_image_infer, kernel=_image_kernel,
+IMAGE_SUMMARY = register(OpDef("image_summary", strings=True,
+                               infer=_image_infer, kernel=_image_kernel,
                                grad=NOT_DIFFERENTIABLE))
 
 
@@ -128,7 +130,7 @@ def _text_kernel(text, tag):
     return _serialized([pb.Summary.Value(tag=tag, metadata=metadata, tensor=tensor)])
 
 
-TEXT_SUMMARY = register(OpDef("text_summary", infer=_text_infer, kernel=_text_kernel,
+TEXT_SUMMARY = register(OpDef("text_summary", strings=True, infer=_text_infer, kernel=_text_kernel,
                               grad=NOT_DIFFERENTIABLE))
 
 
@@ -154,5 +156,6 @@ def _merge_kernel(*summaries):
     return _serialized(values)
 
 
-MERGE_SUMMARY = register(OpDef("merge_summary", infer=_merge_infer, kernel=_merge_kernel,
+MERGE_SUMMARY = register(OpDef("merge_summary", strings=True,
+                               infer=_merge_infer, kernel=_merge_kernel,
                                grad=NOT_DIFFERENTIABLE))

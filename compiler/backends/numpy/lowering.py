@@ -75,7 +75,7 @@ T.reference("check_numerics", "check_labels", "all_reduce_mean")
 T.reference("fill", "range", "in_top_k")  # np.full, TF1's accumulated range, a ranking count
 
 # -- strings and summaries: host objects; codegen runs every node on strings by its reference
-# kernel whatever the table says (compiler/dtypes.py STRING_OPS)
+# kernel whatever the table says (the ops marked OpDef.strings)
 T.reference("string_join", "as_string", "scalar_summary", "histogram_summary", "image_summary",
             "text_summary", "merge_summary")
 

@@ -341,7 +341,7 @@ def _in_top_k(predictions, targets, k):
     return valid & torch.isfinite(picked[:, 0]) & (more < k)
 
 # -- strings and summaries: host objects; codegen runs every node on strings by its reference
-# kernel whatever the table says (compiler/dtypes.py STRING_OPS)
+# kernel whatever the table says (the ops marked OpDef.strings)
 T.reference("string_join", "as_string", "scalar_summary", "histogram_summary", "image_summary",
             "text_summary", "merge_summary")
 
