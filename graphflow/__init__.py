@@ -10,6 +10,7 @@
 """
 
 import importlib
+import sys
 
 from compiler.autodiff import gradients, hessians
 from compiler.dtypes import (
@@ -78,9 +79,11 @@ from . import (
     flags,
     gfile,
     initializers,
+    io,
     layers,
     losses,
     nn,
+    random,
     strings,
     summary,
     test,
@@ -183,6 +186,9 @@ def name_scope(name: str):
 
 
 bool = bool_  # noqa: A001 - TF1 spells it tf.bool
+
+# TF 1.15's tf.compat.v1 is the TF1 API itself, which graphflow is.
+compat.v1 = sys.modules[__name__]
 
 __version__ = "0.1.0"
 

@@ -175,14 +175,15 @@ def index_args(x, axis, dimension, output_type, who: str):
     return (axis[0] if isinstance(axis, tuple) else axis), output_type
 
 
-def argmax(x, axis: Optional[int] = None, name: Optional[str] = None,
+def argmax(input, axis: Optional[int] = None, name: Optional[str] = None,
            dimension: Optional[int] = None, output_type=_dt.int64):
     """Index of the largest value along axis (TF1: axis None means 0; `dimension` is its old
-    name), as int64 or int32 (output_type); ties give the first index."""
-    axis, output_type = index_args(x, axis, dimension, output_type, "argmax")
+    name), as int64 or int32 (output_type); ties give the first index. The first parameter is
+    TF1's `input`, so tf.argmax(input=y, axis=1) works."""
+    axis, output_type = index_args(input, axis, dimension, output_type, "argmax")
     if output_type == _dt.int32:
-        return cast(apply(ARGMAX, [x], None, axis=axis), _dt.int32, name=name)
-    return apply(ARGMAX, [x], name, axis=axis)
+        return cast(apply(ARGMAX, [input], None, axis=axis), _dt.int32, name=name)
+    return apply(ARGMAX, [input], name, axis=axis)
 
 
 def _add_n_infer(inputs):
