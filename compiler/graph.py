@@ -188,21 +188,23 @@ class Graph:
 
     # -- building -------------------------------------------------------------------------------
     def unique_name(self, base: str) -> str:
-        """Prefix `base` with the current name scope and make it unique: x, x_1, x_2, ..."""
+        """Prefix `base` with the current name scope and make it unique: x, x_1, x_2, ...
+        Names are unique ignoring case, as in TF1 ("MatMul" then "matmul" gives "matmul_1")."""
         if ":" in base:
             raise ValueError(f"invalid name {base!r}: ':' is reserved (TF1 writes 'x:0' for the "
                              f"first output of op x)")
         if self._scope:
             base = "/".join(self._scope) + "/" + base
-        if base not in self._names:
-            self._names[base] = 0
+        key = base.lower()
+        if key not in self._names:
+            self._names[key] = 0
             return base
         while True:
-            self._names[base] += 1
-            candidate = f"{base}_{self._names[base]}"
-            if candidate not in self._names:
-                self._names[candidate] = 0
-                return candidate
+            self._names[key] += 1
+            suffix = f"_{self._names[key]}"
+            if key + suffix not in self._names:
+                self._names[key + suffix] = 0
+                return base + suffix
 
     @contextlib.contextmanager
     def name_scope(self, name: str):
@@ -211,10 +213,10 @@ class Graph:
             yield ""
             return
         scoped = "/".join(self._scope + [name])
-        if scoped in self._names:  # a second "layer" scope becomes "layer_1", as in TF1
+        if scoped.lower() in self._names:  # a second "layer" scope becomes "layer_1", as in TF1
             name = self.unique_name(name).rsplit("/", 1)[-1]
         else:
-            self._names[scoped] = 0
+            self._names[scoped.lower()] = 0
         self._scope.append(name)
         try:
             yield "/".join(self._scope)
@@ -315,7 +317,8 @@ class Graph:
         node = Node.__new__(Node) if node is None else node
         if control_inputs is None:
             control_inputs = [c for c in self.current_control_inputs() if c not in inputs]
-        Node.__init__(node, self, opdef, inputs, attrs, self.unique_name(name or opdef.name),
+        name = self.unique_name(name or opdef.tf_type or opdef.name)  # TF1's default: the op type
+        Node.__init__(node, self, opdef, inputs, attrs, name,
                       shape, None if dtype is None else np.dtype(dtype), site, control_inputs)
         if self._devices:
             device_spec.place(node, Operation(node), self._devices)

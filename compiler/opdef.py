@@ -23,6 +23,10 @@ class OpDef:
     """One op type.
 
     name      the op's type name, lowercase as the builder function is named ("matmul").
+    tf_type   TF1's op type name for it ("MatMul", "ConcatV2"): what TensorBoard shows, and the
+              default node name where the builder gives none (TF1's generated op wrappers name a
+              node after its op type). Empty for graphflow-only ops (autodiff and pass helpers
+              with no TF1 counterpart), which keep `name`.
     infer     infer(inputs, **attrs) -> (shape, dtype); raises ValueError/TypeError with a short
               reason.
     kernel    the numpy forward: kernel(*input_values, **attrs) -> array. Ops with `stateful_kernel`
@@ -52,6 +56,7 @@ class OpDef:
     infer: Callable
     kernel: Callable
     grad: object = NOT_DIFFERENTIABLE
+    tf_type: str = ""
     stateful: bool = False
     stateful_kernel: bool = False
     broadcasts: bool = False

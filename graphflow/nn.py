@@ -34,10 +34,19 @@ __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,
                                       name: Optional[str] = None):
     """-sum(labels * log_softmax(logits)) along axis, one loss per example. Uses log_softmax, so
-    it stays finite for any logits."""
+    it stays finite for any logits. Named as TF1 1.15's v1 names it:
+    "softmax_cross_entropy_with_logits_sg/Reshape_2"."""
     if labels is None or logits is None:
         raise ValueError("softmax_cross_entropy_with_logits needs both labels= and logits=")
-    return reduce_sum(-(labels * log_softmax(logits, axis)), axis, name=name)
+    return _xent(labels, logits, axis, name or "softmax_cross_entropy_with_logits_sg",
+                 "Reshape_2")
+
+
+def _xent(labels, logits, axis: int, scope: str, last: str) -> Node:
+    """The loss, built in name scope `scope` with its result named `last` there (TF1's names)."""
+    graph = graph_of([labels, logits])
+    with graph.as_default(), graph.name_scope(scope):
+        return reduce_sum(-(labels * log_softmax(logits, axis)), axis, name=last)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None,
@@ -52,13 +61,17 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None,
     # TF1 refuses a label outside [0, classes) on the CPU; one_hot alone would give a zero row.
     labels = check_labels(labels, depth, "sparse_softmax_cross_entropy_with_logits")
     targets = one_hot(labels, depth, dtype=logits.dtype)
-    return softmax_cross_entropy_with_logits(labels=targets, logits=logits, name=name)
+    # TF1: the op SparseSoftmaxCrossEntropyWithLogits inside a scope of the same name
+    scope = name or "SparseSoftmaxCrossEntropyWithLogits"
+    return _xent(targets, logits, -1, scope, "SparseSoftmaxCrossEntropyWithLogits")
 
 
 def softmax_cross_entropy_with_logits_v2(labels=None, logits=None, axis: int = -1,
                                          name: Optional[str] = None):
     """TF1's v2 spelling: the same loss; gradients flow into labels too (as they do in v1 here)."""
-    return softmax_cross_entropy_with_logits(labels=labels, logits=logits, axis=axis, name=name)
+    if labels is None or logits is None:
+        raise ValueError("softmax_cross_entropy_with_logits_v2 needs both labels= and logits=")
+    return _xent(labels, logits, axis, name or "softmax_cross_entropy_with_logits", "Reshape_2")
 
 
 def bias_add(value, bias, data_format=None, name: Optional[str] = None):
@@ -103,13 +116,14 @@ def dropout(x, keep_prob=None, noise_shape=None, seed: Optional[int] = None,
         else:
             rate = _probability(rate, x, "rate", lambda p: 0 <= p < 1, "[0, 1)")
             keep_prob = 1 - rate if isinstance(rate, float) else subtract(1, rate)
+        # TF1 1.15 computes x * scale * cast(mask): "dropout/mul", then "dropout/mul_1"
         if isinstance(keep_prob, float):
-            scaled = multiply(x, 1 / keep_prob)  # TF1 multiplies by the scale, as a number
+            scaled = multiply(x, 1 / keep_prob, name="mul")  # the scale, as a number
         else:
-            scaled = divide(x, keep_prob)
+            scaled = divide(x, keep_prob, name="mul")
         noise = random_uniform_like(x, _noise_shape(noise_shape, x), seed=seed)
         keep = cast(greater_equal(noise, rate), x.dtype)  # P(u >= rate) = keep_prob
-        return multiply(scaled, keep)
+        return multiply(scaled, keep, name="mul")
 
 
 def _probability(p, x: Node, what: str, ok, interval: str):

@@ -18,4 +18,4 @@ def l2_loss(t, name: Optional[str] = None) -> Node:
     t = convert_to_tensor(t)
     if not _dt.is_floating(t.dtype):
         raise TypeError(f"l2_loss needs a float tensor, got {t.dtype.name} '{t.op_name}'")
-    return divide(reduce_sum(square(t)), 2.0, name=name or "l2_loss")
+    return divide(reduce_sum(square(t)), 2.0, name=name or "L2Loss")  # TF1's op type

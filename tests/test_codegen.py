@@ -51,10 +51,10 @@ def assigned_names(source: str):
 # -- the source ----------------------------------------------------------------------------------
 GOLDEN = """\
 def step(x):
-    multiply = np.multiply(x, _c0, out=_buf0)
+    mul = np.multiply(x, _c0, out=_buf0)
     del x
-    add = np.add(multiply, _c1, out=_buf0)
-    del multiply
+    add = np.add(mul, _c1, out=_buf0)
+    del mul
     y = np.maximum(add, 0)
     del add
     return (y,)
@@ -130,7 +130,7 @@ def test_generated_source_is_registered_with_linecache():
     filename = frames[-1].filename
     assert "".join(linecache.getlines(filename)) == prog.source
     # The traceback shows the generated line that failed, as it is in the source.
-    assert frames[-1].line == "biggest = np.maximum.reduce(multiply, axis=(0,), keepdims=False)"
+    assert frames[-1].line == "biggest = np.maximum.reduce(mul, axis=(0,), keepdims=False)"
     assert frames[-1].line in "".join(traceback.format_exception(cause))
 
 
@@ -147,10 +147,10 @@ def test_a_chain_of_elementwise_ops_reuses_one_buffer_in_place():
     assert set(re.findall(r"_buf\d+", source)) == {"_buf0"}, source
     # Each op writes over its input, which dies there.
     lines = [line for line in source.splitlines() if not line.startswith("    del ")]
-    add = lines.index("    add = np.add(multiply, _c1, out=_buf0)")
-    assert lines[add - 1] == "    multiply = np.multiply(x, _c0, out=_buf0)"
-    assert lines[add + 1] == "    tanh = np.tanh(add, out=_buf0)"
-    assert "del multiply" in source.split("add = np.add(")[1].split("\n")[1]
+    add = lines.index("    add = np.add(mul, _c1, out=_buf0)")
+    assert lines[add - 1] == "    mul = np.multiply(x, _c0, out=_buf0)"
+    assert lines[add + 1] == "    Tanh = np.tanh(add, out=_buf0)"
+    assert "del mul" in source.split("add = np.add(")[1].split("\n")[1]
     X = np.random.default_rng(0).random((100, 100), dtype=np.float32)
     expected = X
     for _ in range(5):

@@ -330,10 +330,10 @@ def shape_text(shape):
 
 
 FORWARD = {"x": "placeholder", "layer1/W": "variable", "layer1/matmul": "op",
-           "layer1/relu": "op", "loss": "op"}
+           "layer1/Relu": "op", "loss": "op"}
 FORWARD_EDGES = {("x", "layer1/matmul"), ("layer1/W", "layer1/matmul"),
-                 ("layer1/matmul", "layer1/relu"), ("layer1/relu", "loss")}
-LAYER1 = {"layer1/W", "layer1/matmul", "layer1/relu"}
+                 ("layer1/matmul", "layer1/Relu"), ("layer1/Relu", "loss")}
+LAYER1 = {"layer1/W", "layer1/matmul", "layer1/Relu"}
 
 
 def small_net(with_gradients=True):
@@ -460,7 +460,7 @@ def test_edge_labels_carry_static_shapes_and_non_float32_dtypes():
     by_name = {n.op_name: n for n in closure([loss, net.train])}
     assert edges[("x", "layer1/matmul")]["label"] == "(?, 3)"
     assert edges[("layer1/W", "layer1/matmul")]["label"] == "(3, 2)"
-    assert edges[("layer1/relu", "loss")]["label"] == "(?, 2)"
+    assert edges[("layer1/Relu", "loss")]["label"] == "(?, 2)"
     assert edges[("labels", "onehot")]["label"] == "(?,) int64"
     assert edges[("positive", "mask")]["label"] == "(?, 2) bool"
     for (tail, head), attrs in edges.items():
@@ -491,7 +491,7 @@ def test_forward_values_read_by_gradient_ops_are_drawn_in_their_own_colour():
     crossing = {e for e in edges if kinds[e[1]] == "gradient" and kinds[e[0]] in FORWARD_KINDS}
     # dW = x^T g reads x; relu's gradient reads relu's input or output
     tails = {t for t, _ in crossing}
-    assert "x" in tails and tails & {"layer1/matmul", "layer1/relu"}
+    assert "x" in tails and tails & {"layer1/matmul", "layer1/Relu"}
     colours = {edges[e].get("color") for e in crossing}
     assert len(colours) == 1, colours
     (colour,) = colours
@@ -581,7 +581,7 @@ def test_values_from_sess_run_over_the_same_fetches():
     assert number_after(loss_line, "data") == pytest.approx(float(values[0]), rel=5e-4)
     assert "min" not in loss_line  # a scalar is a number, not a summary
     assert_summarises(line_starting(p, "layer1/W", "data"), values[1])
-    assert_summarises(line_starting(p, "layer1/relu", "data"), values[2])
+    assert_summarises(line_starting(p, "layer1/Relu", "data"), values[2])
     for name in ("train", "x", "layer1/matmul", net.dw.op_name):
         assert line_starting(p, name, "data") is None, name
     assert_renders(dot)
@@ -597,7 +597,7 @@ def test_values_as_a_dict_of_tensor_to_array():
     assert (number_after(line, "min"), number_after(line, "mean"),
             number_after(line, "max")) == (1.0, 3.5, 6.0)
     assert number_after(line_starting(p, "loss", "data"), "data") == 0.25
-    assert line_starting(p, "layer1/relu", "data") is None
+    assert line_starting(p, "layer1/Relu", "data") is None
     assert_renders(dot)
 
 
@@ -674,11 +674,11 @@ def test_a_collapsed_nested_scope_stays_inside_its_parent_cluster():
     dot = gf.viz.to_dot(y, collapse=["model/layer1"])
     p = parse(dot)
     nodes = p.drawn_nodes()
-    (scope,) = set(nodes) - {"x", "model/layer2/tanh"}
+    (scope,) = set(nodes) - {"x", "model/layer2/Tanh"}
     assert "layer1" in " ".join(label_of(p, scope))
     assert "cluster_model/layer1" not in p.clusters
     assert p.clusters_of(scope) == {"cluster_model"}
-    assert set(p.drawn_edges()) == {("x", scope), (scope, "model/layer2/tanh")}
+    assert set(p.drawn_edges()) == {("x", scope), (scope, "model/layer2/Tanh")}
     assert_renders(dot)
 
 
@@ -735,7 +735,7 @@ def check_backward_view(net, dot, made):
         assert any("backward" in p.clusters[c]["attrs"].get("label", "")
                    for c in p.clusters_of(n.op_name)), n.op_name
     read = {i.op_name for n in drawn_made for i in n.inputs if i.op_name in FORWARD}
-    assert "x" in read and read & {"layer1/matmul", "layer1/relu"}
+    assert "x" in read and read & {"layer1/matmul", "layer1/Relu"}
     assert read <= set(nodes)
     # the gradient: a (3, 2) node that no drawn node consumes
     consumed = {i for n in drawn_made for i in n.inputs}

@@ -54,7 +54,7 @@ def _stack_kernel(*values, axis):
     return np.stack(values, axis=axis)
 
 
-STACK = register(OpDef("stack", strings=True,
+STACK = register(OpDef("stack", tf_type="Pack", strings=True,
                        never_raises=True, infer=_stack_infer, kernel=_stack_kernel,
                        grad=lambda node, g: tuple(unstack(g, len(node.inputs),
                                                           node.attrs["axis"]))))
@@ -66,7 +66,7 @@ def stack(values, axis: int = 0, name: Optional[str] = None):
     if not values:
         raise ValueError(f"stack ({user_site()}): needs at least one tensor")
     first = next((v for v in values if isinstance(v, Node)), None)
-    return apply(STACK, values, name, axis=_static_axis(first, axis, extra=1))
+    return apply(STACK, values, name or "stack", axis=_static_axis(first, axis, extra=1))
 
 
 def _unstack_infer(inputs, axis, num, index):
@@ -91,7 +91,8 @@ def _unstack_grad(node, g):
     return (_fill_around(part, x, axis, num, index, index + 1),)
 
 
-UNSTACK = register(OpDef("unstack", never_raises=True, infer=_unstack_infer, kernel=_unstack_kernel,
+UNSTACK = register(OpDef("unstack", tf_type="Unpack", never_raises=True, infer=_unstack_infer,
+                         kernel=_unstack_kernel,
                          grad=_unstack_grad,
                          view=True))
 
@@ -109,7 +110,8 @@ def unstack(value, num: Optional[int] = None, axis: int = 0,
             raise ShapeError(f"unstack ({user_site()}): cannot infer num from the size of axis "
                              f"{axis} of '{value.op_name}' {fmt(value.shape)}; pass num=")
     num = int(num)
-    return [apply(UNSTACK, [value], name, axis=axis, num=num, index=i) for i in range(num)]
+    return [apply(UNSTACK, [value], name or "unstack", axis=axis, num=num, index=i)
+            for i in range(num)]
 
 
 # -- split -----------------------------------------------------------------------------------------
@@ -172,7 +174,8 @@ def _fill_around(part, x, axis, splits, lo, hi):
     return pieces[0] if len(pieces) == 1 else concat(pieces, axis)
 
 
-SPLIT = register(OpDef("split", infer=_split_infer, kernel=_split_kernel, grad=_split_grad,
+SPLIT = register(OpDef("split", tf_type="Split", infer=_split_infer, kernel=_split_kernel,
+                       grad=_split_grad,
                        view=True, never_raises=True))
 
 
@@ -200,7 +203,7 @@ def split(value, num_or_size_splits, axis: int = 0, num: Optional[int] = None,
     if num is not None and int(num) != parts:
         raise ValueError(f"split ({site}): num={num} but num_or_size_splits gives {parts} parts")
     axis = _static_axis(value, axis)
-    return [_split_span(value, axis, splits, (i, i + 1), name) for i in range(parts)]
+    return [_split_span(value, axis, splits, (i, i + 1), name or "split") for i in range(parts)]
 
 
 # -- gather ----------------------------------------------------------------------------------------
@@ -228,7 +231,7 @@ def _gather_grad(node, g):
     return gather_grad(g, indices, params, node.attrs["axis"]), None
 
 
-GATHER = register(OpDef("gather", strings=True,
+GATHER = register(OpDef("gather", tf_type="GatherV2", strings=True,
                         infer=_gather_infer, kernel=_gather_kernel, grad=_gather_grad))
 
 
@@ -294,7 +297,8 @@ def _tile_kernel(x, multiples):
     return np.tile(x, multiples)
 
 
-TILE = register(OpDef("tile", never_raises=True, infer=_tile_infer, kernel=_tile_kernel,
+TILE = register(OpDef("tile", tf_type="Tile", never_raises=True, infer=_tile_infer,
+                      kernel=_tile_kernel,
                       grad=lambda node, g: (tile_grad(g, node.inputs[0],
                                                       node.attrs["multiples"]),)))
 
@@ -356,15 +360,15 @@ def _rank_kernel(x):
 
 # The value of each depends on the input's shape only: no gradient flows to the input.
 # Their input is a ShapeOf (value_inputs=0): the torch code makes a small tensor on the device.
-SHAPE = register(OpDef("shape", strings=True,
+SHAPE = register(OpDef("shape", tf_type="Shape", strings=True,
                        infer=_shape_infer, kernel=_shape_kernel, grad=no_grad,
                        value_inputs=0,
                        never_raises=True))
-SIZE = register(OpDef("size", strings=True,
+SIZE = register(OpDef("size", tf_type="Size", strings=True,
                       infer=lambda inputs, out_type: ((), out_type), kernel=_size_kernel,
                       grad=no_grad, value_inputs=0,
                       never_raises=True))
-RANK = register(OpDef("rank", strings=True,
+RANK = register(OpDef("rank", tf_type="Rank", strings=True,
                       infer=lambda inputs: ((), _dt.int32), kernel=_rank_kernel,
                       grad=no_grad, value_inputs=0,
                       never_raises=True))

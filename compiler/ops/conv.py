@@ -153,12 +153,15 @@ def _filter_grad_grad(node, c):
     return (_input_grad(g, c, x, **_settings(node)), conv2d_op(x, c, **_settings(node)), None)
 
 
-CONV2D = register(OpDef("conv2d", infer=_conv_infer, kernel=_k.conv2d, grad=_conv_grad))
+CONV2D = register(OpDef("conv2d", tf_type="Conv2D", infer=_conv_infer, kernel=_k.conv2d,
+                        grad=_conv_grad))
 CONV2D_BACKPROP_INPUT = register(OpDef(
-    "conv2d_backprop_input", infer=_input_grad_infer, kernel=_k.conv2d_backprop_input,
+    "conv2d_backprop_input", tf_type="Conv2DBackpropInput", infer=_input_grad_infer,
+    kernel=_k.conv2d_backprop_input,
     grad=_input_grad_grad, value_inputs=2))
 CONV2D_BACKPROP_FILTER = register(OpDef(
-    "conv2d_backprop_filter", infer=_filter_grad_infer, kernel=_k.conv2d_backprop_filter,
+    "conv2d_backprop_filter", tf_type="Conv2DBackpropFilter", infer=_filter_grad_infer,
+    kernel=_k.conv2d_backprop_filter,
     grad=_filter_grad_grad, value_inputs=2))
 
 

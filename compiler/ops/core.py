@@ -30,7 +30,7 @@ def _constant_kernel(value):
     return value
 
 
-CONSTANT = register(OpDef("constant", strings=True,
+CONSTANT = register(OpDef("constant", tf_type="Const", strings=True,
                           infer=_constant_infer, kernel=_constant_kernel, grad=no_grad))
 
 
@@ -42,7 +42,7 @@ def _placeholder_kernel(dtype, shape):
     raise FeedError("a placeholder must be fed")  # the executors check feeds before running
 
 
-PLACEHOLDER = register(OpDef("placeholder", strings=True,
+PLACEHOLDER = register(OpDef("placeholder", tf_type="Placeholder", strings=True,
                              infer=_placeholder_infer, kernel=_placeholder_kernel,
                              grad=no_grad, stateful=True))
 
@@ -224,7 +224,8 @@ def _read_kernel(state, node, value):
 
 
 READ_VARIABLE = register(OpDef(
-    "read_variable", infer=_read_infer, kernel=_read_kernel, grad=lambda node, g: (g,),
+    "read_variable", tf_type="Identity", infer=_read_infer, kernel=_read_kernel, grad=lambda node,
+    g: (g,),
     stateful=True, stateful_kernel=True,
     never_raises=True))
 

@@ -26,7 +26,8 @@ def _check_numerics_kernel(state, node, x):
 
 
 CHECK_NUMERICS = register(OpDef(
-    "check_numerics", infer=_check_numerics_infer, kernel=_check_numerics_kernel,
+    "check_numerics", tf_type="CheckNumerics", infer=_check_numerics_infer,
+    kernel=_check_numerics_kernel,
     grad=lambda node, g: (g,), stateful_kernel=True, view=True))
 
 

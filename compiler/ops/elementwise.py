@@ -55,15 +55,17 @@ def _unary_float(inputs):
     return inputs[0].shape, require_float(inputs[0])
 
 
-def _binary_op(name, kernel, grad, infer=_binary, never_raises=True, strings=False):
+def _binary_op(name, tf_type, kernel, grad, infer=_binary, never_raises=True, strings=False):
     """A broadcasting numpy ufunc of two inputs, computable in place."""
-    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, broadcasts=True,
+    return register(OpDef(name, tf_type=tf_type, infer=infer, kernel=kernel, grad=grad,
+                          broadcasts=True,
                           inplace=True, never_raises=never_raises, strings=strings))
 
 
-def _unary_op(name, kernel, grad, infer=_unary):
+def _unary_op(name, tf_type, kernel, grad, infer=_unary):
     """A numpy ufunc of one input, computable in place."""
-    return register(OpDef(name, infer=infer, kernel=kernel, grad=grad, inplace=True,
+    return register(OpDef(name, tf_type=tf_type, infer=infer, kernel=kernel, grad=grad,
+                          inplace=True,
                           never_raises=True))
 
 
@@ -110,22 +112,22 @@ def _tie_split(g, wins, ties):
     return g * (cast(wins, g.dtype) + cast(ties, g.dtype) * 0.5)
 
 
-ADD = _binary_op("add", np.add, _add_grad, strings=True)  # strings: concatenation, as TF1
-SUBTRACT = _binary_op("subtract", np.subtract, _subtract_grad)
-MULTIPLY = _binary_op("multiply", np.multiply, _multiply_grad)
+ADD = _binary_op("add", "Add", np.add, _add_grad, strings=True)  # strings: concatenation, as TF1
+SUBTRACT = _binary_op("subtract", "Sub", np.subtract, _subtract_grad)
+MULTIPLY = _binary_op("multiply", "Mul", np.multiply, _multiply_grad)
 # Integers divide in float64, as numpy does (torch would divide them in float32).
-DIVIDE = _binary_op("divide", np.true_divide, _divide_grad, infer=_divide_infer)
-POWER = _binary_op("power", np.power, _power_grad, never_raises=float_inputs)
-MAXIMUM = _binary_op("maximum", np.maximum, _maximum_grad)
-MINIMUM = _binary_op("minimum", np.minimum, _minimum_grad)
+DIVIDE = _binary_op("divide", "RealDiv", np.true_divide, _divide_grad, infer=_divide_infer)
+POWER = _binary_op("power", "Pow", np.power, _power_grad, never_raises=float_inputs)
+MAXIMUM = _binary_op("maximum", "Maximum", np.maximum, _maximum_grad)
+MINIMUM = _binary_op("minimum", "Minimum", np.minimum, _minimum_grad)
 
-NEGATIVE = _unary_op("negative", np.negative, lambda node, g: (-g,))
-SQUARE = _unary_op("square", np.square, lambda node, g: (g * 2 * node.inputs[0],))
-SQRT = _unary_op("sqrt", np.sqrt, lambda node, g: (g / (node * 2),), infer=_unary_float)
-EXP = _unary_op("exp", np.exp, lambda node, g: (g * node,), infer=_unary_float)
-LOG = _unary_op("log", np.log, lambda node, g: (g / node.inputs[0],), infer=_unary_float)
-ABS = _unary_op("abs", np.abs, lambda node, g: (g * sign(node.inputs[0]),))
-SIGN = _unary_op("sign", np.sign, no_grad)
+NEGATIVE = _unary_op("negative", "Neg", np.negative, lambda node, g: (-g,))
+SQUARE = _unary_op("square", "Square", np.square, lambda node, g: (g * 2 * node.inputs[0],))
+SQRT = _unary_op("sqrt", "Sqrt", np.sqrt, lambda node, g: (g / (node * 2),), infer=_unary_float)
+EXP = _unary_op("exp", "Exp", np.exp, lambda node, g: (g * node,), infer=_unary_float)
+LOG = _unary_op("log", "Log", np.log, lambda node, g: (g / node.inputs[0],), infer=_unary_float)
+ABS = _unary_op("abs", "Abs", np.abs, lambda node, g: (g * sign(node.inputs[0]),))
+SIGN = _unary_op("sign", "Sign", np.sign, no_grad)
 
 
 def add(x, y, name: Optional[str] = None):
@@ -145,7 +147,7 @@ def multiply(x, y, name: Optional[str] = None):
 
 def divide(x, y, name: Optional[str] = None):
     """x / y (true division: integer inputs give float64, as numpy and TF1's truediv do)."""
-    return apply(DIVIDE, [x, y], name)
+    return apply(DIVIDE, [x, y], name or "truediv")  # TF1's tf.divide is x / y
 
 
 def power(x, y, name: Optional[str] = None):
@@ -194,13 +196,14 @@ def sign(x, name: Optional[str] = None):
 
 
 # -- comparisons -----------------------------------------------------------------------------------
-EQUAL = _binary_op("equal", np.equal, NOT_DIFFERENTIABLE, infer=_compare, strings=True)
-NOT_EQUAL = _binary_op("not_equal", np.not_equal, NOT_DIFFERENTIABLE, infer=_compare,
+EQUAL = _binary_op("equal", "Equal", np.equal, NOT_DIFFERENTIABLE, infer=_compare, strings=True)
+NOT_EQUAL = _binary_op("not_equal", "NotEqual", np.not_equal, NOT_DIFFERENTIABLE, infer=_compare,
                        strings=True)
-LESS = _binary_op("less", np.less, NOT_DIFFERENTIABLE, infer=_compare)
-LESS_EQUAL = _binary_op("less_equal", np.less_equal, NOT_DIFFERENTIABLE, infer=_compare)
-GREATER = _binary_op("greater", np.greater, NOT_DIFFERENTIABLE, infer=_compare)
-GREATER_EQUAL = _binary_op("greater_equal", np.greater_equal, NOT_DIFFERENTIABLE,
+LESS = _binary_op("less", "Less", np.less, NOT_DIFFERENTIABLE, infer=_compare)
+LESS_EQUAL = _binary_op("less_equal", "LessEqual", np.less_equal, NOT_DIFFERENTIABLE,
+                        infer=_compare)
+GREATER = _binary_op("greater", "Greater", np.greater, NOT_DIFFERENTIABLE, infer=_compare)
+GREATER_EQUAL = _binary_op("greater_equal", "GreaterEqual", np.greater_equal, NOT_DIFFERENTIABLE,
                            infer=_compare)
 
 
@@ -242,7 +245,8 @@ def _where_grad(node, g):
     return None, where(cond, g, 0), where(cond, 0, g)
 
 
-WHERE = register(OpDef("where", strings=True, infer=_where_infer, kernel=np.where, grad=_where_grad,
+WHERE = register(OpDef("where", tf_type="Select", strings=True, infer=_where_infer,
+                       kernel=np.where, grad=_where_grad,
                        broadcasts=True, never_raises=True))
 
 
@@ -261,13 +265,14 @@ def _clip_grad(node, g):
     return g * inside, g * cast(less(x, lo), g.dtype), g * cast(greater(x, hi), g.dtype)
 
 
-CLIP = register(OpDef("clip_by_value", infer=_binary, kernel=np.clip, grad=_clip_grad,
+CLIP = register(OpDef("clip_by_value", tf_type="ClipByValue", infer=_binary, kernel=np.clip,
+                      grad=_clip_grad,
                       broadcasts=True, inplace=True, never_raises=True))
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name: Optional[str] = None):
     """Clamp t to [min, max]; the gradient passes where min <= t <= max (as torch.clamp)."""
-    return apply(CLIP, [t, clip_value_min, clip_value_max], name)
+    return apply(CLIP, [t, clip_value_min, clip_value_max], name or "clip_by_value")
 
 
 # -- casts and pass-throughs -----------------------------------------------------------------------
@@ -287,7 +292,8 @@ def _cast_grad(node, g):
     return (cast(g, x.dtype),) if _dt.is_floating(x.dtype) else (None,)
 
 
-CAST = register(OpDef("cast", infer=_cast_infer, kernel=_cast_kernel, grad=_cast_grad,
+CAST = register(OpDef("cast", tf_type="Cast", infer=_cast_infer, kernel=_cast_kernel,
+                      grad=_cast_grad,
                       never_raises=True))
 
 
@@ -300,10 +306,11 @@ def _identity_kernel(x):
     return x
 
 
-IDENTITY = register(OpDef("identity", strings=True,
+IDENTITY = register(OpDef("identity", tf_type="Identity", strings=True,
                           never_raises=True, infer=_unary, kernel=_identity_kernel,
                           grad=lambda node, g: (g,), view=True))
-STOP_GRADIENT = register(OpDef("stop_gradient", strings=True, infer=_unary, kernel=_identity_kernel,
+STOP_GRADIENT = register(OpDef("stop_gradient", tf_type="StopGradient", strings=True,
+                               infer=_unary, kernel=_identity_kernel,
                                grad=no_grad, view=True, never_raises=True))
 
 
@@ -328,19 +335,23 @@ def _ones_like_kernel(x, dtype):
     return np.ones(x.shape, dtype or x.dtype)
 
 
-ZEROS_LIKE = register(OpDef("zeros_like", infer=_like_infer, kernel=_zeros_like_kernel,
+ZEROS_LIKE = register(OpDef("zeros_like", tf_type="ZerosLike", infer=_like_infer,
+                            kernel=_zeros_like_kernel,
                             grad=no_grad, value_inputs=0,
                             never_raises=True))
-ONES_LIKE = register(OpDef("ones_like", infer=_like_infer, kernel=_ones_like_kernel,
+ONES_LIKE = register(OpDef("ones_like", tf_type="OnesLike", infer=_like_infer,
+                           kernel=_ones_like_kernel,
                            grad=no_grad, value_inputs=0,
                            never_raises=True))
 
 
 def zeros_like(x, dtype=None, name: Optional[str] = None):
     """Zeros of x's run-time shape (and x's dtype unless one is given)."""
-    return apply(ZEROS_LIKE, [x], name, dtype=None if dtype is None else _dt.as_dtype(dtype))
+    dtype = None if dtype is None else _dt.as_dtype(dtype)
+    return apply(ZEROS_LIKE, [x], name or "zeros_like", dtype=dtype)
 
 
 def ones_like(x, dtype=None, name: Optional[str] = None):
     """Ones of x's run-time shape (and x's dtype unless one is given)."""
-    return apply(ONES_LIKE, [x], name, dtype=None if dtype is None else _dt.as_dtype(dtype))
+    dtype = None if dtype is None else _dt.as_dtype(dtype)
+    return apply(ONES_LIKE, [x], name or "ones_like", dtype=dtype)

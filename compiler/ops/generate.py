@@ -160,7 +160,8 @@ def _fill_grad(node, g):
 
 # Inputs after dims and value are the tensors dims reads the shapes of, read for their shape only:
 # when a program specialises them to the fed shapes, the fill's shape is inferred again.
-FILL = register(OpDef("fill", infer=_fill_infer, kernel=_fill_kernel, grad=_fill_grad,
+FILL = register(OpDef("fill", tf_type="Fill", infer=_fill_infer, kernel=_fill_kernel,
+                      grad=_fill_grad,
                       value_inputs=2))
 
 
@@ -206,7 +207,7 @@ def _range_kernel(start, limit, delta):
     return np.add.accumulate(steps, dtype=start.dtype)
 
 
-RANGE = register(OpDef("range", infer=_range_infer, kernel=_range_kernel,
+RANGE = register(OpDef("range", tf_type="Range", infer=_range_infer, kernel=_range_kernel,
                        grad=NOT_DIFFERENTIABLE))
 
 # TF1 infers range's dtype as the widest of its arguments' along this ladder.

@@ -73,7 +73,7 @@ def _negative_step(index) -> bool:
     return any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in items)
 
 
-GETITEM = register(OpDef("getitem", strings=True,
+GETITEM = register(OpDef("getitem", tf_type="StridedSlice", strings=True,
                          never_raises=True, infer=_getitem_infer, kernel=_getitem_kernel,
                          grad=lambda node, g: (getitem_grad(g, node.inputs[0],
                                                             node.attrs["index"]),), view=True))
@@ -83,7 +83,7 @@ def getitem(x, index, name: Optional[str] = None):
     """x[index] with basic indexing: ints, slices, None (new axis) and Ellipsis."""
     index = tuple(int(i) if isinstance(i, np.integer) else i
                   for i in (index if isinstance(index, tuple) else (index,)))
-    return apply(GETITEM, [x], name, index=index)
+    return apply(GETITEM, [x], name or "strided_slice", index=index)
 
 
 def _getitem_grad_kernel(g, x, index):
@@ -96,7 +96,8 @@ def _getitem_grad_infer(inputs, index):
     return _like_second(inputs)
 
 
-GETITEM_GRAD = register(OpDef("getitem_grad", never_raises=True, infer=_getitem_grad_infer,
+GETITEM_GRAD = register(OpDef("getitem_grad", tf_type="StridedSliceGrad", never_raises=True,
+                              infer=_getitem_grad_infer,
                               kernel=_getitem_grad_kernel,
                               grad=lambda node, g: (getitem(g, node.attrs["index"]), None),
                               value_inputs=1))
@@ -123,7 +124,8 @@ def _one_hot_kernel(indices, depth, dtype):
     return (indices[..., None] == np.arange(depth)).astype(dtype)
 
 
-ONE_HOT = register(OpDef("one_hot", never_raises=True, infer=_one_hot_infer, kernel=_one_hot_kernel,
+ONE_HOT = register(OpDef("one_hot", tf_type="OneHot", never_raises=True, infer=_one_hot_infer,
+                         kernel=_one_hot_kernel,
                          grad=NOT_DIFFERENTIABLE))
 
 
@@ -136,7 +138,7 @@ def one_hot(indices, depth: int, dtype=_dt.float32, name: Optional[str] = None):
             raise TypeError(f"one_hot: indices must be integers, got {indices.dtype.name}")
         indices = indices.astype(np.int64)
     depth = int(depth) if hasattr(depth, "__index__") and not isinstance(depth, bool) else depth
-    return apply(ONE_HOT, [indices], name, depth=depth, dtype=_dt.as_dtype(dtype))
+    return apply(ONE_HOT, [indices], name or "one_hot", depth=depth, dtype=_dt.as_dtype(dtype))
 
 
 # -- pad -------------------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def _pad_grad(node, g):
     return (getitem(g, tuple(slice(b, -a if a else None) for b, a in node.attrs["paddings"])),)
 
 
-PAD = register(OpDef("pad", never_raises=True, infer=_pad_infer, kernel=_pad_kernel,
+PAD = register(OpDef("pad", tf_type="Pad", never_raises=True, infer=_pad_infer, kernel=_pad_kernel,
                      grad=_pad_grad))
 
 

@@ -59,7 +59,8 @@ def _matmul_grad(node, g):
     return ga, gb  # autodiff sums broadcast batch dimensions back
 
 
-MATMUL = register(OpDef("matmul", infer=_matmul_infer, kernel=np.matmul, grad=_matmul_grad,
+MATMUL = register(OpDef("matmul", tf_type="MatMul", infer=_matmul_infer, kernel=np.matmul,
+                        grad=_matmul_grad,
                         broadcasts=True, never_raises=True))
 
 

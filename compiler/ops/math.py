@@ -26,9 +26,9 @@ def _unary_float(inputs):
     return inputs[0].shape, require_float(inputs[0])
 
 
-def _float_op(name, kernel, grad):
+def _float_op(name, tf_type, kernel, grad):
     """An elementwise function of one float input, computable in place."""
-    return register(OpDef(name, infer=_unary_float, kernel=kernel, grad=grad,
+    return register(OpDef(name, tf_type=tf_type, infer=_unary_float, kernel=kernel, grad=grad,
                           inplace=True, never_raises=True))
 
 
@@ -37,12 +37,13 @@ def _rsqrt_kernel(x, out=None):
     return np.divide(1, root, out=out)
 
 
-SIN = _float_op("sin", np.sin, lambda node, g: (g * cos(node.inputs[0]),))
-COS = _float_op("cos", np.cos, lambda node, g: (g * -sin(node.inputs[0]),))
-LOG1P = _float_op("log1p", np.log1p, lambda node, g: (g / (node.inputs[0] + 1),))
+SIN = _float_op("sin", "Sin", np.sin, lambda node, g: (g * cos(node.inputs[0]),))
+COS = _float_op("cos", "Cos", np.cos, lambda node, g: (g * -sin(node.inputs[0]),))
+LOG1P = _float_op("log1p", "Log1p", np.log1p, lambda node, g: (g / (node.inputs[0] + 1),))
 # d/dx x^(-1/2) = -x^(-3/2) / 2 = -rsqrt(x)^3 / 2, as PyTorch writes it. The value is
 # 1 / sqrt(x), an IEEE sqrt and division, correctly rounded.
-RSQRT = _float_op("rsqrt", _rsqrt_kernel, lambda node, g: (g * (node * node * node) * -0.5,))
+RSQRT = _float_op("rsqrt", "Rsqrt", _rsqrt_kernel,
+                  lambda node, g: (g * (node * node * node) * -0.5,))
 
 
 def sin(x, name: Optional[str] = None):
@@ -78,7 +79,7 @@ def _min_grad(node, g):
 
 
 REDUCE_MIN = register(OpDef(
-    "reduce_min", infer=_reduce_infer, kernel=_min_kernel, grad=_min_grad,
+    "reduce_min", tf_type="Min", infer=_reduce_infer, kernel=_min_kernel, grad=_min_grad,
     never_raises=nonempty_input))
 
 
@@ -118,7 +119,8 @@ def _prod_grad(node, g):
 
 
 REDUCE_PROD = register(OpDef(
-    "reduce_prod", never_raises=True, infer=_prod_infer, kernel=_prod_kernel, grad=_prod_grad))
+    "reduce_prod", tf_type="Prod", never_raises=True, infer=_prod_infer, kernel=_prod_kernel,
+    grad=_prod_grad))
 
 
 def reduce_prod(x, axis=None, keepdims: bool = False, name: Optional[str] = None):
@@ -135,7 +137,7 @@ def _argmin_kernel(x, axis, output_type):
     return np.argmin(x, axis=axis).astype(output_type)
 
 
-ARGMIN = register(OpDef("argmin", infer=_argmin_infer, kernel=_argmin_kernel,
+ARGMIN = register(OpDef("argmin", tf_type="ArgMin", infer=_argmin_infer, kernel=_argmin_kernel,
                         grad=NOT_DIFFERENTIABLE, never_raises=nonempty_input))
 
 
@@ -168,13 +170,16 @@ def _logical_unary(inputs):
     return inputs[0].shape, _require_bool(inputs)
 
 
-LOGICAL_AND = register(OpDef("logical_and", infer=_logical_binary, kernel=np.logical_and,
+LOGICAL_AND = register(OpDef("logical_and", tf_type="LogicalAnd", infer=_logical_binary,
+                             kernel=np.logical_and,
                              grad=NOT_DIFFERENTIABLE, broadcasts=True, inplace=True,
                              never_raises=True))
-LOGICAL_OR = register(OpDef("logical_or", infer=_logical_binary, kernel=np.logical_or,
+LOGICAL_OR = register(OpDef("logical_or", tf_type="LogicalOr", infer=_logical_binary,
+                            kernel=np.logical_or,
                             grad=NOT_DIFFERENTIABLE, broadcasts=True, inplace=True,
                             never_raises=True))
-LOGICAL_NOT = register(OpDef("logical_not", infer=_logical_unary, kernel=np.logical_not,
+LOGICAL_NOT = register(OpDef("logical_not", tf_type="LogicalNot", infer=_logical_unary,
+                             kernel=np.logical_not,
                              grad=NOT_DIFFERENTIABLE, inplace=True, never_raises=True))
 
 

@@ -49,14 +49,17 @@ def _relu_grad(node, g):
     return (g * cast(greater(node.inputs[0], 0), g.dtype),)
 
 
-RELU = register(OpDef("relu", infer=_float_unary, kernel=_relu_kernel, grad=_relu_grad,
+RELU = register(OpDef("relu", tf_type="Relu", infer=_float_unary, kernel=_relu_kernel,
+                      grad=_relu_grad,
                       inplace=True,
                       never_raises=True))
-SIGMOID = register(OpDef("sigmoid", never_raises=True, infer=_float_unary, kernel=_sigmoid_kernel,
+SIGMOID = register(OpDef("sigmoid", tf_type="Sigmoid", never_raises=True, infer=_float_unary,
+                         kernel=_sigmoid_kernel,
                          grad=lambda node, g: (g * node * (1 - node),), inplace=True))
-TANH = register(OpDef("tanh", never_raises=True, infer=_float_unary, kernel=np.tanh,
+TANH = register(OpDef("tanh", tf_type="Tanh", never_raises=True, infer=_float_unary, kernel=np.tanh,
                       grad=lambda node, g: (g * (1 - node * node),), inplace=True))
-SOFTPLUS = register(OpDef("softplus", infer=_float_unary, kernel=_softplus_kernel,
+SOFTPLUS = register(OpDef("softplus", tf_type="Softplus", infer=_float_unary,
+                          kernel=_softplus_kernel,
                           grad=lambda node, g: (g * sigmoid(node.inputs[0]),), inplace=True,
                           never_raises=True))
 
@@ -108,9 +111,11 @@ def _log_softmax_grad(node, g):
     return (g - exp(node) * reduce_sum(g, axis, keepdims=True),)
 
 
-SOFTMAX = register(OpDef("softmax", never_raises=True, infer=_axis_infer, kernel=_softmax_kernel,
+SOFTMAX = register(OpDef("softmax", tf_type="Softmax", never_raises=True, infer=_axis_infer,
+                         kernel=_softmax_kernel,
                          grad=_softmax_grad))
-LOG_SOFTMAX = register(OpDef("log_softmax", infer=_axis_infer, kernel=_log_softmax_kernel,
+LOG_SOFTMAX = register(OpDef("log_softmax", tf_type="LogSoftmax", infer=_axis_infer,
+                             kernel=_log_softmax_kernel,
                              grad=_log_softmax_grad,
                              never_raises=True))
 

@@ -231,17 +231,18 @@ def _avg_pool_grad_rule(node, h):
     return apply(AVG_POOL, [h], None, **node.attrs), None
 
 
-MAX_POOL = register(OpDef("max_pool", infer=_pool_infer, kernel=_max_pool_kernel,
+MAX_POOL = register(OpDef("max_pool", tf_type="MaxPool", infer=_pool_infer, kernel=_max_pool_kernel,
                           grad=_max_pool_rule, never_raises=_known_input))
-MAX_POOL_GRAD = register(OpDef("max_pool_grad", infer=_grad_infer(0, 0),
+MAX_POOL_GRAD = register(OpDef("max_pool_grad", tf_type="MaxPoolGrad", infer=_grad_infer(0, 0),
                                kernel=_max_pool_grad_kernel, grad=_max_pool_grad_rule,
                                never_raises=_known_input))
-MAX_POOL_GRAD_GRAD = register(OpDef("max_pool_grad_grad", infer=_grad_infer(0, 1),
+MAX_POOL_GRAD_GRAD = register(OpDef("max_pool_grad_grad", tf_type="MaxPoolGradGrad",
+                                    infer=_grad_infer(0, 1),
                                     kernel=_max_pool_grad_grad_kernel,
                                     grad=_max_pool_grad_grad_rule, never_raises=_known_input))
-AVG_POOL = register(OpDef("avg_pool", infer=_pool_infer, kernel=_avg_pool_kernel,
+AVG_POOL = register(OpDef("avg_pool", tf_type="AvgPool", infer=_pool_infer, kernel=_avg_pool_kernel,
                           grad=_avg_pool_rule, never_raises=_known_input))
-AVG_POOL_GRAD = register(OpDef("avg_pool_grad", infer=_grad_infer(1, 1),
+AVG_POOL_GRAD = register(OpDef("avg_pool_grad", tf_type="AvgPoolGrad", infer=_grad_infer(1, 1),
                                kernel=_avg_pool_grad_kernel, grad=_avg_pool_grad_rule,
                                value_inputs=1, never_raises=_known_like))
 

@@ -131,10 +131,12 @@ def _truncated_normal_kernel(state, node, *like):
 
 
 RANDOM_STANDARD_NORMAL = register(OpDef(
-    "random_standard_normal", infer=_float_draw_infer, kernel=_standard_normal_kernel,
+    "random_standard_normal", tf_type="RandomStandardNormal", infer=_float_draw_infer,
+    kernel=_standard_normal_kernel,
     grad=no_grad, stateful=True, stateful_kernel=True, value_inputs=0))
 TRUNCATED_NORMAL = register(OpDef(
-    "truncated_normal", infer=_float_draw_infer, kernel=_truncated_normal_kernel,
+    "truncated_normal", tf_type="TruncatedNormal", infer=_float_draw_infer,
+    kernel=_truncated_normal_kernel,
     grad=no_grad, stateful=True, stateful_kernel=True, value_inputs=0))
 
 
@@ -228,7 +230,8 @@ def _uniform_grad(node, g):
 
 
 RANDOM_UNIFORM = register(OpDef(
-    "random_uniform", infer=_uniform_infer, kernel=_uniform_kernel, grad=_uniform_grad,
+    "random_uniform", tf_type="RandomUniform", infer=_uniform_infer, kernel=_uniform_kernel,
+    grad=_uniform_grad,
     stateful=True, stateful_kernel=True, broadcasts=True, value_inputs=2))
 
 
@@ -289,7 +292,8 @@ def _shuffle_kernel(state, node, value):
 
 
 RANDOM_SHUFFLE = register(OpDef(
-    "random_shuffle", infer=_shuffle_infer, kernel=_shuffle_kernel, grad=NOT_DIFFERENTIABLE,
+    "random_shuffle", tf_type="RandomShuffle", infer=_shuffle_infer, kernel=_shuffle_kernel,
+    grad=NOT_DIFFERENTIABLE,
     stateful=True, stateful_kernel=True))
 
 

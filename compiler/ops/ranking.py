@@ -54,7 +54,8 @@ def _in_top_k_kernel(predictions, targets, k):
     return valid & np.isfinite(picked) & (more < k)
 
 
-IN_TOP_K = register(OpDef("in_top_k", infer=_in_top_k_infer, kernel=_in_top_k_kernel,
+IN_TOP_K = register(OpDef("in_top_k", tf_type="InTopKV2", infer=_in_top_k_infer,
+                          kernel=_in_top_k_kernel,
                           grad=NOT_DIFFERENTIABLE, never_raises=True))
 
 

@@ -94,11 +94,13 @@ def _sum_infer(inputs, axis, keepdims):
 
 
 REDUCE_SUM = register(OpDef(
-    "reduce_sum", never_raises=True, infer=_sum_infer, kernel=_sum_kernel, grad=_sum_grad))
+    "reduce_sum", tf_type="Sum", never_raises=True, infer=_sum_infer, kernel=_sum_kernel,
+    grad=_sum_grad))
 REDUCE_MEAN = register(OpDef(
-    "reduce_mean", never_raises=True, infer=_mean_infer, kernel=_mean_kernel, grad=_mean_grad))
+    "reduce_mean", tf_type="Mean", never_raises=True, infer=_mean_infer, kernel=_mean_kernel,
+    grad=_mean_grad))
 REDUCE_MAX = register(OpDef(
-    "reduce_max", infer=_reduce_infer, kernel=_reduce_kernel(np.max), grad=_max_grad,
+    "reduce_max", tf_type="Max", infer=_reduce_infer, kernel=_reduce_kernel(np.max), grad=_max_grad,
     never_raises=nonempty_input))
 
 
@@ -156,7 +158,7 @@ def _argmax_kernel(x, axis):
     return np.argmax(x, axis=axis).astype(np.int64)
 
 
-ARGMAX = register(OpDef("argmax", infer=_argmax_infer, kernel=_argmax_kernel,
+ARGMAX = register(OpDef("argmax", tf_type="ArgMax", infer=_argmax_infer, kernel=_argmax_kernel,
                         grad=NOT_DIFFERENTIABLE,
                         never_raises=nonempty_input))
 
@@ -182,7 +184,9 @@ def argmax(input, axis: Optional[int] = None, name: Optional[str] = None,
     TF1's `input`, so tf.argmax(input=y, axis=1) works."""
     axis, output_type = index_args(input, axis, dimension, output_type, "argmax")
     if output_type == _dt.int32:
-        return cast(apply(ARGMAX, [input], None, axis=axis), _dt.int32, name=name)
+        # TF1's ArgMax makes int32 itself: the visible (cast) node takes the name "ArgMax"
+        raw = apply(ARGMAX, [input], f"{name or 'ArgMax'}/int64", axis=axis)
+        return cast(raw, _dt.int32, name=name or "ArgMax")
     return apply(ARGMAX, [input], name, axis=axis)
 
 
@@ -212,7 +216,8 @@ def _add_n_kernel(*xs, out=None):
     return out
 
 
-ADD_N = register(OpDef("add_n", never_raises=True, infer=_add_n_infer, kernel=_add_n_kernel,
+ADD_N = register(OpDef("add_n", tf_type="AddN", never_raises=True, infer=_add_n_infer,
+                       kernel=_add_n_kernel,
                        grad=lambda node, g: (g,) * len(node.inputs)))
 
 

@@ -46,7 +46,7 @@ def _reshape_grad(node, g):
     return (reshape_like(g, node.inputs[0]),)
 
 
-RESHAPE = register(OpDef("reshape", strings=True,
+RESHAPE = register(OpDef("reshape", tf_type="Reshape", strings=True,
                          never_raises=True, infer=_reshape_infer, kernel=_reshape_kernel,
                          grad=_reshape_grad, view=True))
 
@@ -100,14 +100,15 @@ def _transpose_grad(node, g):
 
 
 # perm None reverses the axes, as np.transpose does.
-TRANSPOSE = register(OpDef("transpose", strings=True,
+TRANSPOSE = register(OpDef("transpose", tf_type="Transpose", strings=True,
                            infer=_transpose_infer, kernel=_transpose_kernel,
                            grad=_transpose_grad, view=True, never_raises=True))
 
 
 def transpose(x, perm: Optional[Sequence[int]] = None, name: Optional[str] = None):
     """Permute the axes (reverse them when perm is None)."""
-    return apply(TRANSPOSE, [x], name, perm=None if perm is None else tuple(int(p) for p in perm))
+    perm = None if perm is None else tuple(int(p) for p in perm)
+    return apply(TRANSPOSE, [x], name or "transpose", perm=perm)
 
 
 def _expand_dims_infer(inputs, axis):
@@ -130,7 +131,7 @@ def _reshape_back_grad(node, g):
     return (reshape_like(g, node.inputs[0]),)
 
 
-EXPAND_DIMS = register(OpDef("expand_dims", strings=True,
+EXPAND_DIMS = register(OpDef("expand_dims", tf_type="ExpandDims", strings=True,
                              infer=_expand_dims_infer, kernel=_expand_dims_kernel,
                              grad=_reshape_back_grad,
                              view=True, never_raises=True))
@@ -161,7 +162,7 @@ def _squeeze_kernel(x, axis):
     return np.squeeze(x, axis)
 
 
-SQUEEZE = register(OpDef("squeeze", strings=True,
+SQUEEZE = register(OpDef("squeeze", tf_type="Squeeze", strings=True,
                          never_raises=True, infer=_squeeze_infer, kernel=_squeeze_kernel,
                          grad=_reshape_back_grad, view=True))
 
@@ -205,7 +206,7 @@ def _concat_grad(node, g):
                  for i in range(len(node.inputs)))
 
 
-CONCAT = register(OpDef("concat", strings=True,
+CONCAT = register(OpDef("concat", tf_type="ConcatV2", strings=True,
                         infer=_concat_infer, kernel=_concat_kernel, grad=_concat_grad,
                         never_raises=True))
 
@@ -215,7 +216,7 @@ def concat(values, axis: int, name: Optional[str] = None):
     values = list(values)
     if not values:
         raise ValueError("concat needs at least one tensor")
-    return apply(CONCAT, values, name, axis=axis_arg(axis))
+    return apply(CONCAT, values, name or "concat", axis=axis_arg(axis))
 
 
 def _concat_part_infer(inputs, index, axis):
@@ -264,7 +265,8 @@ def _broadcast_to_kernel(x, shape):
     return np.broadcast_to(x, shape)
 
 
-BROADCAST_TO = register(OpDef("broadcast_to", never_raises=True, infer=_broadcast_to_infer,
+BROADCAST_TO = register(OpDef("broadcast_to", tf_type="BroadcastTo", never_raises=True,
+                              infer=_broadcast_to_infer,
                               kernel=_broadcast_to_kernel, grad=lambda node, g: (g,),
                               broadcasts=True, view=True))
 

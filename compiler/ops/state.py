@@ -31,7 +31,8 @@ def _variable_kernel(state, node):
     return state.read(node)
 
 
-VARIABLE = register(OpDef("variable", infer=_variable_infer, kernel=_variable_kernel,
+VARIABLE = register(OpDef("variable", tf_type="VariableV2", infer=_variable_infer,
+                          kernel=_variable_kernel,
                           grad=lambda node, g: (), stateful=True, stateful_kernel=True))
 
 
@@ -141,16 +142,17 @@ def _assign_sub_kernel(state, node, old, delta):
     return state.write(var, state.latest(var) - _checked(var, np.broadcast_to(delta, var.shape)))
 
 
-def _state_op(name, kernel):
+def _state_op(name, tf_type, kernel):
     """A variable update. Generated code updates the variable's array in place (its storage never
     moves: CUDA graphs rely on it)."""
-    return register(OpDef(name, infer=_assign_infer, kernel=kernel, grad=NOT_DIFFERENTIABLE,
+    return register(OpDef(name, tf_type=tf_type, infer=_assign_infer, kernel=kernel,
+                          grad=NOT_DIFFERENTIABLE,
                           stateful=True, stateful_kernel=True, updates=True, never_raises=True))
 
 
-ASSIGN = _state_op("assign", _assign_kernel)
-ASSIGN_ADD = _state_op("assign_add", _assign_add_kernel)
-ASSIGN_SUB = _state_op("assign_sub", _assign_sub_kernel)
+ASSIGN = _state_op("assign", "Assign", _assign_kernel)
+ASSIGN_ADD = _state_op("assign_add", "AssignAdd", _assign_add_kernel)
+ASSIGN_SUB = _state_op("assign_sub", "AssignSub", _assign_sub_kernel)
 
 
 def assign(ref, value, name: Optional[str] = None) -> Node:
@@ -176,7 +178,7 @@ def _group_kernel(*values):
     return None
 
 
-GROUP = register(OpDef("group", strings=True,
+GROUP = register(OpDef("group", tf_type="NoOp", strings=True,
                        never_raises=True, infer=_group_infer, kernel=_group_kernel,
                        grad=NOT_DIFFERENTIABLE, stateful=True))
 
@@ -190,5 +192,5 @@ def group(*inputs, name: Optional[str] = None) -> Operation:
             raise TypeError(f"group: {x!r} is not a tensor or an operation")
         nodes.append(node)
     graph = graph_of(nodes)
-    return graph.add_node(GROUP, nodes, name=name or "group").op
+    return graph.add_node(GROUP, nodes, name=name or "group_deps").op
 

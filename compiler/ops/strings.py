@@ -45,7 +45,8 @@ def _join_kernel(*values, separator):
     return out.reshape(arrays[0].shape)
 
 
-STRING_JOIN = register(OpDef("string_join", strings=True, infer=_join_infer, kernel=_join_kernel,
+STRING_JOIN = register(OpDef("string_join", tf_type="StringJoin", strings=True, infer=_join_infer,
+                             kernel=_join_kernel,
                              grad=NOT_DIFFERENTIABLE))
 
 
@@ -97,7 +98,7 @@ def _as_string_kernel(x, precision, scientific, shortest, width, fill):
     return out.reshape(x.shape)
 
 
-AS_STRING = register(OpDef("as_string", strings=True,
+AS_STRING = register(OpDef("as_string", tf_type="AsString", strings=True,
                            infer=_as_string_infer, kernel=_as_string_kernel,
                            grad=NOT_DIFFERENTIABLE))
 

@@ -54,7 +54,7 @@ def _scalar_kernel(x, tag):
     return _serialized([value])
 
 
-SCALAR_SUMMARY = register(OpDef("scalar_summary", strings=True,
+SCALAR_SUMMARY = register(OpDef("scalar_summary", tf_type="ScalarSummary", strings=True,
                                 infer=_scalar_infer, kernel=_scalar_kernel,
                                 grad=NOT_DIFFERENTIABLE))
 
@@ -73,7 +73,8 @@ def _histogram_kernel(values, tag):
     return _serialized([protos().Summary.Value(tag=tag, histo=histo)])
 
 
-HISTOGRAM_SUMMARY = register(OpDef("histogram_summary", strings=True, infer=_histogram_infer,
+HISTOGRAM_SUMMARY = register(OpDef("histogram_summary", tf_type="HistogramSummary", strings=True,
+                                   infer=_histogram_infer,
                                    kernel=_histogram_kernel, grad=NOT_DIFFERENTIABLE))
 
 
@@ -104,7 +105,7 @@ def _image_kernel(images, tag, max_outputs):
     return _serialized(values)
 
 
-IMAGE_SUMMARY = register(OpDef("image_summary", strings=True,
+IMAGE_SUMMARY = register(OpDef("image_summary", tf_type="ImageSummary", strings=True,
                                infer=_image_infer, kernel=_image_kernel,
                                grad=NOT_DIFFERENTIABLE))
 
@@ -130,7 +131,8 @@ def _text_kernel(text, tag):
     return _serialized([pb.Summary.Value(tag=tag, metadata=metadata, tensor=tensor)])
 
 
-TEXT_SUMMARY = register(OpDef("text_summary", strings=True, infer=_text_infer, kernel=_text_kernel,
+TEXT_SUMMARY = register(OpDef("text_summary", tf_type="TensorSummaryV2", strings=True,
+                              infer=_text_infer, kernel=_text_kernel,
                               grad=NOT_DIFFERENTIABLE))
 
 
@@ -156,6 +158,6 @@ def _merge_kernel(*summaries):
     return _serialized(values)
 
 
-MERGE_SUMMARY = register(OpDef("merge_summary", strings=True,
+MERGE_SUMMARY = register(OpDef("merge_summary", tf_type="MergeSummary", strings=True,
                                infer=_merge_infer, kernel=_merge_kernel,
                                grad=NOT_DIFFERENTIABLE))
