@@ -103,3 +103,25 @@ def place(node, op, blocks: list) -> None:
             node.device = entry(op) or ""
         elif entry:
             node.device = merge(entry, node.device)
+
+
+class NodeDef:
+    """TF1's NodeDef as device functions read it (`op.node_def.op in PS_OPS`): the node's name,
+    `op` (TF1's op type, e.g. "VariableV2"), `input` (input names, control inputs as '^name'),
+    `device` and an empty `attr`. graphflow builds one on request; it keeps no NodeDefs."""
+
+    __slots__ = ("name", "op", "input", "device", "attr")
+
+    def __init__(self, name: str = "", op: str = "", input=(), device: str = "",  # noqa: A002
+                 attr=None):
+        self.name, self.op, self.input, self.device = name, op, list(input), device
+        self.attr = dict(attr or {})
+
+    def __repr__(self) -> str:
+        return f"NodeDef(name={self.name!r}, op={self.op!r}, device={self.device!r})"
+
+
+def node_def(node) -> NodeDef:
+    """The NodeDef of a graph node."""
+    inputs = [x.op_name for x in node.inputs] + [f"^{c.op_name}" for c in node.control_inputs]
+    return NodeDef(node.op_name, node.opdef.tf_type or node.opdef.name, inputs, node.device)

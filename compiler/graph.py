@@ -156,11 +156,13 @@ class Operation:
         self.node = node
 
     name = property(lambda self: self.node.op_name)
-    type = property(lambda self: self.node.opdef.name)
+    # TF1's op type ("MatMul"); graphflow's own op name is node.type
+    type = property(lambda self: self.node.opdef.tf_type or self.node.opdef.name)
     graph = property(lambda self: self.node.graph)
     inputs = property(lambda self: list(self.node.inputs))
     outputs = property(lambda self: [self.node] if self.node.dtype is not None else [])
     device = property(lambda self: self.node.device)
+    node_def = property(lambda self: device_spec.node_def(self.node), doc="TF1's NodeDef view.")
 
     def __eq__(self, other):
         return isinstance(other, Operation) and other.node is self.node

@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from compiler.autodiff import gradients, hessians
+from compiler.device_spec import NodeDef
 from compiler.dtypes import (
     bool_,
     float32,

@@ -68,7 +68,7 @@ def test_placeholder_attributes():
     assert x.dtype == gf.float32
     assert x.name == "x:0"
     assert x.op.name == "x"
-    assert x.op.type == "placeholder"
+    assert x.op.type == "Placeholder"  # TF1's op type
     assert isinstance(x, gf.Tensor)
 
 
@@ -163,7 +163,7 @@ def test_op_of_a_tensor():
     x = gf.placeholder(gf.float32, shape=(2,), name="x")
     y = gf.add(x, 1.0, name="y")
     assert y.op.name == "y"
-    assert y.op.type == "add"
+    assert y.op.type == "Add"
     assert y.op == y.op
     assert x in y.op.inputs
     assert y.op.outputs == [y]

@@ -52,7 +52,7 @@ def test_device_functions_get_the_op():
 
     def by_type(op):
         seen.append(op.name)
-        return "/cpu:0" if op.type == "variable" else "/gpu:0"
+        return "/cpu:0" if op.type == "VariableV2" else "/gpu:0"
 
     g = gf.Graph()
     with g.as_default(), gf.device(by_type):
@@ -167,3 +167,22 @@ def test_session_takes_tf1_positional_config_and_run_options():
     sess = gf.InteractiveSession("", g, config)
     assert gf.get_default_session() is sess
     sess.close()
+
+
+def test_device_function_reading_node_defs_as_multi_gpu_scripts_do():
+    """The multi-GPU pattern of TF1 examples: variables (op type VariableV2) on the CPU, the
+    rest on the GPU, decided from `op.node_def.op` (or a NodeDef passed directly)."""
+    ps_ops = ["Variable", "VariableV2", "AutoReloadVariable"]
+
+    def assign_to_device(op):
+        node_def = op if isinstance(op, gf.NodeDef) else op.node_def
+        return "/cpu:0" if node_def.op in ps_ops else "/gpu:0"
+
+    with gf.Graph().as_default():
+        with gf.device(assign_to_device):
+            w = gf.Variable(np.ones((2, 2), np.float32), name="w")
+            y = gf.matmul(w, w, name="y")
+        assert w.op.device == "/cpu:0" and y.op.device == "/gpu:0"
+        nd = y.op.node_def
+        assert (nd.name, nd.op, nd.device) == ("y", "MatMul", "/gpu:0")
+        assert all(i.startswith("w") for i in nd.input)
