@@ -14,8 +14,9 @@ from .shapes import compatible, fmt
 def check_feed(key: Node, value) -> np.ndarray:
     """`value` as an array of key's dtype, or a FeedError naming the key, expected and got.
 
-    A cast within a kind or up bool -> int -> float is made (float64 into float32); one that would
-    lose information (float into int) is refused. None in key's shape matches any size.
+    A cast within a kind or up bool -> int -> float is made (float64 into float32), and floats
+    that are all whole numbers go into an int key as in TF1; one that would lose information (a
+    fraction into an int) is refused. None in key's shape matches any size.
     """
     if isinstance(value, (Node, Operation)):
         raise FeedError(f"cannot feed a tensor to {_what(key)}: feed values must be numpy arrays "
@@ -31,9 +32,10 @@ def check_feed(key: Node, value) -> np.ndarray:
         if arr.dtype == object:
             raise FeedError(f"cannot feed {_kind_of(value)} of Python objects to {_what(key)}: "
                             f"feed numbers (integers must fit in 64 bits)")
-        if not _dt.can_feed(arr.dtype, key.dtype):
+        if not (_dt.can_feed(arr.dtype, key.dtype) or _whole_floats(key, arr)):
             raise FeedError(f"cannot feed a {arr.dtype.name} value to {_what(key)} of dtype "
-                            f"{key.dtype.name}: the cast would lose information; cast it first")
+                            f"{key.dtype.name}: the cast would lose information (a fraction or "
+                            f"a NaN, which TF1 would cut off silently); cast it first")
         check_range(key, arr)
         arr = arr.astype(key.dtype)
     if not compatible(key.shape, arr.shape):
@@ -58,9 +60,18 @@ def _check_string_feed(key: Node, value) -> np.ndarray:
     return arr
 
 
+def _whole_floats(key: Node, arr: np.ndarray) -> bool:
+    """Floats fed to an integer key whose values are all whole numbers: TF1 casts them (its
+    session does np.asarray(value, dtype)), and nothing is lost, so they are taken too."""
+    if arr.dtype.kind != "f" or key.dtype.kind not in "iu":
+        return False
+    return bool(np.all(np.isfinite(arr)) and np.array_equal(arr, np.trunc(arr)))
+
+
 def check_range(key: Node, arr: np.ndarray) -> None:
-    """Integers narrowed to the key's dtype must fit it: a cast would wrap them silently."""
-    if arr.dtype.kind not in "iu" or key.dtype.kind not in "iu" or arr.size == 0:
+    """Integers (or whole floats) narrowed to the key's dtype must fit it: a cast would wrap
+    them silently."""
+    if arr.dtype.kind not in "iuf" or key.dtype.kind not in "iu" or arr.size == 0:
         return
     if np.can_cast(arr.dtype, key.dtype, casting="safe"):
         return

@@ -138,12 +138,7 @@ class _ScopeStore(threading.local):
 
 
 def _scope_store(graph: Graph) -> _ScopeStore:
-    found = graph.get_collection(_VARSCOPESTORE_KEY)
-    if found:
-        return found[0]
-    store = _ScopeStore()
-    graph.add_to_collection(_VARSCOPESTORE_KEY, store)
-    return store
+    return _store.collection_singleton(graph, _VARSCOPESTORE_KEY, _ScopeStore)
 
 
 def get_variable_scope() -> VariableScope:

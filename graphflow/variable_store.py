@@ -53,12 +53,18 @@ class VariableStore:
 
 def store_of(graph: Graph) -> VariableStore:
     """The graph's store, made on first use."""
-    found = graph.get_collection(_VARSTORE_KEY)
+    return collection_singleton(graph, _VARSTORE_KEY, VariableStore)
+
+
+def collection_singleton(graph: Graph, key: tuple, make):
+    """The one object kept in the graph's collection `key`, made by `make()` on first use (as
+    TF1 keeps its variable stores in private collections, not on the Graph)."""
+    found = graph.get_collection(key)
     if found:
         return found[0]
-    store = VariableStore()
-    graph.add_to_collection(_VARSTORE_KEY, store)
-    return store
+    value = make()
+    graph.add_to_collection(key, value)
+    return value
 
 
 def get_or_create(graph: Graph, name: str, shape=None, dtype=_dt.float32, initializer=None,

@@ -70,3 +70,26 @@ def test_a_torch_tensor_of_integers_that_do_not_fit_is_refused():
         with pytest.raises(FeedError, match=r"'ids'.*\[3, 4294967296\]"):
             sess.run(p, {p: torch.tensor([3, 2 ** 32])})
         assert sess.run(p, {p: torch.tensor([3, -2 ** 31])}).tolist() == [3, -2 ** 31]
+
+
+def test_whole_floats_go_into_an_int_placeholder_as_tf1_casts_them():
+    # TF1's session feeds np.asarray(value, dtype=int32): the official DCGAN example feeds
+    # np.ones([n]) (float64) as sparse labels
+    p = gf.placeholder(gf.int32, (None,), name="labels")
+    value = np.array([1.0, 0.0, -3.0, 2.0 ** 31 - 1])
+    with gf.Session() as sess:
+        out = sess.run(p, {p: value})
+        fast = sess.make_callable(p, [p])(value)
+    expected = np.asarray(value, dtype=np.int32)
+    for got in (out, fast):
+        assert got.dtype == np.int32 and got.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("value, match", [
+    ([1.0, 1.5], "lose information"), ([np.nan], "lose information"),
+    ([np.inf], "lose information"), ([2.0 ** 31], r"\[2147483648, 2147483648\].*wrap"),
+])
+def test_floats_an_int_cannot_hold_exactly_are_still_refused(value, match):
+    p = gf.placeholder(gf.int32, (None,), name="labels")
+    with gf.Session() as sess, pytest.raises(FeedError, match="'labels'.*" + match):
+        sess.run(p, {p: np.array(value)})
