@@ -136,3 +136,14 @@ def test_cached_pixels_over_256_come_back_as_uint8(monkeypatch, tmp_path):
 def test_source_url_is_accepted_and_never_fetched(idx_dir):
     data = mnist.read_data_sets(idx_dir, validation_size=20, source_url="http://127.0.0.1:9/")
     assert data.test.num_examples == 30
+
+
+def test_cached_pixels_are_checked_block_by_block_to_the_last_image():
+    """Over several blocks of images: whole pixels / 256 come back exactly; one value that is
+    no whole pixel at either scale, in the last block, is a FormatError."""
+    pixels = np.random.default_rng(0).integers(0, 256, (5000, 784)).astype(np.uint8)
+    x = pixels.astype(np.float32) / np.float32(256)
+    np.testing.assert_array_equal(mnist._pixels(x).reshape(5000, 784), pixels)
+    x[-1, -1] = np.float32(0.3) / np.float32(256)
+    with pytest.raises(mnist.FormatError, match="not whole pixel values"):
+        mnist._pixels(x)

@@ -302,9 +302,20 @@ def read_data_sets(train_dir: Union[None, str, os.PathLike] = None, fake_data: b
 def _pixels(x: np.ndarray) -> np.ndarray:
     """load()'s float images back to TF1's uint8 pixels, shape (N, 28, 28, 1): IDX files are
     read as pixel / 255, the cached pickle holds pixel / 256; whichever gives whole numbers."""
+    out = np.empty(x.shape, np.uint8)
     for scale in (255, 256):
-        scaled = x * np.float32(scale)
-        pixels = np.rint(scaled)
-        if not x.size or float(np.max(np.abs(scaled - pixels))) < 1e-3:
-            return pixels.astype(np.uint8).reshape(len(x), SIDE, SIDE, 1)
+        if _whole_pixels(x, np.float32(scale), out):
+            return out.reshape(len(x), SIDE, SIDE, 1)
     raise FormatError("MNIST images are not whole pixel values / 255 or / 256")
+
+
+def _whole_pixels(x: np.ndarray, scale: np.float32, out: np.ndarray) -> bool:
+    """out <- x * scale rounded, a few thousand images at a time (so the temporaries stay small
+    and a wrong scale stops at the first block); False where the products are not whole."""
+    for start in range(0, len(x), 4096):
+        scaled = x[start:start + 4096] * scale
+        pixels = np.rint(scaled)
+        if scaled.size and float(np.max(np.abs(scaled - pixels))) >= 1e-3:
+            return False
+        out[start:start + 4096] = pixels
+    return True
