@@ -83,6 +83,7 @@ from . import (
     io,
     layers,
     losses,
+    metrics,
     nn,
     random,
     strings,
@@ -150,6 +151,8 @@ from .variables import (
     get_collection,
     global_variables,
     global_variables_initializer,
+    local_variables,
+    local_variables_initializer,
     trainable_variables,
     variables_initializer,
 )

@@ -22,14 +22,17 @@ from compiler.ops.shape import reshape
 from compiler.ops.windows import data_format_arg
 from compiler.shapes import as_shape, fmt
 
+from . import rnn_cell
 from .embedding import embedding_lookup
 from .regularizers import l2_loss
+from .rnn import static_rnn
 
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "sparse_softmax_cross_entropy_with_logits", "l2_loss", "bias_add",
            "softmax_cross_entropy_with_logits_v2", "dropout", "conv2d", "conv2d_transpose",
-           "max_pool", "avg_pool", "max_pool2d", "avg_pool2d", "in_top_k", "embedding_lookup"]
+           "max_pool", "avg_pool", "max_pool2d", "avg_pool2d", "in_top_k", "embedding_lookup",
+           "rnn_cell", "static_rnn"]
 
 
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,

@@ -19,6 +19,8 @@ class GraphKeys:
     LOSSES = "losses"
     GLOBAL_STEP = "global_step"
     SUMMARIES = "summaries"
+    LOCAL_VARIABLES = "local_variables"
+    METRIC_VARIABLES = "metric_variables"
 
 
 def add_to_collection(name: str, value) -> None:
@@ -47,6 +49,25 @@ def trainable_variables(scope: Optional[str] = None, graph: Graph = None) -> Lis
     return _scoped((graph or get_default_graph()).get_collection(TRAINABLE_VARIABLES), scope)
 
 
+def local_variables(scope: Optional[str] = None, graph: Graph = None) -> List[Variable]:
+    """The variables in GraphKeys.LOCAL_VARIABLES (per-session state such as tf.metrics
+    counters), in creation order, filtered by `scope` (TF1)."""
+    if isinstance(scope, Graph):
+        scope, graph = None, scope
+    graph = graph or get_default_graph()
+    return _scoped(graph.get_collection(GraphKeys.LOCAL_VARIABLES), scope)
+
+
+def make_local(variable: Variable, collections=(GraphKeys.LOCAL_VARIABLES,)) -> Variable:
+    """Move a new, non-trainable `variable` out of GLOBAL_VARIABLES into `collections`, as TF1's
+    collections=[LOCAL_VARIABLES, ...] does (so savers and global initializers skip it)."""
+    held = variable.graph.collections.get(GLOBAL_VARIABLES, [])
+    held[:] = [v for v in held if v is not variable]  # by identity: == on a tensor builds an op
+    for key in collections:
+        variable.graph.add_to_collection(key, variable)
+    return variable
+
+
 def _scoped(items: list, scope: Optional[str]) -> list:
     if scope is None:
         return items
@@ -62,3 +83,8 @@ def variables_initializer(var_list, name: str = "init") -> Operation:
 def global_variables_initializer() -> Operation:
     """One op that resets every variable of the default graph to its initial value."""
     return variables_initializer(global_variables(), name="init")
+
+
+def local_variables_initializer() -> Operation:
+    """One op that resets every local variable of the default graph (e.g. tf.metrics state)."""
+    return variables_initializer(local_variables(), name="init")

@@ -1,13 +1,15 @@
-"""gf.contrib: the one piece of tf.contrib found in most TF1 scripts, tf.contrib.layers.flatten.
-Everything else in tf.contrib is refused with NotImplementedError saying so."""
+"""gf.contrib: the pieces of tf.contrib found in most TF1 scripts, tf.contrib.layers.flatten and
+tf.contrib.rnn's basic cells and static_rnn. Everything else in tf.contrib is refused with
+NotImplementedError saying so."""
 
 from __future__ import annotations
 
-from . import layers
+from . import layers, rnn
 
-__all__ = ["layers"]
+__all__ = ["layers", "rnn"]
 
 
 def __getattr__(name: str):
     raise NotImplementedError(f"graphflow does not support tf.contrib.{name}: of tf.contrib it "
-                              f"has tf.contrib.layers.flatten only")
+                              f"has tf.contrib.layers.flatten and tf.contrib.rnn's basic cells "
+                              f"and static_rnn only")
