@@ -140,6 +140,7 @@ from .train.optimizers import clip_by_global_norm
 from .variable_scope import (
     AUTO_REUSE,
     VariableScope,
+    get_local_variable,
     get_variable,
     get_variable_scope,
     variable_scope,

@@ -26,13 +26,15 @@ from . import rnn_cell
 from .embedding import embedding_lookup
 from .regularizers import l2_loss
 from .rnn import static_rnn
+from .rnn_dynamic import bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn
 
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
            "sparse_softmax_cross_entropy_with_logits", "l2_loss", "bias_add",
            "softmax_cross_entropy_with_logits_v2", "dropout", "conv2d", "conv2d_transpose",
            "max_pool", "avg_pool", "max_pool2d", "avg_pool2d", "in_top_k", "embedding_lookup",
-           "rnn_cell", "static_rnn"]
+           "rnn_cell", "static_rnn", "dynamic_rnn", "bidirectional_dynamic_rnn",
+           "static_bidirectional_rnn"]
 
 
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,

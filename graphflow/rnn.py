@@ -17,7 +17,7 @@ from compiler.ops.elementwise import cast, greater_equal, where
 from compiler.ops.shape import expand_dims
 
 from .compat import zeros
-from .variable_scope import variable_scope
+from .variable_scope import get_variable_scope, variable_scope
 
 __all__ = ["static_rnn"]
 
@@ -73,30 +73,36 @@ def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=Non
     _check_cell(cell)
     _check_inputs(inputs)
     inputs = [convert_to_tensor(x) for x in inputs]
+    with variable_scope(scope or "rnn"):
+        return _unroll(cell, inputs, initial_state, dtype, sequence_length,
+                       "If no initial_state is provided, dtype must be specified")
+
+
+def _unroll(cell, inputs, initial_state, dtype, sequence_length, no_dtype_message: str):
+    """(outputs, state) of `cell` stepped over the list `inputs`, in the current variable scope;
+    the cell makes its variables at the first step and shares them after (it is then built)."""
+    batch_size = _batch_size(inputs[0])
+    if initial_state is not None:
+        state = initial_state
+    elif not dtype:
+        raise ValueError(no_dtype_message)
+    else:
+        state = cell.zero_state(batch_size, dtype)
+    if sequence_length is not None:
+        lengths = _lengths(sequence_length)
+        zero_output = zeros([batch_size, cell.output_size], dtype or _first_leaf(state).dtype)
     outputs = []
-    with variable_scope(scope or "rnn") as varscope:
-        batch_size = _batch_size(inputs[0])
-        if initial_state is not None:
-            state = initial_state
-        elif not dtype:
-            raise ValueError("If no initial_state is provided, dtype must be specified")
-        else:
-            state = cell.zero_state(batch_size, dtype)
+    for time, input_ in enumerate(inputs):
+        if time > 0:
+            get_variable_scope().reuse_variables()  # a plain callable cell shares too
+        output, new_state = cell(input_, state)
         if sequence_length is not None:
-            lengths = _lengths(sequence_length)
-            zero_output = zeros([batch_size, cell.output_size],
-                                dtype or _first_leaf(state).dtype)
-        for time, input_ in enumerate(inputs):
-            if time > 0:
-                varscope.reuse_variables()
-            output, new_state = cell(input_, state)
-            if sequence_length is not None:
-                # Rows whose sequence has ended emit zeros and keep their state, as TF1's.
-                done = expand_dims(greater_equal(time, lengths), 1)
-                output = where(done, zero_output, output)
-                new_state = _map(lambda old, new: where(done, old, new), state, new_state)
-            state = new_state
-            outputs.append(output)
+            # Rows whose sequence has ended emit zeros and keep their state, as TF1's.
+            done = expand_dims(greater_equal(time, lengths), 1)
+            output = where(done, zero_output, output)
+            new_state = _map(lambda old, new: where(done, old, new), state, new_state)
+        state = new_state
+        outputs.append(output)
     return outputs, state
 
 

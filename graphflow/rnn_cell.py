@@ -32,7 +32,8 @@ from .variable_scope import (
     variable_scope,
 )
 
-__all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "LSTMStateTuple", "MultiRNNCell"]
+__all__ = ["RNNCell", "BasicRNNCell", "BasicLSTMCell", "LSTMStateTuple", "MultiRNNCell",
+           "GRUCell", "DropoutWrapper", "LSTMCell"]
 
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
@@ -253,6 +254,11 @@ class MultiRNNCell(RNNCell):
                 inputs, new_state = cell(inputs, states[i])
             new_states.append(new_state)
         return inputs, tuple(new_states) if self._state_is_tuple else concat(new_states, 1)
+
+
+from .rnn_cell_gru import GRUCell  # noqa: E402  (it subclasses RNNCell, defined above)
+from .rnn_cell_lstm import LSTMCell  # noqa: E402
+from .rnn_wrappers import DropoutWrapper  # noqa: E402
 
 
 def __getattr__(name: str):

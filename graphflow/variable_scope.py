@@ -29,7 +29,8 @@ from .variable_store import VariableAggregation, VariableSynchronization
 from .variables import GraphKeys, get_collection
 
 __all__ = ["AUTO_REUSE", "VariableScope", "variable_scope", "get_variable_scope",
-           "get_variable", "VariableSynchronization", "VariableAggregation"]
+           "get_variable", "get_local_variable", "VariableSynchronization",
+           "VariableAggregation"]
 
 _VARSCOPESTORE_KEY = ("__varscope",)
 
@@ -329,7 +330,7 @@ def get_variable(name: str, shape=None, dtype=None, initializer=None, regularize
     variable its shape and dtype (shape must then be None). Without one, the scope's, else
     glorot_uniform for floats and zeros for ints and bools. regularizer(variable) (or the
     scope's) goes into GraphKeys.REGULARIZATION_LOSSES when the variable is made. collections
-    must include GraphKeys.GLOBAL_VARIABLES; partitioner and constraint raise
+    without GraphKeys.GLOBAL_VARIABLES make a local variable; partitioner and constraint raise
     NotImplementedError; caching_device, use_resource, validate_shape, synchronization and
     aggregation change nothing on one device. custom_getter(getter, name, *args, **kwargs) may
     wrap the real getter, as TF1.
@@ -360,6 +361,21 @@ def get_variable(name: str, shape=None, dtype=None, initializer=None, regularize
     if custom_getter is None:
         return getter(**arguments)
     return custom_getter(getter=getter, **arguments)
+
+
+def get_local_variable(name: str, shape=None, dtype=None, initializer=None, regularizer=None,
+                       trainable=False, collections=None, caching_device=None, partitioner=None,
+                       validate_shape=True, use_resource=None, custom_getter=None,
+                       constraint=None, synchronization=VariableSynchronization.AUTO,
+                       aggregation=VariableAggregation.NONE):
+    """TF1's tf.get_local_variable: get_variable, in GraphKeys.LOCAL_VARIABLES (plus any
+    `collections`) and never trainable (`trainable` is ignored, as in TF1). Initialized by
+    gf.local_variables_initializer(), not saved by a default Saver."""
+    del trainable  # TF1 accepts it and always passes False
+    collections = list(collections or []) + [GraphKeys.LOCAL_VARIABLES]  # the caller's is kept
+    return get_variable(name, shape, dtype, initializer, regularizer, False, collections,
+                        caching_device, partitioner, validate_shape, use_resource, custom_getter,
+                        constraint, synchronization, aggregation)
 
 
 def _true_getter(graph, name, shape=None, dtype=_dt.float32, initializer=None, regularizer=None,

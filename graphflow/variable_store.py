@@ -18,7 +18,7 @@ from compiler.ops.core import _as_array  # the dtype a constant gets, without ma
 from compiler.ops.state import GLOBAL_VARIABLES, Variable
 
 from .initializers import glorot_uniform_initializer, zeros_initializer
-from .variables import GraphKeys
+from .variables import GraphKeys, make_local
 
 __all__ = ["VariableSynchronization", "VariableAggregation", "store_of", "get_or_create"]
 
@@ -160,12 +160,18 @@ def _create(graph: Graph, name: str, shape, dtype, initializer, from_value: bool
                              f"known to call its initializer, got {_shown(shape)}; pass "
                              f"shape=[...] or a constant initializer")
         value, variable_dtype = _call_initializer(initializer, shape, dtype), dtype
-    targets = _collections(name, collections)
+    targets = _collections(collections)
     with graph.within_scope(""):
         variable = Variable(value, name=name, trainable=trainable, dtype=variable_dtype)
+    local = collections is not None and GLOBAL_VARIABLES not in targets
+    # by identity: == on a tensor builds an op; each collection once, as TF1's set of names
+    targets = [k for k in dict.fromkeys(targets)
+               if not any(v is variable for v in graph.get_collection(k))]
+    if local:
+        # TF1 puts it only in the given collections (and TRAINABLE_VARIABLES when trainable)
+        return make_local(variable, targets)
     for key in targets:
-        if variable not in graph.get_collection(key):
-            graph.add_to_collection(key, variable)
+        graph.add_to_collection(key, variable)
     return variable
 
 
@@ -189,17 +195,10 @@ def _default_initializer(name: str, dtype):
                      f"initializer=...")
 
 
-def _collections(name: str, collections) -> list:
-    """The collections besides TF1's defaults; graphflow keeps every variable global."""
-    if collections is None:
-        return []
-    collections = list(collections)
-    if GLOBAL_VARIABLES not in collections:
-        raise NotImplementedError(
-            f"get_variable '{name}': collections={collections!r} leaves out "
-            f"GraphKeys.GLOBAL_VARIABLES; graphflow keeps every variable global (local variables "
-            f"are not supported): add gf.GraphKeys.GLOBAL_VARIABLES to the list")
-    return collections
+def _collections(collections) -> list:
+    """The collections besides TF1's defaults; without GLOBAL_VARIABLES in them, the variable is
+    local: out of global_variables(), the global initializer and Saver's default list."""
+    return [] if collections is None else list(collections)
 
 
 def initial_dtype(initializer) -> Optional[object]:

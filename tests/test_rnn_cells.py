@@ -223,8 +223,8 @@ def test_static_rnn_errors_are_tf1s():
         gf.nn.static_rnn(cell, x, dtype=gf.float32)
     with pytest.raises(ValueError, match="inputs must not be empty"):
         gf.nn.static_rnn(cell, [], dtype=gf.float32)
-    with pytest.raises(NotImplementedError, match="GRUCell"):
-        gf.contrib.rnn.GRUCell(UNITS)
+    with pytest.raises(NotImplementedError, match="NASCell"):
+        gf.contrib.rnn.NASCell(UNITS)
 
 
 def test_concatenated_lstm_state_and_zero_state():

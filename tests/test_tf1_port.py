@@ -32,6 +32,21 @@ def test_port_runs(script, tiny_mnist, capsys):
             or "test reconstruction loss" in out)
 
 
+def test_lstm_port_runs_and_prints_a_test_accuracy(tiny_mnist, capsys, monkeypatch):
+    monkeypatch.setenv("STEPS", "3")
+    source = (PORTS / "lstm_mnist.py").read_text()
+    assert "import graphflow as tf" in source and "tf.contrib.rnn.static_rnn(" in source
+    with gf.Graph().as_default():
+        scope = runpy.run_path(str(PORTS / "lstm_mnist.py"), run_name="__main__")
+        # 28 steps of 28 pixels into a 128-unit BasicLSTMCell: TF1's kernel is [28 + 128, 4 * 128]
+        shapes = sorted(tuple(v.shape) for v in gf.trainable_variables())
+    assert shapes == [(10,), (128, 10), (156, 512), (512,)]
+    out = capsys.readouterr().out
+    assert out.count("Minibatch Loss=") == 3 and "Testing Accuracy:" in out
+    assert 0.0 <= scope["test_accuracy"] <= 1.0
+    assert float(out.split("Testing Accuracy:")[1]) == pytest.approx(scope["test_accuracy"])
+
+
 def test_autoencoder_loss_goes_down(tiny_mnist, capsys, monkeypatch):
     monkeypatch.setenv("STEPS", "60")
     with gf.Graph().as_default():

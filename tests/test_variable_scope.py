@@ -240,6 +240,63 @@ def test_bad_arguments_are_refused():
             pass
     with pytest.raises(NotImplementedError, match="partitioner"):
         gf.get_variable("p", [4], partitioner=lambda shape, dtype: [2])
-    with pytest.raises(NotImplementedError, match="GLOBAL_VARIABLES"):
-        gf.get_variable("l", [1], collections=["local_variables"])
     assert gf.get_variable_scope().name == ""  # every failed entry left the scope as it was
+
+
+# -- local variables: collections without GLOBAL_VARIABLES, tf.get_local_variable ----------------
+def _reset_by(initializer, variable, value):
+    """The variable's value after assigning `value` to it and then running `initializer`."""
+    with gf.Session() as sess:
+        sess.run([gf.global_variables_initializer(), gf.local_variables_initializer()])
+        sess.run(variable.assign(value))
+        sess.run(initializer)
+        return sess.run(variable)
+
+
+def test_local_collections_keep_a_variable_out_of_the_global_ones():
+    # TF1: collections=[LOCAL_VARIABLES] puts the variable there and only there (plus
+    # TRAINABLE_VARIABLES when trainable, which get_variable's trainable=None means)
+    with gf.variable_scope("s"):
+        local = gf.get_variable("l", [2], collections=[gf.GraphKeys.LOCAL_VARIABLES],
+                                initializer=gf.zeros_initializer())
+        frozen = gf.get_variable("f", [1], trainable=False,
+                                 collections=[gf.GraphKeys.LOCAL_VARIABLES, "mine"])
+        keys = [gf.GraphKeys.LOCAL_VARIABLES, gf.GraphKeys.TRAINABLE_VARIABLES] * 2
+        twice = gf.get_variable("t", [1], collections=keys)  # TF1 adds to each key once
+    assert local.name == "s/l:0"
+    assert gf.local_variables() == [local, frozen, twice]
+    assert gf.global_variables() == [] and gf.trainable_variables() == [local, twice]
+    assert gf.get_collection("mine") == [frozen]
+    with gf.variable_scope("s", reuse=True):
+        assert gf.get_variable("l") is local  # shared by name, as any get_variable variable
+    np.testing.assert_array_equal(
+        _reset_by(gf.global_variables_initializer(), local, [5.0, 6.0]), [5.0, 6.0])
+    np.testing.assert_array_equal(
+        _reset_by(gf.local_variables_initializer(), local, [5.0, 6.0]), [0.0, 0.0])
+
+
+def test_get_local_variable_is_get_variable_local_and_not_trainable():
+    # TF1: "Behavior is the same as in get_variable, except that variables are added to the
+    # LOCAL_VARIABLES collection and trainable is set to False."
+    kept = ["extra"]
+    with gf.variable_scope("m"):
+        count = gf.get_local_variable("count", [], dtype=gf.int32)
+        total = gf.get_local_variable("total", [3], trainable=True, collections=kept,
+                                      initializer=gf.ones_initializer())
+    assert (count.name, count.dtype, total.name) == ("m/count:0", gf.int32, "m/total:0")
+    assert gf.local_variables() == [count, total] and gf.get_collection("extra") == [total]
+    assert gf.global_variables() == [] and gf.trainable_variables() == []
+    assert kept == ["extra"]  # the caller's list is not changed
+    np.testing.assert_array_equal(
+        _reset_by(gf.local_variables_initializer(), total, [7.0, 8.0, 9.0]), [1.0, 1.0, 1.0])
+
+
+def test_saver_skips_local_variables(tmp_path):
+    kept = gf.get_variable("kept", initializer=np.float32(3.0))
+    gf.get_local_variable("scratch", initializer=np.float32(4.0))
+    with gf.Session() as sess:
+        sess.run([gf.global_variables_initializer(), gf.local_variables_initializer()])
+        path = gf.train.Saver().save(sess, str(tmp_path / "model"))
+    with np.load(path, allow_pickle=False) as saved:  # the checkpoint is an .npz archive
+        assert list(saved.keys()) == ["kept"] and saved["kept"] == 3.0
+    assert kept.name == "kept:0"

@@ -1,13 +1,23 @@
-"""gf.contrib.rnn: TF1's tf.contrib.rnn names for the basic cells and static_rnn (the same
-objects as gf.nn.rnn_cell.* and gf.nn.static_rnn); nothing else of tf.contrib.rnn."""
+"""gf.contrib.rnn: TF1's tf.contrib.rnn names for the cells, static_rnn and
+static_bidirectional_rnn (the same objects as gf.nn's); nothing else of tf.contrib.rnn."""
 
 from __future__ import annotations
 
 from ..rnn import static_rnn
-from ..rnn_cell import BasicLSTMCell, BasicRNNCell, LSTMStateTuple, MultiRNNCell, RNNCell
+from ..rnn_cell import (
+    BasicLSTMCell,
+    BasicRNNCell,
+    DropoutWrapper,
+    GRUCell,
+    LSTMCell,
+    LSTMStateTuple,
+    MultiRNNCell,
+    RNNCell,
+)
+from ..rnn_dynamic import static_bidirectional_rnn
 
-__all__ = ["BasicLSTMCell", "BasicRNNCell", "LSTMStateTuple", "MultiRNNCell", "RNNCell",
-           "static_rnn"]
+__all__ = ["BasicLSTMCell", "BasicRNNCell", "DropoutWrapper", "GRUCell", "LSTMCell",
+           "LSTMStateTuple", "MultiRNNCell", "RNNCell", "static_rnn", "static_bidirectional_rnn"]
 
 
 def __getattr__(name: str):
