@@ -4,6 +4,7 @@ values, gradients, TF1's variable names and shapes, reuse and sequence_length ma
 import numpy as np
 import pytest
 import torch
+from rnn_support import sessions
 
 import graphflow as gf
 
@@ -22,10 +23,6 @@ def numpy_lstm_step(x, c, h, kernel, bias, forget_bias):
     new_c = c * sigmoid(f + forget_bias) + sigmoid(i) * np.tanh(j)
     return np.tanh(new_c) * sigmoid(o), new_c
 
-
-def sessions():
-    """The reference interpreter and the generated numpy code."""
-    return [gf.Session(optimize=False), gf.Session(check=True)]
 
 
 def initialized(sess, values):

@@ -4,6 +4,7 @@ length), TF1's variable names, errors, and gradients by central differences."""
 
 import numpy as np
 import pytest
+from rnn_support import sessions, set_weights
 
 import graphflow as gf
 
@@ -52,15 +53,6 @@ def reverse_sequence(xs, lengths):
     return out
 
 
-def sessions():
-    """The reference interpreter and the generated numpy code."""
-    return [gf.Session(optimize=False), gf.Session(check=True)]
-
-
-def set_weights(sess, weights):
-    sess.run(gf.global_variables_initializer())
-    for variable, value in zip(gf.trainable_variables(), weights):
-        sess.run(gf.assign(variable, value))
 
 
 def lstm_weights(rng, depth=DEPTH, units=UNITS):

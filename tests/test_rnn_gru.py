@@ -4,6 +4,7 @@ variable names, shapes and bias initializers, and gradients by central differenc
 
 import numpy as np
 import pytest
+from rnn_support import sessions, set_weights
 
 import graphflow as gf
 
@@ -26,15 +27,6 @@ def random_weights(rng, depth=DEPTH, units=UNITS):
             rng.standard_normal((depth + units, units)), rng.standard_normal(units))
 
 
-def sessions():
-    """The reference interpreter and the generated numpy code."""
-    return [gf.Session(optimize=False), gf.Session(check=True)]
-
-
-def set_weights(sess, weights):
-    sess.run(gf.global_variables_initializer())
-    for variable, value in zip(gf.trainable_variables(), weights):
-        sess.run(gf.assign(variable, value))
 
 
 def test_gru_variables_are_tf1s_names_shapes_and_initializers():

@@ -3,6 +3,7 @@ proj_clip), TF1's variable names and shapes, and a gradient by central differenc
 
 import numpy as np
 import pytest
+from rnn_support import sessions, set_weights
 
 import graphflow as gf
 
@@ -30,14 +31,6 @@ def numpy_lstm(x, c, m, w, peepholes, cell_clip, proj, proj_clip, forget_bias=1.
     return m, c
 
 
-def sessions():
-    return [gf.Session(optimize=False), gf.Session(check=True)]
-
-
-def set_weights(sess, weights):
-    sess.run(gf.global_variables_initializer())
-    for variable, value in zip(gf.trainable_variables(), weights):
-        sess.run(gf.assign(variable, value))
 
 
 CASES = [(False, None, False, None), (True, None, False, None), (True, 0.3, True, 0.2),

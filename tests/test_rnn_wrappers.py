@@ -4,6 +4,7 @@ cell's variable names are unchanged, bad keep probabilities are rejected."""
 
 import numpy as np
 import pytest
+from rnn_support import sessions
 
 import graphflow as gf
 
@@ -24,9 +25,6 @@ class Identity(gf.nn.rnn_cell.RNNCell):
     def call(self, inputs, state):
         return inputs, state
 
-
-def sessions():
-    return [gf.Session(optimize=False), gf.Session(check=True)]
 
 
 def assert_dropped(got, full, keep):
