@@ -27,6 +27,7 @@ from .embedding import embedding_lookup
 from .regularizers import l2_loss
 from .rnn import static_rnn
 from .rnn_dynamic import bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn
+from .sampled_losses import log_uniform_candidate_sampler, nce_loss, sampled_softmax_loss
 
 __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
@@ -34,7 +35,8 @@ __all__ = ["relu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "softmax_cross_entropy_with_logits_v2", "dropout", "conv2d", "conv2d_transpose",
            "max_pool", "avg_pool", "max_pool2d", "avg_pool2d", "in_top_k", "embedding_lookup",
            "rnn_cell", "static_rnn", "dynamic_rnn", "bidirectional_dynamic_rnn",
-           "static_bidirectional_rnn"]
+           "static_bidirectional_rnn", "log_uniform_candidate_sampler", "nce_loss",
+           "sampled_softmax_loss"]
 
 
 def softmax_cross_entropy_with_logits(labels=None, logits=None, axis: int = -1,

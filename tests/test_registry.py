@@ -29,6 +29,8 @@ HOST_OPS = {
     "truncated_normal": "draws from the session's numpy stream",
     "random_uniform": "draws from the session's numpy stream",
     "random_shuffle": "draws from the session's numpy stream",
+    "log_uniform_draw": "draws from the session's numpy stream",
+    "log_uniform_expected_count": "a count from the draw's ids and tries (tiny, host-side)",
     "check_numerics": "inspects the value on the host to describe it",
     "reduction_size": "a count from shapes; folded to a constant unless passes are off",
     **dict.fromkeys(("string_join", "as_string", "scalar_summary", "histogram_summary",
@@ -45,6 +47,8 @@ NOT_TORCH_CHECKED = {
     # Random draws: checked by their statistics, ranges and seeds instead.
     "random_standard_normal": "test_random.py", "truncated_normal": "test_random.py",
     "random_uniform": "test_random.py", "random_shuffle": "test_random.py",
+    "log_uniform_draw": "test_sampled_losses.py",
+    "log_uniform_expected_count": "test_sampled_losses.py",  # needs a draw as input
     # A collective call: its value needs a process group of several workers (spawned there).
     "all_reduce_mean": "test_distribute.py",
     # Strings and summaries: torch has no strings; checked against Python's own formatting and

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     random,
     ranking,
     reduce,
+    sampling,
     shape,
     state,
     strings,
@@ -23,4 +24,5 @@ from . import (  # noqa: F401
 )
 
 FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random,
-            debug, distributed, conv, pool, strings, summary, generate, ranking)
+            debug, distributed, conv, pool, strings, summary, generate, ranking,
+            sampling)

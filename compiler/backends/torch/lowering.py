@@ -308,6 +308,8 @@ def _all_reduce_mean(x):
 
 T.reference("check_numerics", "reduction_size", "random_standard_normal", "truncated_normal",
             "random_uniform", "random_shuffle")
+# candidate sampling: the session's numpy stream and the count from that draw, on the host
+T.reference("log_uniform_draw", "log_uniform_expected_count")
 
 
 # -- fill, range, in_top_k (compiler/ops/generate.py, ranking.py) ---------------------------------
