@@ -16,7 +16,9 @@ from compiler.function import extract
 from compiler.passes import CHANGES, MAX_ROUNDS, PIPELINE, optimize
 from compiler.passes.rewrite import signature
 
-LINEAR = 5.5  # 4x the size may cost at most this many times the time (quadratic: about 16)
+# 4x the size may cost at most this many times the time. Quadratic code gives about 16; linear
+# code measured 3.1-6.1 on the shared 2-core machine (the small graph's time is the noisy one).
+LINEAR = 7.0
 WIDTH, BATCH = 4, 8
 
 
@@ -39,9 +41,10 @@ def _compile_seconds(graph, fetches, feeds, values) -> float:
 
 
 def _scales_linearly(small, large, what: str) -> None:
-    """`small()`/`large()` each time one run on a graph 4x apart; best of 3 runs of each. Gives up
-    early where the large graph is far beyond linear (the old quadratic code took minutes)."""
-    t_small = min(small() for _ in range(3))
+    """`small()`/`large()` each time one run on a graph 4x apart; best of 5 runs of the small one
+    and of up to 3 of the large one. Gives up early where the large graph is far beyond linear
+    (the old quadratic code took minutes)."""
+    t_small = min(small() for _ in range(5))
     best = float("inf")
     for _ in range(3):
         best = min(best, large())
