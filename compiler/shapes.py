@@ -33,6 +33,18 @@ def as_shape(shape) -> Shape:
     return tuple(out)
 
 
+def static_shape(shape, where: str) -> Tuple[int, ...]:
+    """A shape argument that must be fully known (constants, fills, random draws), as a tuple of
+    ints; a malformed or partly unknown one is an error prefixed with `where`."""
+    try:
+        dims = as_shape(shape)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: shape: {exc}") from None
+    if dims is None or None in dims:
+        raise ValueError(f"{where}: shape must be fully known, got {fmt(dims)}")
+    return dims
+
+
 def fmt(shape: Shape) -> str:
     """Print a shape with '?' for unknown sizes: (?, 784); '<unknown>' for unknown rank."""
     if shape is None:

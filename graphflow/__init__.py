@@ -135,6 +135,7 @@ from .initializers import (
     zeros_initializer,
 )
 from .nn import log_softmax, softmax
+from .random import set_random_seed
 from .session import InteractiveSession, Session, get_default_session
 from .train.optimizers import clip_by_global_norm
 from .variable_scope import (
@@ -175,11 +176,6 @@ def device(device_name_or_function):
     """Context manager: ops made inside record this device (TF1's `op.device`, e.g.
     '/device:GPU:0'); see Graph.device. graphflow runs them all on the session's backend."""
     return get_default_graph().device(device_name_or_function)
-
-
-def set_random_seed(seed: int) -> None:
-    """Graph-level seed of the default graph: makes initializers (and random ops) reproducible."""
-    get_default_graph().seed = int(seed)
 
 
 def name_scope(name: str):

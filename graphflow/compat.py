@@ -15,7 +15,7 @@ from compiler.ops import math as math_ops
 from compiler.ops import reduce as red
 from compiler.ops.core import constant
 from compiler.ops.generate import is_shape_tensor
-from compiler.shapes import as_shape, fmt, num_elements
+from compiler.shapes import num_elements, static_shape
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "zeros",
            "ones", "fill", "pow", "div", "truediv", "UNSUPPORTED", "unsupported"]
@@ -77,12 +77,7 @@ def _filled(op: str, shape, value, dtype: np.dtype, name: Optional[str]):
     """A constant of a static shape holding `value` everywhere; a shape that is not a list of
     non-negative ints, or too large to hold, is an error naming the op and its argument."""
     where = f"{op} '{name or op}' ({user_site()})"
-    try:
-        dims = as_shape(shape if np.ndim(shape) else (shape,))
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{where}: shape: {exc}") from None
-    if dims is None or None in dims:
-        raise ValueError(f"{where}: shape must be fully known, got {fmt(dims)}")
+    dims = static_shape(shape if np.ndim(shape) else (shape,), where)
     nbytes = num_elements(dims) * dtype.itemsize
     try:
         array = np.full(dims, value, dtype)

@@ -16,6 +16,6 @@ __all__ = ["normal", "shuffle", "truncated_normal", "uniform", "set_random_seed"
 
 
 def set_random_seed(seed: int) -> None:
-    """Graph-level seed of the default graph (TF 1.15's tf.random.set_random_seed, which is
-    tf.set_random_seed)."""
+    """Graph-level seed of the default graph: makes initializers and random ops reproducible
+    (tf.set_random_seed, and TF 1.15's tf.random.set_random_seed)."""
     get_default_graph().seed = int(seed)

@@ -11,7 +11,7 @@ from .. import dtypes as _dt
 from ..errors import FeedError
 from ..graph import Graph, Node, graph_of, user_site
 from ..opdef import OpDef, register
-from ..shapes import as_shape
+from ..shapes import as_shape, static_shape
 
 __all__ = ["constant", "placeholder", "convert_to_tensor"]
 
@@ -141,12 +141,7 @@ def constant(value, dtype=None, shape=None, name: Optional[str] = "Const",
 
 def _shaped(arr: np.ndarray, shape, verify_shape: bool, where: str) -> np.ndarray:
     """`arr` given the shape asked for, by TF1's rules (tensor_util.make_tensor_proto)."""
-    try:
-        dims = as_shape(shape)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{where}: shape: {exc}") from None
-    if dims is None or None in dims:
-        raise ValueError(f"{where}: shape must be fully known, got {shape!r}")
+    dims = static_shape(shape, where)
     if verify_shape and arr.shape != dims:
         raise TypeError(f"{where}: expected a value of shape {dims}, got {arr.shape} "
                         f"(verify_shape=True)")

@@ -28,7 +28,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..graph import Node, graph_of, user_site
 from ..opdef import NOT_DIFFERENTIABLE, OpDef, register
-from ..shapes import as_shape, fmt
+from ..shapes import as_shape, fmt, static_shape
 from .core import apply, constant, convert_to_tensor, no_grad
 from .elementwise import add, multiply
 from .generate import fill, is_shape_tensor, shape_sources, shape_tensor
@@ -37,16 +37,6 @@ __all__ = ["random_normal", "truncated_normal", "random_uniform", "random_shuffl
 
 
 # -- shapes ----------------------------------------------------------------------------------------
-def _static_shape(shape, what: str) -> tuple:
-    """A user's shape: a list/tuple of non-negative ints (an int is one dimension)."""
-    try:
-        out = as_shape(shape)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{what}: {exc}") from None
-    if out is None or None in out:
-        raise ValueError(f"{what}: shape must be fully known, got {fmt(out)}")
-    return out
-
 
 def _draw_shape(inputs, n_values: int, shape):
     """The static shape of a draw: `shape`, its None sizes taken from the `like` input if any."""
@@ -88,7 +78,7 @@ def _shape_and_like(shape, dtype, what: str, base: str):
     input); a shape tensor (or a list with scalar tensors) becomes a fill of that shape, whose
     run-time shape the draw takes, and whose static shape is what is known of it now."""
     if not is_shape_tensor(shape):
-        return _static_shape(shape, what), None
+        return static_shape(shape, what), None
     dims = shape_tensor(shape, what)
     if shape_sources(dims) is None:
         raise NotImplementedError(
