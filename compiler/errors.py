@@ -63,5 +63,13 @@ class NumericsError(OpError):
     """A node produced inf or NaN while numerics were being checked (check_numerics)."""
 
 
+class EndOfSequenceError(GraphflowError, tf_errors.OutOfRangeError):
+    """An input pipeline's iterator has no more elements (TF1's OutOfRangeError)."""
+
+
+class UninitializedIteratorError(GraphflowError, tf_errors.FailedPreconditionError):
+    """get_next of an iterator whose initializer has not run (TF1's FailedPreconditionError)."""
+
+
 class BackendError(GraphflowError, RuntimeError):
     """A backend cannot run this: it lacks an op, a library or a device (raised when compiling)."""

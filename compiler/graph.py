@@ -65,7 +65,8 @@ class Node:
         self.inputs = tuple(inputs)
         self.attrs = attrs
         self.op_name = name
-        self.shape = shape
+        # A tuple that also answers TF1's tensor.shape.as_list() / .ndims; None: unknown rank.
+        self.shape = None if shape is None else TensorShape(shape)
         self.dtype = dtype
         self.site = site
         self.control_inputs = tuple(control_inputs)

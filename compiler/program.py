@@ -26,6 +26,7 @@ from .function import Function, collection_paused, extract
 from .graph import Node
 from .interpreter import execute
 from .ops.core import PLACEHOLDER
+from .ops.iterators import ITERATOR_GET_NEXT, take_elements
 from .passes import PassRecord, optimize
 from .profile import Profile
 from .profile import run as run_profile
@@ -119,8 +120,12 @@ class Program:
         self._op_outputs = tuple(op_outputs or [n.dtype is None for n in self.fetches])
         self._specs: "OrderedDict[tuple, Specialization]" = OrderedDict()  # least recent first
         self._last: Optional[Specialization] = None
-        missing = [n for n in plan(self.fetches, self.feeds)
-                   if n.opdef is PLACEHOLDER and n not in self.feeds]
+        needed = plan(self.fetches, self.feeds)
+        missing = [n for n in needed if n.opdef is PLACEHOLDER and n not in self.feeds]
+        # Input pipelines' get_next tensors: taken before each run and given to the code as
+        # feeds are, so it is compiled for their shapes (ops/iterators.py).
+        self._pulls = tuple(n for n in needed if n.opdef is ITERATOR_GET_NEXT)
+        self._inputs = self.feeds + self._pulls
         if missing:
             raise missing_feeds_error(missing)
 
@@ -129,7 +134,7 @@ class Program:
         if self._before_run is not None:
             self._before_run()
         # Fast path: values the backend knows need no checking, of a signature seen before.
-        key = self.backend.signature(values)
+        key = self.backend.signature(values) if not self._pulls else None
         spec = self._specs.get(key) if key is not None else None
         if spec is not None and len(values) == len(self.feeds):
             self._touch(spec)
@@ -143,7 +148,26 @@ class Program:
     def run_checked(self, arrays: List[np.ndarray]):
         """Run with feed arrays already checked (right dtype, fitting shape; the backend's arrays:
         numpy arrays or torch tensors on the device)."""
+        if self._pulls:
+            return self._run_pulling(arrays)
         return self._run(self._specialization(arrays), arrays)
+
+    def _run_pulling(self, arrays):
+        """Take this run's elements from the input pipelines, then run with them as feeds; a
+        run that fails puts them back."""
+        with self._store.lock:
+            run = self._store.begin()
+            try:
+                arrays = list(arrays) + self._pulled(run)
+                return self._run(self._specialization(arrays), arrays)
+            except BaseException:
+                run.rollback()
+                raise
+
+    def _pulled(self, run) -> list:
+        host = self.backend.host_store(run.store)
+        values = take_elements(self._pulls, run, lambda node: host.evaluate(node, host))
+        return [self.backend.feed(n, v) for n, v in zip(self._pulls, values)]
 
     def _specialization(self, arrays) -> Specialization:
         """The compiled code for these feeds' signature: cached, or compiled and cached (dropping
@@ -215,8 +239,8 @@ class Program:
         """Run the reference interpreter (numpy) for a signature codegen could not order."""
         backend = self.backend
         store = backend.host_store(self._store)
-        feeds = {n: np.asarray(backend.to_numpy(a)) for n, a in zip(self.feeds, arrays)}
-        values = execute(plan(self.fetches, self.feeds), feeds, store, self._check_numerics)
+        feeds = {n: np.asarray(backend.to_numpy(a)) for n, a in zip(self._inputs, arrays)}
+        values = execute(plan(self.fetches, self._inputs), feeds, store, self._check_numerics)
         # Copies: the caller may keep or change them without touching the session.
         outs = [None if op else _scalar(np.array(values[n]))
                 for n, op in zip(self.fetches, self._op_outputs)]
@@ -232,9 +256,9 @@ class Program:
         t0 = time.perf_counter()
         try:
             fn = extract(self.fetches, {n: (tuple(a.shape), n.dtype) for n, a in
-                                        zip(self.feeds, arrays)})
+                                        zip(self._inputs, arrays)})
         except ShapeError as exc:  # the graph cannot run with these fed shapes
-            fed = ", ".join(f"{n.op_name}: {a.shape}" for n, a in zip(self.feeds, arrays))
+            fed = ", ".join(f"{n.op_name}: {a.shape}" for n, a in zip(self._inputs, arrays))
             raise OpError(f"{exc} (with fed shapes {fed})") from exc
         t1 = time.perf_counter()
         nodes_in = len(fn.nodes)
@@ -254,11 +278,11 @@ class Program:
     # -- inspecting -------------------------------------------------------------------------------
     def _spec(self) -> Specialization:
         if self._last is None:
-            if all(n.shape is not None and None not in n.shape for n in self.feeds):
-                dummies = [self.backend.feed(n, np.zeros(n.shape, n.dtype)) for n in self.feeds]
+            if all(n.shape is not None and None not in n.shape for n in self._inputs):
+                dummies = [self.backend.feed(n, np.zeros(n.shape, n.dtype)) for n in self._inputs]
                 self._last = self._specialization(dummies)
             else:
-                unknown = [n.op_name for n in self.feeds if n.shape is None or None in n.shape]
+                unknown = [n.op_name for n in self._inputs if n.shape is None or None in n.shape]
                 raise RuntimeError(f"the code is generated per feed shape and {unknown} have "
                                    f"unknown sizes: call the program once first")
         return self._last
@@ -294,6 +318,8 @@ class Program:
             raise TypeError(f"this program takes {len(self.feeds)} feed values "
                             f"({', '.join(t.op_name for t in self.feeds)}), got {len(values)}")
         arrays = [self.backend.feed(node, v) for node, v in zip(self.feeds, values)]
+        if self._pulls:  # looked at, not taken: profiling leaves the pipelines as they were
+            arrays += self._pulled(self._store.twin().begin())
         spec = self._specialization(arrays)
         if spec.generated is None:
             raise RuntimeError(f"{self!r} runs these feed shapes in the reference interpreter: "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -32,6 +32,8 @@ class VariableStore:
         # streams and its lock: one stream per op and session, and runs that take turns.
         self._generators: Dict[str, np.random.Generator] = ({} if shares is None
                                                              else shares._generators)
+        # The live state of each input pipeline's iterator, by iterator key (ops/iterators.py).
+        self.iterators: Dict[str, object] = {} if shares is None else shares.iterators
         self.lock = threading.RLock() if shares is None else shares.lock
 
     def random(self, node) -> np.random.Generator:
@@ -65,6 +67,7 @@ class VariableStore:
         this store's streams as they were (profiling runs a step on one)."""
         twin = copy.copy(self)
         twin._generators = copy.deepcopy(self._generators)
+        twin.iterators = {key: _Lookahead(state) for key, state in self.iterators.items()}
         return twin
 
     def begin(self) -> "Run":
@@ -80,12 +83,14 @@ class Run:
     """One run's view of a VariableStore: writes are staged here until commit(); the state of each
     random stream is kept before the run's first draw from it, for rollback()."""
 
-    __slots__ = ("store", "writes", "streams")
+    __slots__ = ("store", "writes", "streams", "cache", "undo")
 
     def __init__(self, store: VariableStore):
         self.store = store
         self.writes: Dict[str, np.ndarray] = {}
         self.streams: Dict[str, tuple] = {}
+        self.cache: Dict[tuple, object] = {}  # values ops of one run share (a get_next element)
+        self.undo: List[Callable[[], None]] = []  # what rollback() does besides the streams
 
     def read(self, var) -> np.ndarray:
         """The value at the start of the run."""
@@ -113,3 +118,29 @@ class Run:
         """Put back every random stream this run drew from (writes are simply dropped)."""
         for gen, state in self.streams.values():
             gen.bit_generator.state = state
+        for action in reversed(self.undo):  # newest first: elements go back in their order
+            action()
+
+
+class _Lookahead:
+    """An iterator state seen through a twin store: reads the elements ahead without taking
+    them, so a profiling run leaves the session's pipeline where it was."""
+
+    def __init__(self, state):
+        self._state = state
+        self._taken = 0
+        self._back: List[object] = []
+
+    def next(self):
+        if self._back:
+            return self._back.pop()
+        element = self._state.peek(self._taken)
+        self._taken += 1
+        return element
+
+    def push_back(self, element) -> None:
+        self._back.append(element)
+
+    def peek(self, k: int):
+        return self._back[-1 - k] if k < len(self._back) else self._state.peek(
+            self._taken + k - len(self._back))

@@ -40,6 +40,7 @@ from compiler.graph import Node as Tensor
 from compiler.ops.array import gather, rank, shape, size, split, stack, tile, unstack
 from compiler.ops.core import constant, convert_to_tensor, placeholder
 from compiler.ops.debug import check_numerics
+from compiler.ops.division import floordiv, floormod, mod
 from compiler.ops.elementwise import *  # noqa: F401,F403
 from compiler.ops.generate import range  # noqa: A004 - TF1's tf.range
 from compiler.ops.indexing import one_hot, pad

@@ -32,6 +32,8 @@ HOST_OPS = {
     "log_uniform_draw": "draws from the session's numpy stream",
     "log_uniform_expected_count": "a count from the draw's ids and tries (tiny, host-side)",
     "check_numerics": "inspects the value on the host to describe it",
+    "iterator_get_next": "the element a host-side input pipeline makes",
+    "iterator_init": "starts a host-side input pipeline",
     "reduction_size": "a count from shapes; folded to a constant unless passes are off",
     **dict.fromkeys(("string_join", "as_string", "scalar_summary", "histogram_summary",
                      "image_summary", "text_summary", "merge_summary"),
@@ -57,6 +59,8 @@ NOT_TORCH_CHECKED = {
     "scalar_summary": "test_summary.py", "histogram_summary": "test_summary.py",
     "image_summary": "test_summary.py", "text_summary": "test_summary.py",
     "merge_summary": "test_summary.py",
+    # Input pipelines: their values come from the session's host-side iterator state.
+    "iterator_get_next": "test_tf1_data.py", "iterator_init": "test_tf1_data.py",
 }
 
 

@@ -96,3 +96,15 @@ def test_mnist_with_summaries_writes_tensorboard_files(tiny_mnist, tmp_path, mon
     assert "input_reshape/input/image/0" in test.Tags()["images"]
     assert any(n.name.startswith("layer1/Wx_plus_b/") and n.op == "MatMul"
                for n in train.Graph().node)
+
+
+def test_data_pipeline_port_trains_from_an_iterator_and_reads_the_whole_test_set(tiny_mnist,
+                                                                                 capsys):
+    source = (PORTS / "data_pipeline.py").read_text()
+    assert "import graphflow as tf" in source and "feed_dict=" not in source
+    with gf.Graph().as_default():
+        scope = runpy.run_path(str(PORTS / "data_pipeline.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("Minibatch Loss=") == 12  # step 1 and every 12 // 10 = 1 steps
+    assert scope["seen"] == 40  # every test image once: 40 in one batch of up to 1000
+    assert 0.0 <= scope["test_accuracy"] <= 1.0

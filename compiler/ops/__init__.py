@@ -6,9 +6,11 @@ from . import (  # noqa: F401
     core,
     debug,
     distributed,
+    division,
     elementwise,
     generate,
     indexing,
+    iterators,
     linalg,
     math,
     nn,
@@ -25,4 +27,4 @@ from . import (  # noqa: F401
 
 FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random,
             debug, distributed, conv, pool, strings, summary, generate, ranking,
-            sampling)
+            sampling, iterators, division)

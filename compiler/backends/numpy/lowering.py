@@ -72,6 +72,8 @@ T.reference("reduction_size", "argmax")
 T.reference("softmax", "log_softmax", "sigmoid_cross_entropy_with_logits")
 T.reference("random_standard_normal", "truncated_normal", "random_uniform", "random_shuffle")
 T.reference("log_uniform_draw", "log_uniform_expected_count")  # candidate sampling
+T.reference("floordiv", "floormod")  # an integer divisor of zero raises, as in TF1
+T.reference("iterator_get_next", "iterator_init")  # input pipelines: host-side state
 T.reference("check_numerics", "check_labels", "all_reduce_mean")
 T.reference("fill", "range", "in_top_k")  # np.full, TF1's accumulated range, a ranking count
 

@@ -69,6 +69,25 @@ def _power(x, y):
     return x.pow(y)
 
 
+def _integer_divisor(y) -> None:
+    if not y.is_floating_point() and not bool(y.all()):
+        raise ZeroDivisionError("Integer division by zero")
+
+
+@T.lowering("floordiv")
+def _floordiv(x, y):
+    """torch.floor_divide (floors, as Python and TF1 do)."""
+    _integer_divisor(y)
+    return torch.floor_divide(x, y)
+
+
+@T.lowering("floormod")
+def _floormod(x, y):
+    """torch.remainder: the remainder has the divisor's sign, as TF1's FloorMod."""
+    _integer_divisor(y)
+    return torch.remainder(x, y)
+
+
 # -- shape -----------------------------------------------------------------------------------------
 T.template("reshape", "torch.reshape({0}, {shape})")
 T.template("reshape_like", "torch.reshape({0}, {1}.shape)")
@@ -310,6 +329,7 @@ T.reference("check_numerics", "reduction_size", "random_standard_normal", "trunc
             "random_uniform", "random_shuffle")
 # candidate sampling: the session's numpy stream and the count from that draw, on the host
 T.reference("log_uniform_draw", "log_uniform_expected_count")
+T.reference("iterator_get_next", "iterator_init")  # input pipelines run on the host
 
 
 # -- fill, range, in_top_k (compiler/ops/generate.py, ranking.py) ---------------------------------
