@@ -78,6 +78,7 @@ from . import (
     debugging,
     distribute,
     errors,
+    estimator,
     flags,
     gfile,
     initializers,

@@ -113,7 +113,6 @@ UNSUPPORTED = {
     "Print": "tf.Print; fetch the tensor with sess.run",
     "FIFOQueue": "queues; use tf.data (Dataset and its iterators) or gf.data.batches",
     "RandomShuffleQueue": "queues; use tf.data's Dataset.shuffle or gf.data.batches",
-    "estimator": "tf.estimator; write the training loop with sess.run",
     "keras": "tf.keras; use gf.layers",
     "sparse_placeholder": "sparse tensors",
     "SparseTensor": "sparse tensors",

@@ -259,7 +259,7 @@ def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch, failur
     with pytest.raises(type(failure)):
         gf.train.Saver().save(sess, tmp_path / "model")
     monkeypatch.undo()
-    assert listing(tmp_path) == ["model.npz"]  # no temporary file left behind
+    assert listing(tmp_path) == ["checkpoint", "model.npz"]  # no temporary file left behind
     gf.train.Saver().restore(sess, path)
     np.testing.assert_array_equal(sess.run(w), np.full((3, 2), 0.1, np.float32))
 
@@ -270,7 +270,7 @@ def test_save_replaces_an_existing_checkpoint_and_makes_directories(tmp_path):
     path = gf.train.Saver().save(sess, tmp_path / "runs" / "a" / "model")
     sess.run(gf.group(w.assign(np.full((3, 2), 2.0, np.float32))))
     assert gf.train.Saver().save(sess, tmp_path / "runs" / "a" / "model") == path
-    assert listing(tmp_path / "runs" / "a") == ["model.npz"]
+    assert listing(tmp_path / "runs" / "a") == ["checkpoint", "model.npz"]
     with np.load(path) as npz:
         np.testing.assert_array_equal(npz["dense/w"], np.full((3, 2), 2.0, np.float32))
 
@@ -304,7 +304,7 @@ def test_next_save_removes_the_temporary_file_of_a_killed_save(tmp_path):
         (tmp_path / name).write_bytes(b"keep")
     gf.Variable(np.zeros(3, np.float32), name="w")
     gf.train.Saver().save(gf.Session(), tmp_path / "model")
-    assert listing(tmp_path) == sorted(others + ["model.npz"])
+    assert listing(tmp_path) == sorted(others + ["checkpoint", "model.npz"])
 
 
 # -- names ----------------------------------------------------------------------------------------
@@ -359,12 +359,12 @@ def test_save_path_through_dotdot_makes_the_directories(tmp_path, monkeypatch):
     sess = gf.Session()
     path = gf.train.Saver().save(sess, "sub/dir/../m")
     assert path == "sub/dir/../m.npz"
-    assert listing(tmp_path / "sub") == ["dir", "m.npz"]
+    assert listing(tmp_path / "sub") == ["checkpoint", "dir", "m.npz"]  # TF1's state file
     sess.run(w.assign(np.zeros((3, 2), np.float32)))
     gf.train.Saver().restore(sess, "sub/m")
     np.testing.assert_array_equal(sess.run(w), np.full((3, 2), 0.1, np.float32))
     assert gf.train.Saver().save(sess, "m") == "m.npz"  # in the current directory
-    assert listing(tmp_path) == ["m.npz", "sub"]
+    assert listing(tmp_path) == ["checkpoint", "m.npz", "sub"]
 
 
 def test_dotdot_after_a_symlink_goes_where_the_os_resolves_it(tmp_path):
@@ -372,7 +372,7 @@ def test_dotdot_after_a_symlink_goes_where_the_os_resolves_it(tmp_path):
     os.symlink(tmp_path / "a" / "b", tmp_path / "link")
     build_model()
     gf.train.Saver().save(gf.Session(), tmp_path / "link" / ".." / "m")
-    assert listing(tmp_path / "a") == ["b", "m.npz"]  # ".." of link is a, as open() has it
+    assert listing(tmp_path / "a") == ["b", "checkpoint", "m.npz"]  # ".." of link is a
     assert listing(tmp_path) == ["a", "link"]
 
 

@@ -3,6 +3,7 @@
     saver = gf.train.Saver()
     path = saver.save(sess, "ckpt/model")      # -> "ckpt/model.npz"
     saver.restore(sess, path)
+    saver.restore(sess, gf.train.latest_checkpoint("ckpt"))   # TF1's way, via the state file
 
 The file is a plain numpy .npz archive, one array per variable, keyed by the variable's name
 ("dense/kernel"): `np.load(path)` reads it without graphflow, and nothing in it is pickled.
@@ -23,6 +24,7 @@ from compiler.ops.state import Variable
 from ..session import Session
 from ..variables import global_variables
 from .checkpoint_file import CheckpointError, check_storable, read_npz, write_npz
+from .checkpoint_state import checkpoint_exists, update_checkpoint_state
 
 __all__ = ["Saver"]
 
@@ -40,15 +42,23 @@ class Saver:
     everything fits. A checkpoint entry no variable asks for is an error with var_list=None (the
     file is of another model); with an explicit var_list it is skipped, as in TF1, so a subset can
     be restored from a full checkpoint.
+
+    save_relative_paths: write the state file's paths relative to its directory even when the
+    save path is absolute (TF1's option; relative save paths are always written relative), so the
+    directory can be moved.
     """
 
     def __init__(self, var_list: Union[None, Sequence[Variable], Mapping[str, Variable]] = None,
-                 max_to_keep: Optional[int] = 5):
+                 max_to_keep: Optional[int] = 5, *, save_relative_paths: bool = False):
         self._var_list = None if var_list is None else _check_var_list(var_list)
         self._max_to_keep = max_to_keep
-        self.last_checkpoints: List[str] = []  # the step-numbered files this saver wrote
+        self._relative = save_relative_paths
+        self.last_checkpoints: List[str] = []  # the files kept (as save returned), oldest first
 
-    def save(self, sess: Session, save_path: Union[str, os.PathLike], global_step=None) -> str:
+    def save(self, sess: Session, save_path: Union[str, os.PathLike], global_step=None,
+             latest_filename: Optional[str] = None, meta_graph_suffix: str = "meta",
+             write_meta_graph: bool = True, write_state: bool = True,
+             strip_default_attrs: bool = False, save_debug_info: bool = False) -> str:
         """Write the variables' current values to `save_path` (".npz" is added if missing) and
         return that path. The file is replaced atomically: a save that fails or is interrupted
         leaves the previous checkpoint as it was, and the temporary file of a save that was killed
@@ -57,7 +67,12 @@ class Saver:
         A name a .npz cannot hold (over 65531 UTF-8 bytes, a NUL byte) is a CheckpointError.
 
         With `global_step` (an int, or a tensor/variable read in `sess`), the path gets TF1's
-        "-<step>" suffix and only the newest `max_to_keep` such files are kept.
+        "-<step>" suffix. With write_state (the default), as in TF1, the checkpoint joins
+        `last_checkpoints`, only the newest `max_to_keep` of those are kept (older files are
+        deleted), and the state file `latest_filename` ("checkpoint") next to it lists them, for
+        gf.train.latest_checkpoint. Meta graphs are not written: meta_graph_suffix,
+        write_meta_graph, strip_default_attrs and save_debug_info are accepted for TF1 code and
+        do nothing.
 
         In data-parallel training (gf.distribute) only rank 0 writes: on any other worker, whose
         variables hold the same values, save writes nothing and returns the path rank 0 writes."""
@@ -93,18 +108,32 @@ class Saver:
                 os.remove(tmp)
             raise
         _fsync_directory(directory)
-        if global_step is not None:
+        if write_state:
             self._keep(path)
+            # The state file names prefixes, as TF1's: restore and latest_checkpoint take them.
+            update_checkpoint_state(os.path.dirname(path), _prefix(path),
+                                    [_prefix(p) for p in self.last_checkpoints],
+                                    latest_filename, save_relative_paths=self._relative)
         return path
 
     def _keep(self, path: str) -> None:
+        """TF1: with max_to_keep None or 0 nothing is tracked (nor deleted)."""
+        if not self._max_to_keep:
+            return
         if path in self.last_checkpoints:
             self.last_checkpoints.remove(path)
         self.last_checkpoints.append(path)
-        while self._max_to_keep and len(self.last_checkpoints) > self._max_to_keep:
+        while len(self.last_checkpoints) > self._max_to_keep:
             old = self.last_checkpoints.pop(0)
             if os.path.exists(old):
                 os.remove(old)
+
+    def recover_last_checkpoints(self, checkpoint_paths: Sequence[str]) -> None:
+        """Take over `checkpoint_paths` (a state file's list, oldest first) as the checkpoints
+        this saver manages, those whose file still exists (TF1's name); later saves then delete
+        the oldest beyond max_to_keep."""
+        paths = [_with_suffix(p) for p in checkpoint_paths]
+        self.last_checkpoints = [p for p in paths if checkpoint_exists(p)]
 
     def restore(self, sess: Session, save_path: Union[str, os.PathLike]) -> None:
         """Set the variables to the values saved in `save_path` (with or without ".npz").
@@ -113,6 +142,9 @@ class Saver:
         values are converted to native byte order). Raises FileNotFoundError if there is no such
         file, and CheckpointError (a ValueError) if the file is damaged or not a checkpoint, or if
         any name, shape or dtype does not match; in both cases no variable is changed."""
+        if save_path is None:  # what latest_checkpoint gives for a directory with no checkpoint
+            raise ValueError("Can't load save_path when it is None: no checkpoint was given (did "
+                             "gf.train.latest_checkpoint find none in its directory?)")
         path = os.fspath(save_path)
         if not os.path.isfile(path) and os.path.isfile(path + SUFFIX):
             path = path + SUFFIX
@@ -161,6 +193,10 @@ def _check_var_list(var_list) -> Dict[str, Variable]:
             raise ValueError(f"var_list names '{key}' twice")
         out[key] = var
     return out
+
+
+def _prefix(path: str) -> str:
+    return path[:-len(SUFFIX)]
 
 
 def _with_suffix(save_path) -> str:
