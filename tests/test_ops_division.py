@@ -62,3 +62,11 @@ def test_operator_names_are_tf1s():
     assert (a // 2.0).op.name == "floordiv" and (a % 2.0).op.name == "mod"
     assert (a % 2.0).op.type == "FloorMod" and gf.mod is gf.floormod
     assert (7.0 // a).op.type == "FloorDiv"
+
+
+@pytest.mark.parametrize("build", [lambda b: b // b, lambda b: b % b, lambda b: b ** b,
+                                   gf.square], ids=["floordiv", "mod", "pow", "square"])
+def test_bools_are_refused_where_numpy_would_compute_in_int8(build):
+    b = gf.placeholder(gf.bool_, (2,), name="flags")
+    with pytest.raises(TypeError, match="bool tensors are not allowed.*'flags'"):
+        build(b)

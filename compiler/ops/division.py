@@ -11,7 +11,7 @@ import numpy as np
 
 from ..opdef import OpDef, float_inputs, register
 from .core import apply, no_grad
-from .elementwise import _binary
+from .elementwise import _arithmetic
 
 __all__ = ["floordiv", "floormod"]
 
@@ -39,7 +39,7 @@ def _floormod_grad(node, g):
 
 
 def _op(name, tf_type, kernel, grad):
-    return register(OpDef(name, tf_type=tf_type, infer=_binary, kernel=kernel, grad=grad,
+    return register(OpDef(name, tf_type=tf_type, infer=_arithmetic, kernel=kernel, grad=grad,
                           broadcasts=True, inplace=True, never_raises=float_inputs))
 
 

@@ -37,6 +37,23 @@ def _binary(inputs):
     return _broadcast_all(inputs), same_dtype(inputs)
 
 
+def _no_bool(inputs) -> None:
+    """numpy computes these on bools in int8 (TF1 refuses bool for them too): cast first."""
+    if any(x.dtype == _dt.bool_ for x in inputs):
+        raise TypeError("bool tensors are not allowed here (TF1 refuses them as well); cast "
+                        "them to a number type first")
+
+
+def _arithmetic(inputs):
+    _no_bool(inputs)
+    return _binary(inputs)
+
+
+def _arithmetic_unary(inputs):
+    _no_bool(inputs)
+    return _unary(inputs)
+
+
 def _divide_infer(inputs):
     dtype = same_dtype(inputs)
     return _broadcast_all(inputs), dtype if _dt.is_floating(dtype) else _dt.float64
@@ -117,12 +134,14 @@ SUBTRACT = _binary_op("subtract", "Sub", np.subtract, _subtract_grad)
 MULTIPLY = _binary_op("multiply", "Mul", np.multiply, _multiply_grad)
 # Integers divide in float64, as numpy does (torch would divide them in float32).
 DIVIDE = _binary_op("divide", "RealDiv", np.true_divide, _divide_grad, infer=_divide_infer)
-POWER = _binary_op("power", "Pow", np.power, _power_grad, never_raises=float_inputs)
+POWER = _binary_op("power", "Pow", np.power, _power_grad, infer=_arithmetic,
+                   never_raises=float_inputs)
 MAXIMUM = _binary_op("maximum", "Maximum", np.maximum, _maximum_grad)
 MINIMUM = _binary_op("minimum", "Minimum", np.minimum, _minimum_grad)
 
 NEGATIVE = _unary_op("negative", "Neg", np.negative, lambda node, g: (-g,))
-SQUARE = _unary_op("square", "Square", np.square, lambda node, g: (g * 2 * node.inputs[0],))
+SQUARE = _unary_op("square", "Square", np.square, lambda node, g: (g * 2 * node.inputs[0],),
+                   infer=_arithmetic_unary)
 SQRT = _unary_op("sqrt", "Sqrt", np.sqrt, lambda node, g: (g / (node * 2),), infer=_unary_float)
 EXP = _unary_op("exp", "Exp", np.exp, lambda node, g: (g * node,), infer=_unary_float)
 LOG = _unary_op("log", "Log", np.log, lambda node, g: (g / node.inputs[0],), infer=_unary_float)
