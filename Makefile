@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TRAIN_STAMP := $(VENV)/.installed-train
+EXPORT_STAMP := $(VENV)/.installed-export
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install test lint bench bench-peers train train-cnn compare profile dot graphviz clean
+.PHONY: install test lint bench bench-peers train train-cnn export compare profile dot graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,13 @@ $(TRAIN_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[train]"
 	touch $(TRAIN_STAMP)
+
+# What examples/export_onnx.py needs beyond training: onnx and onnxruntime.
+$(EXPORT_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[train,onnx]"
+	touch $(EXPORT_STAMP)
 
 install: $(STAMP)
 
@@ -68,6 +76,11 @@ train: $(TRAIN_STAMP)
 # TF1's Deep MNIST convolutional net (examples/mnist_cnn.py).
 train-cnn: $(TRAIN_STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/mnist_cnn.py
+
+# The MNIST MLP and CNN (trained first where their checkpoints are missing) exported to ONNX and
+# run in ONNX Runtime on the test set (examples/export_onnx.py).
+export: $(EXPORT_STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/export_onnx.py
 
 compare: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) examples/compare_torch.py

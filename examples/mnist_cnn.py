@@ -34,6 +34,20 @@ from graphflow.datasets import mnist
 CLASSES = 10
 
 
+def build_net(x, training):
+    """The Deep MNIST net's logits for flat images `x`: two 5x5 conv + 2x2 max-pool stages, a
+    1024-unit dense layer with dropout while `training` (a bool tensor, or False for a graph
+    with no dropout at all, as examples/export_onnx.py builds it), and 10 logits."""
+    images = gf.reshape(x, [-1, 28, 28, 1])
+    h = gf.layers.conv2d(images, 32, 5, padding="same", activation=gf.nn.relu)
+    h = gf.layers.max_pooling2d(h, 2, 2, padding="same")
+    h = gf.layers.conv2d(h, 64, 5, padding="same", activation=gf.nn.relu)
+    h = gf.layers.max_pooling2d(h, 2, 2, padding="same")
+    h = gf.layers.dense(gf.layers.flatten(h), 1024, activation=gf.nn.relu)
+    h = gf.layers.dropout(h, rate=0.5, training=training)
+    return gf.layers.dense(h, CLASSES)
+
+
 def build_model(lr: float, seed: int, decay: float = 1.0, steps_per_epoch: int = 1) -> dict:
     """The Deep MNIST net and its Adam step: the tensors the loop needs. The learning rate is
     multiplied by `decay` after each epoch of `steps_per_epoch` steps (TF1's
@@ -42,14 +56,7 @@ def build_model(lr: float, seed: int, decay: float = 1.0, steps_per_epoch: int =
     x = gf.placeholder(gf.float32, (None, 784), name="x")
     labels = gf.placeholder(gf.int64, (None,), name="labels")
     training = gf.placeholder(gf.bool_, (), name="training")
-    images = gf.reshape(x, [-1, 28, 28, 1])
-    h = gf.layers.conv2d(images, 32, 5, padding="same", activation=gf.nn.relu)
-    h = gf.layers.max_pooling2d(h, 2, 2, padding="same")
-    h = gf.layers.conv2d(h, 64, 5, padding="same", activation=gf.nn.relu)
-    h = gf.layers.max_pooling2d(h, 2, 2, padding="same")
-    h = gf.layers.dense(gf.layers.flatten(h), 1024, activation=gf.nn.relu)
-    h = gf.layers.dropout(h, rate=0.5, training=training)
-    logits = gf.layers.dense(h, CLASSES)
+    logits = build_net(x, training)
     loss = gf.reduce_mean(gf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
                                                                          logits=logits),
                           name="loss")

@@ -87,6 +87,7 @@ from . import (
     losses,
     metrics,
     nn,
+    onnx,
     random,
     strings,
     summary,

@@ -138,3 +138,33 @@ def test_every_op_is_checked_against_torch(request):
         pytest.skip("run together with tests/test_ops_*.py to check torch coverage")
     missing = sorted(set(REGISTRY) - reference.COVERED - set(NOT_TORCH_CHECKED))
     assert not missing, f"ops with no torch comparison: {missing}"
+
+
+def test_onnx_rules_are_for_registered_ops():
+    from compiler.backends.onnx import ONNX_TABLE
+    assert not set(ONNX_TABLE.rules) - set(REGISTRY), "rules for ops that do not exist"
+
+
+def test_every_onnx_rule_is_checked_in_onnx_runtime(request):
+    """Each rule of the ONNX table was exported and run by tests/test_onnx_*.py (onnx_support)."""
+    import onnx_support
+
+    from compiler.backends.onnx import ONNX_TABLE
+    ran = {item.path.name for item in request.session.items}
+    if not any(n.startswith("test_onnx_") for n in ran):
+        pytest.skip("run together with tests/test_onnx_*.py to check ONNX coverage")
+    missing = sorted(set(ONNX_TABLE.rules) - onnx_support.COVERED)
+    assert not missing, f"ONNX rules never checked in ONNX Runtime: {missing}"
+
+
+def test_onnx_is_imported_only_by_the_exporter():
+    onnx_package = COMPILER / "backends" / "onnx"
+    exporter = COMPILER.parent / "graphflow" / "onnx.py"
+    offenders = []
+    for root in (COMPILER, COMPILER.parent / "graphflow"):
+        for path in root.rglob("*.py"):
+            if onnx_package in path.parents or path == exporter:
+                continue
+            offenders += [f"{path}: {line.strip()}" for line in _code_lines(path)
+                          if re.search(r"\bimport onnx|\bfrom onnx\b", line)]
+    assert not offenders, offenders

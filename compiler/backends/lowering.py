@@ -57,10 +57,12 @@ Rule = Union[Template, Callable, _Reference]
 class LoweringTable:
     """One backend's rules, keyed by op name."""
 
-    def __init__(self, backend: str, fallback: Optional[Rule] = None):
+    def __init__(self, backend: str, fallback: Optional[Rule] = None,
+                 instead: str = "run this graph with backend='numpy'"):
         self.backend = backend
         self.rules: Dict[str, Rule] = {}
         self.fallback = fallback  # the rule of an op without an entry (None: it is an error)
+        self.instead = instead  # what the error for a missing rule suggests
 
     def _add(self, op: str, rule: Rule) -> None:
         if op in self.rules:
@@ -94,8 +96,7 @@ class LoweringTable:
         rule = self.rules.get(node.opdef.name, self.fallback)
         if rule is None:
             raise BackendError(f"the {self.backend} backend has no rule for op "
-                               f"'{node.opdef.name}', used by {node.describe()}; run this graph "
-                               f"with backend='numpy'")
+                               f"'{node.opdef.name}', used by {node.describe()}; {self.instead}")
         if node.opdef.updates and not isinstance(rule, Template):
             # The reference kernel stages its write for the interpreter to commit: in generated
             # code it would be lost.
