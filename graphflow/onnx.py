@@ -23,6 +23,7 @@ from compiler.ops.state import VARIABLE
 from compiler.passes import optimize
 from compiler.traversal import plan
 
+from .atomic_file import write_atomically
 from .session import Session
 
 __all__ = ["export", "ExportError"]
@@ -103,14 +104,5 @@ def export(sess: Session, inputs: Tensors, outputs: Tensors, path: Union[str, os
 
 def _write(model, path: str) -> None:
     """The file appears whole or not at all."""
-    directory = os.path.dirname(path) or os.curdir
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(model.SerializeToString())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    os.makedirs(os.path.dirname(path) or os.curdir, exist_ok=True)
+    write_atomically(path, lambda f: f.write(model.SerializeToString()))

@@ -2,23 +2,17 @@
 missing MLP and CNN checkpoints, exports both, and ONNX Runtime's logits on the test images
 agree with graphflow's (so do the accuracies)."""
 
-import importlib.util
-import pathlib
 import re
 
+import example_scripts
 import onnx
 from test_mnist import write_idx_dir
 
 import graphflow as gf
 
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "export_onnx.py"
-
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("export_onnx", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_scripts.load_example("export_onnx.py")
 
 
 def test_exports_both_nets_and_onnx_runtime_agrees(tmp_path, capsys):

@@ -1,25 +1,20 @@
 """examples/mnist_cnn.py end to end on tiny IDX files made here (no network): it trains, writes
 the checkpoint with TF1's variable names, metrics.json with the test accuracy, and the plot."""
 
-import importlib.util
 import json
-import pathlib
 
+import example_scripts
 import numpy as np
 from test_mnist import write_idx_dir
 
 import graphflow as gf
 
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "mnist_cnn.py"
 NAMES = ["conv2d/bias", "conv2d/kernel", "conv2d_1/bias", "conv2d_1/kernel", "dense/bias",
          "dense/kernel", "dense_1/bias", "dense_1/kernel"]
 
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("mnist_cnn", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_scripts.load_example("mnist_cnn.py")
 
 
 def test_trains_and_writes_everything(tmp_path, capsys):

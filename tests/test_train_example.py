@@ -1,24 +1,18 @@
 """examples/train_mnist.py end to end on tiny IDX files made here (no network)."""
 
-import importlib.util
 import json
-import pathlib
 import sys
 
+import example_scripts
 import numpy as np
 import pytest
 from test_mnist import write_idx_dir
 
 import graphflow as gf
 
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train_mnist.py"
-
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("train_mnist", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_scripts.load_example("train_mnist.py")
 
 
 @pytest.fixture
@@ -113,10 +107,7 @@ def test_ctrl_c_saves_the_checkpoint(script, data_dir, tmp_path, monkeypatch, ca
 @pytest.mark.parametrize("loss, optimizer", [("bce", "adam"), ("mse", "sgd"),
                                              ("softmax", "momentum")])
 def test_compare_torch_losses_agree_to_float32_rounding(data_dir, loss, optimizer, capsys):
-    path = EXAMPLE.with_name("compare_torch.py")
-    spec = importlib.util.spec_from_file_location("compare_torch", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = example_scripts.load_example("compare_torch.py")
     assert module.main(["--data-dir", str(data_dir), "--hidden", "32", "--steps", "6",
                         "--batch-size", "16", "--loss", loss, "--optimizer", optimizer]) == 0
     printed = capsys.readouterr().out

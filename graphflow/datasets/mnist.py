@@ -25,7 +25,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from typing import Optional, Tuple, Union
 
 import numpy as np
 
+from ..atomic_file import write_atomically
 from .errors import FormatError
 from .idx import read_idx
 from .npz import read_npz
@@ -152,19 +152,7 @@ def _write_cache(path: Path, splits) -> None:
     arrays = {}
     for split, (x, y) in zip(("train", "val", "test"), splits):
         arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # Mode 0o666 less the umask, as for any new file (mkstemp would make it owner-only).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomically(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def _check_splits(splits, source) -> None:

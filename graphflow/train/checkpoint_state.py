@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from typing import List, Optional, Sequence
 
 from .. import tf_logging as logging
+from ..atomic_file import write_atomically
 
 __all__ = ["CheckpointState", "checkpoint_exists", "get_checkpoint_state", "latest_checkpoint",
            "update_checkpoint_state"]
@@ -238,16 +238,6 @@ def _same_kind(path: str, directory: str) -> bool:
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    """Replace `path` with `text` in one rename: a reader sees the old file or the new one."""
-    directory = os.path.dirname(path) or os.curdir
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # never leave a half-written temporary file
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Replace `path` with `text` (UTF-8) in one rename: a reader sees the old file or the new
+    one."""
+    write_atomically(path, lambda f: f.write(text.encode("utf-8")))
