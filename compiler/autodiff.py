@@ -17,6 +17,7 @@ from .ops.core import convert_to_tensor
 from .ops.elementwise import ones_like, zeros_like
 from .ops.reduce import add_n
 from .ops.shape import concat, expand_dims, reshape, sum_to
+from .passes.losses import loss_form
 from .passes.stabilize import stable_form
 from .shapes import fmt, is_fully_known, num_elements
 from .traversal import reachable
@@ -103,10 +104,11 @@ def _interior(node: Node, leaves) -> set:
 
 def _input_grads(node: Node, g: Node, xs: set):
     """(input, its gradient, whether it may need summing back to the input's shape) for each
-    input of `node`. An unstable pattern (log(sigmoid(x)), ...) is differentiated through its
-    stable form, straight to the pattern's leaf inputs — unless a gradient is asked for one of
-    the pattern's inner tensors (the sigmoid itself), which then must get one."""
-    stable = stable_form(node)
+    input of `node`. An unstable pattern (log(sigmoid(x)), ...) or a hand-written loss (binary
+    cross-entropy on sigmoid outputs) is differentiated through its stable, fused form, straight
+    to the pattern's leaf inputs — unless a gradient is asked for one of the pattern's inner
+    tensors (the sigmoid itself), which then must get one."""
+    stable = loss_form(node) or stable_form(node)
     if stable is not None and not _interior(node, stable[0]) & xs:
         leaves, build = stable
         return zip(leaves, gradients(build(*leaves), list(leaves), grad_ys=[g]),

@@ -799,18 +799,20 @@ def test_optimized_view_shows_what_the_compiler_runs_with_pass_tags():
     assert set(nodes) == {n.op_name for n in needed}
     assert parsed.graph_attrs.get("label") == "optimized"
     types = {n.type for n in needed}
-    assert "softplus" in types and "log" not in types  # stabilize rewrote the hand-written BCE
+    # the losses pass fused the hand-written BCE into TF's stable op
+    assert "sigmoid_cross_entropy_with_logits" in types and "log" not in types
     tags = {}
     for name in nodes:
         found = [s for s in label_of(parsed, name) if re.fullmatch(r"\[.+\]", s)]
         assert len(found) <= 1, (name, found)
         if found:
             tags[name] = found[0]
-    assert set(tags.values()) <= {"[fold]", "[cse]", "[simplify]", "[stabilize]"}
-    assert "[stabilize]" in tags.values() and "[fold]" in tags.values()
+    assert set(tags.values()) <= {"[fold]", "[cse]", "[simplify]", "[losses]", "[stabilize]"}
+    assert "[losses]" in tags.values() and "[fold]" in tags.values()
     assert tags == {n.op_name: f"[{t}]" for n, t in fn.origin.items() if n in needed}
     assert tags["scale"] == "[fold]"
-    assert all(tags.get(n.op_name) == "[stabilize]" for n in needed if n.type == "softplus")
+    assert all(tags.get(n.op_name) == "[losses]" for n in needed
+               if n.type == "sigmoid_cross_entropy_with_logits")
     assert_renders(dot)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..function import Function, collection_paused
-from . import cse, fold, prune, simplify, stabilize
+from . import cse, fold, losses, prune, simplify, stabilize
 from .check import check_graph
 from .rewrite import same_signature
 
@@ -23,13 +23,14 @@ PIPELINE: Tuple[Tuple[str, Callable[[Function], Function]], ...] = (
     ("fold", fold.run),
     ("cse", cse.run),
     ("simplify", simplify.run),
+    ("losses", losses.run),  # before stabilize, which would take its log(sigmoid) apart
     ("stabilize", stabilize.run),
 )
 PASS_NAMES = tuple(name for name, _ in PIPELINE)
 # name -> whether the pass could change a function (False: run(fn) would be a copy of fn)
 CHANGES: Dict[str, Callable[[Function], bool]] = {
     "prune": prune.changes, "fold": fold.changes, "cse": cse.changes,
-    "simplify": simplify.changes, "stabilize": stabilize.changes,
+    "simplify": simplify.changes, "losses": losses.changes, "stabilize": stabilize.changes,
 }
 if set(CHANGES) != set(PASS_NAMES):
     raise AssertionError(f"passes without a changes() test: {set(PASS_NAMES) ^ set(CHANGES)}")

@@ -27,7 +27,7 @@ from .rewrite import fires_anywhere, rewrite
 Match = Tuple[Tuple[Node, ...], Callable[..., Node]]
 
 
-def _is_one(x: Node) -> bool:
+def is_one(x: Node) -> bool:
     return x.opdef is CONSTANT and x.attrs["value"].size == 1 and x.attrs["value"].item() == 1
 
 
@@ -40,14 +40,14 @@ def _log_of_sigmoid(s: Node) -> Match:  # log(sigmoid(x)) -> -softplus(-x)
 
 
 def _log_of_one_minus_sigmoid(s: Node) -> Optional[Match]:  # log(1 - sigmoid(x)) -> -softplus(x)
-    if _is_one(s.inputs[0]) and s.inputs[1].type == "sigmoid":
+    if is_one(s.inputs[0]) and s.inputs[1].type == "sigmoid":
         return (s.inputs[1].inputs[0],), lambda x: negative(softplus(x))
     return None
 
 
 def _log_of_one_plus_exp(s: Node) -> Optional[Match]:  # log(1 + exp(x)) -> softplus(x)
     for one, e in (s.inputs, s.inputs[::-1]):
-        if _is_one(one) and e.type == "exp":
+        if is_one(one) and e.type == "exp":
             return (e.inputs[0],), softplus
     return None
 
