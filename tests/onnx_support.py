@@ -18,8 +18,8 @@ from compiler.passes import optimize
 
 TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
 
-# Op types that a checked export lowered (after graphflow's passes); tests/test_onnx_export.py
-# reads it to require a check for every rule of the ONNX table.
+# graphflow op names (node.type) whose ONNX rule a checked export ran, after graphflow's passes;
+# tests/test_registry.py reads it to require a check for every rule of the ONNX table.
 COVERED = set()
 
 

@@ -3,7 +3,7 @@ per op family registers them), export.to_model writes an optimized Function with
 only by gf.onnx.export, and onnx with it (the `onnx` extra)."""
 
 # each family module registers its rules
-from . import array, conv, elementwise, indexing, math, nn, reduce, shape  # noqa: F401
+from . import array, conv, conv_transpose, elementwise, indexing, math, nn, reduce, shape  # noqa: F401
 from .export import to_model
 from .lowering import ONNX_TABLE
 
