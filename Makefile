@@ -51,13 +51,15 @@ lint: $(STAMP)
 # The MLP step on every contender (bench/mlp_step.py), then 1 vs 2 gloo workers at a global
 # batch of 1024 (bench/data_parallel.py, about 2 minutes), compile time against graph size
 # (bench/compile_time.py), what a run's all-or-nothing bookkeeping costs (bench/run_overhead.py)
-# and the Deep MNIST CNN's training step (bench/conv_step.py).
+# the Deep MNIST CNN's training step (bench/conv_step.py) and the MNIST Adam step unfused and
+# fused (bench/adam_step.py).
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/mlp_step.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/data_parallel.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/run_overhead.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/compile_time.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/conv_step.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/adam_step.py
 
 # TensorFlow 1 graph mode and JAX jit beside graphflow and PyTorch: their own venv, since
 # TensorFlow and JAX are large and nothing else needs them.

@@ -29,7 +29,7 @@ def init_params(seed=0):
             np.zeros(K, np.float32)]
 
 
-def graphflow_step(params, optimize, backend="numpy", device="cpu", capture=False):
+def graphflow_step(params, optimize, backend="numpy", device="cpu", capture=False, fuse=False):
     """The product's net as a user writes it: sigmoid outputs, hand-written BCE, SGD. `backend`,
     `device` and `capture` choose how graphflow runs it (bench/peers.py, bench/gpu_step.py)."""
     graph = gf.Graph()
@@ -41,7 +41,7 @@ def graphflow_step(params, optimize, backend="numpy", device="cpu", capture=Fals
         loss = gf.reduce_mean(-(y * gf.log(out) + (1 - y) * gf.log(1 - out)), name="loss")
         grads = gf.gradients(loss, [W1, b1, W2, b2])
         train = gf.group(*[v.assign_sub(LR * g) for v, g in zip([W1, b1, W2, b2], grads)])
-        sess = (gf.Session(optimize=optimize) if backend == "numpy" else
+        sess = (gf.Session(optimize=optimize, fuse=fuse) if backend == "numpy" else
                 gf.Session(backend=backend, device=device))
         return sess.make_callable([loss, train], [x, y], capture=capture)
 
@@ -168,17 +168,18 @@ def measure_alone(step, X, Y, repeats):
 
 def markdown_table(rows) -> str:
     """The README's table: microseconds per step and the ratios that the targets are about."""
-    lines = ["| batch | graphflow compiled | interpreter | numpy by hand | PyTorch eager "
+    lines = ["| batch | graphflow compiled | fused | interpreter | numpy by hand | PyTorch eager "
              "| graphflow torch backend (CPU) | compiled / numpy | compiled / PyTorch "
-             "| interpreter / compiled | torch backend / PyTorch |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| fused / PyTorch | interpreter / compiled | torch backend / PyTorch |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for batch in sorted({r["batch"] for r in rows}):
         us = {r["contender"]: r["us_per_step"] for r in rows if r["batch"] == batch}
         c, i = us["graphflow compiled"], us["graphflow interpreter"]
         n, t = us["numpy by hand"], us["pytorch eager"]
-        b = us["graphflow torch (cpu)"]
-        lines.append(f"| {batch} | {c:.0f} µs | {i:.0f} µs | {n:.0f} µs | {t:.0f} µs "
-                     f"| {b:.0f} µs | {c / n:.2f} | {c / t:.2f} | {i / c:.2f} | {b / t:.2f} |")
+        b, f = us["graphflow torch (cpu)"], us["graphflow fused"]
+        lines.append(f"| {batch} | {c:.0f} µs | {f:.0f} µs | {i:.0f} µs | {n:.0f} µs | {t:.0f} µs "
+                     f"| {b:.0f} µs | {c / n:.2f} | {c / t:.2f} | {f / t:.2f} | {i / c:.2f} "
+                     f"| {b / t:.2f} |")
     return "\n".join(lines)
 
 
@@ -201,6 +202,7 @@ def main():
         Y = np.eye(K, dtype=np.float32)[rng.integers(0, K, batch)]
         steps = {
             "graphflow compiled": graphflow_step(params, optimize=True),
+            "graphflow fused": graphflow_step(params, optimize=True, fuse=True),
             "graphflow interpreter": graphflow_step(params, optimize=False),
             "numpy by hand": NumpyStep(params, batch),
         }

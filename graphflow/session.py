@@ -16,7 +16,7 @@ from compiler.feeds import missing_feeds_error
 from compiler.graph import Graph, Node, Operation, get_default_graph
 from compiler.interpreter import execute
 from compiler.ops.core import PLACEHOLDER
-from compiler.passes import PASS_NAMES
+from compiler.passes import DEFAULT_PASSES, PASS_NAMES
 from compiler.program import DEFAULT_CACHE_SIZE, Program, check_cache_size
 from compiler.traversal import plan
 
@@ -76,7 +76,9 @@ class Session:
 
     optimize=True (the default) compiles each (fetches, feeds) pair, per feed shape, through the
     pass pipeline into generated numpy code; optimize=False runs the reference interpreter.
-    `passes` names the passes to run (default: all of compiler.passes.PASS_NAMES), `check=True`
+    `passes` names the passes to run (default: compiler.passes.DEFAULT_PASSES, all but "fuse"),
+    fuse=True adds elementwise fusion (chains of elementwise ops as one loop, compiled with numba
+    where it is installed; numpy backend; see the README's "Fusion"), `check=True`
     verifies the graph after every pass, and reuse_memory=False gives every value a fresh array.
     check_numerics=True stops a run at the first node whose value holds inf or NaN, naming it
     (as you named it, also after compiler rewrites), its op, your file:line and its inputs; off,
@@ -99,7 +101,8 @@ class Session:
                  optimize: bool = True, passes: Optional[Sequence[str]] = None,
                  check: bool = False, reuse_memory: bool = True, check_numerics: bool = False,
                  backend: str = "numpy", device: Optional[str] = None,
-                 return_tensors: bool = False, cache_size: int = DEFAULT_CACHE_SIZE):
+                 return_tensors: bool = False, cache_size: int = DEFAULT_CACHE_SIZE,
+                 fuse: bool = False):
         # TF1's positional order is (target, graph, config); gf.Session(graph) works too.
         if isinstance(target, Graph) and graph is None:
             target, graph = None, target
@@ -117,6 +120,11 @@ class Session:
             if unknown:
                 raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
         self.backend = get_backend(backend, device)
+        if fuse:
+            if not self.backend.fuses:
+                raise ValueError(f"fuse=True: backend={backend!r} does not run fused kernels; "
+                                 f"elementwise fusion is the numpy backend's")
+            passes = tuple(DEFAULT_PASSES if passes is None else passes) + ("fuse",)
         if not (optimize or self.backend.interprets):
             raise ValueError("optimize=False runs the numpy reference interpreter; with "
                              f"backend={backend!r} use passes=[] for unoptimized generated code")

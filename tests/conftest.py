@@ -1,3 +1,4 @@
+import os
 import pathlib
 import sys
 
@@ -7,6 +8,14 @@ import graphflow as gf
 
 # The examples import each other (train_mnist's model) as scripts in one folder do.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "examples"))
+
+
+def pytest_configure(config):
+    """Kernels that fused tests compile (numba) go to pytest's cache folder, never the user's
+    ~/.cache: a second run loads them."""
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None and "GRAPHFLOW_CACHE_DIR" not in os.environ:
+        os.environ["GRAPHFLOW_CACHE_DIR"] = str(cache.mkdir("graphflow_kernels"))
 
 
 @pytest.fixture(autouse=True)

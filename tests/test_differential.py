@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import graphflow as gf
-from compiler.passes import PASS_NAMES
+from compiler.passes import DEFAULT_PASSES
 
 RTOL, ATOL = 1e-9, 1e-11          # float64: every executor against torch
 RTOL32, ATOL32 = 1e-5, 1e-6       # float32: compiled against the interpreter
@@ -853,9 +853,17 @@ def _require(condition: bool):
 
 # -- the properties --------------------------------------------------------------------------------
 @DIFFERENTIAL
-@given(programs(), st.lists(st.sampled_from(PASS_NAMES), unique=True))
+@given(programs(), st.lists(st.sampled_from(DEFAULT_PASSES), unique=True))
 def test_compiled_interpreter_and_torch_agree(prog, passes):
     check_program(prog, passes)
+
+
+# Fused chains (numba loops where installed) against the interpreter, which never fuses; fewer
+# examples, since each new chain is a compile.
+@settings(DIFFERENTIAL, max_examples=40)
+@given(programs())
+def test_fused_programs_agree(prog):
+    check_program(prog, list(DEFAULT_PASSES) + ["fuse"])
 
 
 @FLOAT32
@@ -910,7 +918,7 @@ def first_draw(fn):
 # rewrites only" (compiler/passes/simplify.py). So compiled and interpreted results must be the
 # same bits, signed zeros included (1 / -0.0 is -inf). matmul is left out: BLAS may pick another
 # summation order for another memory layout.
-EXACT_PASSES = [p for p in PASS_NAMES if p != "stabilize"]
+EXACT_PASSES = [p for p in DEFAULT_PASSES if p != "stabilize"]
 EXACT_OPS = tuple(n for n in OP_NAMES if n != "matmul")
 
 

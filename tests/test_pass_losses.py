@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import graphflow as gf
-from compiler.passes import PASS_NAMES
+from compiler.passes import DEFAULT_PASSES
 
 ZV = np.array([[3.0, -1.5, 0.25], [-40.0, 2.0, 0.0]])
 YV = np.array([[1.0, 0.0, 0.3], [0.0, 1.0, 1.0]])  # soft labels too
@@ -62,7 +62,7 @@ def test_the_sgd_step_loses_its_loss_statements():
     xv = np.random.default_rng(0).random((5, 4), dtype=np.float32)
     yv = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1]]
     counts, losses = {}, {}
-    for name, passes in (("with", None), ("without", [p for p in PASS_NAMES if p != "losses"])):
+    for name, passes in (("with", None), ("without", [p for p in DEFAULT_PASSES if p != "losses"])):
         sess = gf.Session(passes=passes)
         prog = sess.make_callable([loss, train], [x, y])
         losses[name] = prog(xv, yv)[0]
@@ -77,7 +77,7 @@ def test_saturated_logits_stay_finite_with_the_pass_alone():
     loss = -gf.reduce_mean(ORDERS["y*log(p) + (1-y)*log(1-p)"](y, gf.sigmoid(z)))
     (dz,) = gf.gradients(loss, [z])
     zv, yv = np.array([100, -100, 100, -100], np.float32), np.array([0, 1, 1, 0], np.float32)
-    only = [p for p in PASS_NAMES if p != "stabilize"]  # the losses pass does it by itself
+    only = [p for p in DEFAULT_PASSES if p != "stabilize"]  # the losses pass does it by itself
     value, grad = gf.Session(passes=only).run([loss, dz], {z: zv, y: yv})
     want_value, want_grad = torch_bce(zv.astype(np.float64), yv.astype(np.float64))
     np.testing.assert_allclose(value, want_value, rtol=1e-6)

@@ -35,6 +35,7 @@ def _function():
 def test_a_pipeline_that_does_not_settle_warns_naming_the_pass(monkeypatch):
     monkeypatch.setattr(passes, "PIPELINE", passes.PIPELINE + (("grow", _grow),))
     monkeypatch.setattr(passes, "PASS_NAMES", passes.PASS_NAMES + ("grow",))
+    monkeypatch.setattr(passes, "DEFAULT_PASSES", passes.DEFAULT_PASSES + ("grow",))
     monkeypatch.setitem(passes.CHANGES, "grow", lambda fn: True)
     with pytest.warns(UserWarning, match=rf"did not settle in {passes.MAX_ROUNDS} rounds.*'grow'"):
         fn, records = passes.optimize(_function())

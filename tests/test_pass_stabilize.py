@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 import graphflow as gf
 from compiler.function import extract
-from compiler.passes import PASS_NAMES, check_graph, prune, stabilize
+from compiler.passes import DEFAULT_PASSES, check_graph, prune, stabilize
 from compiler.passes.rewrite import signature
 
 
@@ -169,7 +169,7 @@ def test_hand_written_bce_on_saturated_logits_is_finite_and_correct(dtype, big, 
     # The interpreter, and the compiled path without passes, run the naive graph: inf or NaN.
     for sess in (gf.Session(optimize=False), gf.Session(passes=[])):
         assert not np.isfinite(sess.run(loss, feed))
-    without = [p for p in PASS_NAMES if p not in ("stabilize", "losses")]
+    without = [p for p in DEFAULT_PASSES if p not in ("stabilize", "losses")]
     assert not np.isfinite(gf.Session(passes=without).run(loss, feed))
     # Either pass alone makes it finite: the losses pass fuses the whole sum into one op.
     for alone in ("stabilize", "losses"):

@@ -34,6 +34,7 @@ HOST_OPS = {
     "check_numerics": "inspects the value on the host to describe it",
     "iterator_get_next": "the element a host-side input pipeline makes",
     "iterator_init": "starts a host-side input pipeline",
+    "fused": "made only by the fuse pass, which torch sessions refuse",
     "reduction_size": "a count from shapes; folded to a constant unless passes are off",
     **dict.fromkeys(("string_join", "as_string", "scalar_summary", "histogram_summary",
                      "image_summary", "text_summary", "merge_summary"),
@@ -61,6 +62,8 @@ NOT_TORCH_CHECKED = {
     "merge_summary": "test_summary.py",
     # Input pipelines: their values come from the session's host-side iterator state.
     "iterator_get_next": "test_tf1_data.py", "iterator_init": "test_tf1_data.py",
+    # Elementwise fusion: the fused node against its own ops, one by one (numpy backend only).
+    "fused": "test_pass_fuse.py",
 }
 
 

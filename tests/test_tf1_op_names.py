@@ -154,6 +154,7 @@ def _graphflow_op(op) -> bool:
 GRAPHFLOW_ONLY = {
     "reshape_like", "concat_part", "broadcast_like", "sum_to", "reduction_size", "gather_grad",
     "tile_grad", "check_labels", "all_reduce_mean", "sigmoid_cross_entropy_with_logits",
+    "fused",
 }
 
 

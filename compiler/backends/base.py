@@ -32,6 +32,8 @@ Running:
     clock()        a time reading after the work issued so far has finished (profiling)
     has_tensors    results can stay this backend's own arrays (return_tensors=True)
     interprets     the session can run unoptimized in the reference interpreter (optimize=False)
+    fuses          it runs `fused` nodes (compiler/passes/fuse.py) well: Session(fuse=True) is
+                   refused on backends that do not
     captured_program(...)  a Program recording its steps into a device graph (capture=True)
 """
 
@@ -58,6 +60,7 @@ class Backend(ABC):
     scalar_results: bool = False
     copy: str = ""
     has_tensors: bool = False
+    fuses: bool = False  # runs the fuse pass's fused nodes as compiled loops (Session(fuse=True))
     interprets: bool = False
 
     # -- code generation ---------------------------------------------------------------------------

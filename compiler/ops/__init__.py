@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     distributed,
     division,
     elementwise,
+    fused,
     generate,
     indexing,
     iterators,
@@ -27,4 +28,4 @@ from . import (  # noqa: F401
 
 FAMILIES = (core, elementwise, shape, indexing, reduce, linalg, nn, state, math, array, random,
             debug, distributed, conv, pool, strings, summary, generate, ranking,
-            sampling, iterators, division)
+            sampling, iterators, division, fused)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..function import Function, collection_paused
-from . import cse, fold, losses, prune, simplify, stabilize
+from . import cse, fold, fuse, losses, prune, simplify, stabilize
 from .check import check_graph
 from .rewrite import same_signature
 
@@ -25,12 +25,18 @@ PIPELINE: Tuple[Tuple[str, Callable[[Function], Function]], ...] = (
     ("simplify", simplify.run),
     ("losses", losses.run),  # before stabilize, which would take its log(sigmoid) apart
     ("stabilize", stabilize.run),
+    ("fuse", fuse.run),  # last: the others see the ops it would hide
 )
 PASS_NAMES = tuple(name for name, _ in PIPELINE)
+# Passes run once after the others have settled, in pipeline order.
+FINAL_PASSES = ("fuse",)
+# What runs by default: every pass but fuse, which gf.Session(fuse=True) adds (numpy backend).
+DEFAULT_PASSES = tuple(name for name in PASS_NAMES if name != "fuse")
 # name -> whether the pass could change a function (False: run(fn) would be a copy of fn)
 CHANGES: Dict[str, Callable[[Function], bool]] = {
     "prune": prune.changes, "fold": fold.changes, "cse": cse.changes,
     "simplify": simplify.changes, "losses": losses.changes, "stabilize": stabilize.changes,
+    "fuse": fuse.changes,
 }
 if set(CHANGES) != set(PASS_NAMES):
     raise AssertionError(f"passes without a changes() test: {set(PASS_NAMES) ^ set(CHANGES)}")
@@ -50,17 +56,35 @@ class PassRecord:
 
 def optimize(fn: Function, passes: Optional[Sequence[str]] = None, check: bool = False
              ) -> Tuple[Function, List[PassRecord]]:
-    """Run the named passes (default: all, in pipeline order) until a round changes nothing.
+    """Run the named passes (default: DEFAULT_PASSES, in pipeline order) until a round changes
+    nothing; then, if named, fuse once (FINAL_PASSES see the graph the others settled on: no
+    pass can look inside a fused node).
 
     `check=True` runs check_graph after every pass. Returns the optimized function and what each
     pass did.
     """
-    chosen = PASS_NAMES if passes is None else tuple(passes)
+    chosen = DEFAULT_PASSES if passes is None else tuple(passes)
     unknown = [p for p in chosen if p not in PASS_NAMES]
     if unknown:
         raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
     with collection_paused():  # each pass copies the whole graph (function.py)
-        return _rounds(fn, chosen, check)
+        fn, records = _rounds(fn, tuple(p for p in chosen if p not in FINAL_PASSES), check)
+        last = max((r.round for r in records), default=0) + 1  # reported as one more round
+        for name in (p for p, _ in PIPELINE if p in FINAL_PASSES and p in chosen):
+            fn = _apply(name, fn, last, records, check)
+        return fn, records
+
+
+def _apply(name: str, fn: Function, round_: int, records: List[PassRecord], check: bool
+           ) -> Function:
+    """Run one pass (only where its changes() test says it could change something)."""
+    t0 = time.perf_counter()
+    out = dict(PIPELINE)[name](fn) if CHANGES[name](fn) else fn
+    records.append(PassRecord(name, round_, len(fn.nodes), len(out.nodes),
+                              time.perf_counter() - t0))
+    if check and out is not fn:
+        check_graph(out, after=name)
+    return out
 
 
 def _rounds(fn: Function, chosen: Tuple[str, ...], check: bool
@@ -96,4 +120,4 @@ def _rounds(fn: Function, chosen: Tuple[str, ...], check: bool
     return fn, records
 
 
-__all__ = ["PIPELINE", "PASS_NAMES", "optimize", "check_graph", "PassRecord"]
+__all__ = ["PIPELINE", "PASS_NAMES", "DEFAULT_PASSES", "optimize", "check_graph", "PassRecord"]

@@ -10,7 +10,7 @@ from ...feeds import check_feed
 from ...interpreter import evaluate
 from ...store import VariableStore
 from ..base import Backend
-from . import conv, pool  # noqa: F401,E402  (their rules join the table)
+from . import conv, fused_jit, pool  # noqa: F401,E402  (their rules join the table)
 from .lowering import NUMPY_TABLE
 
 
@@ -20,11 +20,12 @@ class NumpyBackend(Backend):
     name = "numpy"
     device = "cpu"
     table = NUMPY_TABLE
-    modules = {"np": np}
+    modules = {"np": np, "gf_fused": fused_jit.run}
     reuse_memory = True
     scalar_results = True     # 0-d results as numpy scalars, as TF1 returns them
     copy = "np.array({})"
     interprets = True
+    fuses = True
 
     def dtype(self, dtype: np.dtype) -> str:
         return f"np.{dtype.name}"

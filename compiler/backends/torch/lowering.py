@@ -330,6 +330,7 @@ T.reference("check_numerics", "reduction_size", "random_standard_normal", "trunc
 # candidate sampling: the session's numpy stream and the count from that draw, on the host
 T.reference("log_uniform_draw", "log_uniform_expected_count")
 T.reference("iterator_get_next", "iterator_init")  # input pipelines run on the host
+T.reference("fused")  # made by the fuse pass only, which Session(fuse=True) runs for numpy
 
 
 # -- fill, range, in_top_k (compiler/ops/generate.py, ranking.py) ---------------------------------

@@ -1,0 +1,130 @@
+"""One MNIST training step with Adam: the MLP 784-1024-10 (ReLU, softmax cross-entropy), batch
+128, float32 — graphflow's numpy backend unfused and fused (gf.Session(fuse=True): elementwise
+chains as one numba loop) against PyTorch eager (2 threads), side by side in one run; plus the
+first compile of the fused step in a fresh process and from numba's cache.
+
+    python bench/adam_step.py [--repeats 30] [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+from report import machine, write_json
+
+import graphflow as gf
+
+D, H, K, BATCH, LR = 784, 1024, 10, 128, 1e-3
+
+
+def init_params(seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((D, H)) * np.sqrt(2 / D)).astype(np.float32),
+            np.zeros(H, np.float32),
+            (rng.standard_normal((H, K)) * np.sqrt(1 / H)).astype(np.float32),
+            np.zeros(K, np.float32)]
+
+
+def graphflow_step(params, fuse: bool):
+    with gf.Graph().as_default():
+        x = gf.placeholder(gf.float32, (None, D), name="x")
+        y = gf.placeholder(gf.int64, (None,), name="y")
+        W1, b1, W2, b2 = [gf.Variable(p, name=n) for p, n in zip(params, ["W1", "b1", "W2", "b2"])]
+        logits = gf.nn.relu(x @ W1 + b1) @ W2 + b2
+        loss = gf.reduce_mean(gf.nn.sparse_softmax_cross_entropy_with_logits(labels=y,
+                                                                            logits=logits))
+        train = gf.train.AdamOptimizer(LR).minimize(loss)
+        return gf.Session(fuse=fuse).make_callable([loss, train], [x, y])
+
+
+def torch_step(params):
+    import torch
+    torch.set_num_threads(2)
+    ps = [torch.tensor(p, requires_grad=True) for p in params]
+    opt = torch.optim.Adam(ps, lr=LR)
+
+    def step(X, Y):
+        W1, b1, W2, b2 = ps
+        loss = torch.nn.functional.cross_entropy(torch.relu(torch.from_numpy(X) @ W1 + b1) @ W2
+                                                 + b2, torch.from_numpy(Y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
+def median_us(step, X, Y, repeats):
+    for _ in range(3):
+        step(X, Y)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step(X, Y)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e6
+
+
+def interleaved(steps, X, Y, repeats):
+    for f in steps.values():
+        for _ in range(3):
+            f(X, Y)
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, f in steps.items():
+            t0 = time.perf_counter()
+            f(X, Y)
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) * 1e6 for name, t in times.items()}
+
+
+def first_compile_seconds(cache_dir: str) -> float:
+    """The first fused step's compile + run in a fresh process with this kernel cache."""
+    code = ("import sys, time; sys.path.insert(0, %r); import numpy as np, adam_step as a; "
+            "t = time.perf_counter(); s = a.graphflow_step(a.init_params(), True); "
+            "s(np.zeros((a.BATCH, a.D), np.float32), np.zeros(a.BATCH, np.int64)); "
+            "print(time.perf_counter() - t)" % os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, GRAPHFLOW_CACHE_DIR=cache_dir)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
+                                                  "adam_step.json"))
+    args = ap.parse_args()
+    import tempfile
+    with tempfile.TemporaryDirectory() as cache:
+        cold, warm = first_compile_seconds(cache), first_compile_seconds(cache)
+    params = init_params()
+    rng = np.random.default_rng(0)
+    X = rng.random((BATCH, D), dtype=np.float32)
+    Y = rng.integers(0, K, BATCH)
+    us = interleaved({"graphflow unfused": graphflow_step(params, False),
+                      "graphflow fused": graphflow_step(params, True)}, X, Y, args.repeats)
+    time.sleep(0.5)
+    us["pytorch eager"] = median_us(torch_step(params), X, Y, args.repeats)
+    base = us["pytorch eager"]
+    print(f"MNIST Adam step, MLP {D}-{H}-{K}, batch {BATCH}, float32 (medians of "
+          f"{args.repeats})")
+    for name, t in us.items():
+        print(f"  {name:<20} {t:9.0f} us  {t / base:5.2f} x PyTorch eager")
+    print(f"  first compile of the fused step: {cold:.2f} s in a fresh process, {warm:.2f} s "
+          f"with the kernel cache")
+    write_json(args.out, {"machine": machine(), "us_per_step": {k: round(v, 1)
+                                                                 for k, v in us.items()},
+                          "first_compile_seconds": round(cold, 3),
+                          "cached_compile_seconds": round(warm, 3)})
+
+
+if __name__ == "__main__":
+    main()
