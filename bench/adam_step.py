@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
+from mlp_step import measure, measure_alone
 from report import machine, write_json
 
 import graphflow as gf
@@ -60,30 +60,6 @@ def torch_step(params):
     return step
 
 
-def median_us(step, X, Y, repeats):
-    for _ in range(3):
-        step(X, Y)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step(X, Y)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
-
-
-def interleaved(steps, X, Y, repeats):
-    for f in steps.values():
-        for _ in range(3):
-            f(X, Y)
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, f in steps.items():
-            t0 = time.perf_counter()
-            f(X, Y)
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) * 1e6 for name, t in times.items()}
-
-
 def first_compile_seconds(cache_dir: str) -> float:
     """The first fused step's compile + run in a fresh process with this kernel cache."""
     code = ("import sys, time; sys.path.insert(0, %r); import numpy as np, adam_step as a; "
@@ -109,10 +85,10 @@ def main():
     rng = np.random.default_rng(0)
     X = rng.random((BATCH, D), dtype=np.float32)
     Y = rng.integers(0, K, BATCH)
-    us = interleaved({"graphflow unfused": graphflow_step(params, False),
-                      "graphflow fused": graphflow_step(params, True)}, X, Y, args.repeats)
+    us = measure({"graphflow unfused": graphflow_step(params, False),
+                  "graphflow fused": graphflow_step(params, True)}, X, Y, args.repeats)
     time.sleep(0.5)
-    us["pytorch eager"] = median_us(torch_step(params), X, Y, args.repeats)
+    us["pytorch eager"] = measure_alone(torch_step(params), X, Y, args.repeats)
     base = us["pytorch eager"]
     print(f"MNIST Adam step, MLP {D}-{H}-{K}, batch {BATCH}, float32 (medians of "
           f"{args.repeats})")

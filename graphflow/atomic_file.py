@@ -7,7 +7,14 @@ import os
 import secrets
 from typing import BinaryIO, Callable, Union
 
-__all__ = ["write_atomically"]
+__all__ = ["write_atomically", "temp_name", "TEMP_TOKEN_BYTES"]
+
+TEMP_TOKEN_BYTES = 6  # the random part of a temporary file's name, in bytes (hex doubles it)
+
+
+def temp_name(basename: str) -> str:
+    """'.<basename>.<12 hex digits>.tmp': the temporary file a write of `basename` goes through."""
+    return f".{basename}.{secrets.token_hex(TEMP_TOKEN_BYTES)}.tmp"
 
 
 def write_atomically(path: Union[str, os.PathLike], write: Callable[[BinaryIO], None]) -> None:
@@ -16,7 +23,7 @@ def write_atomically(path: Union[str, os.PathLike], write: Callable[[BinaryIO], 
     writing fails or is interrupted."""
     path = os.fspath(path)
     directory = os.path.dirname(path) or os.curdir
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(directory, temp_name(os.path.basename(path)))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from compiler.ops.distributed import worker_rank
 from compiler.ops.state import Variable
 
+from ..atomic_file import TEMP_TOKEN_BYTES, write_atomically
 from ..session import Session
 from ..variables import global_variables
 from .checkpoint_file import CheckpointError, check_storable, read_npz, write_npz
@@ -29,7 +29,6 @@ from .checkpoint_state import checkpoint_exists, update_checkpoint_state
 __all__ = ["Saver"]
 
 SUFFIX = ".npz"
-TEMP_TOKEN_BYTES = 6  # the random part of a temporary file's name, in bytes (hex doubles it)
 
 
 class Saver:
@@ -94,19 +93,7 @@ class Saver:
         directory = os.path.dirname(path) or os.curdir
         os.makedirs(directory, exist_ok=True)
         _remove_leftover_temps(directory, os.path.basename(path))
-        tmp = os.path.join(directory, _temp_name(os.path.basename(path)))
-        # Mode 0o666 less the umask, as for any new file (mkstemp would make it owner-only).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write_npz(f, arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:  # KeyboardInterrupt too: never leave a half-written temp file
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomically(path, lambda f: write_npz(f, arrays))
         _fsync_directory(directory)
         if write_state:
             self._keep(path)
@@ -202,10 +189,6 @@ def _prefix(path: str) -> str:
 def _with_suffix(save_path) -> str:
     path = os.fspath(save_path)
     return path if path.endswith(SUFFIX) else path + SUFFIX
-
-
-def _temp_name(basename: str) -> str:
-    return f".{basename}.{secrets.token_hex(TEMP_TOKEN_BYTES)}.tmp"
 
 
 def _remove_leftover_temps(directory: str, basename: str) -> None:
