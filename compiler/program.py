@@ -289,8 +289,11 @@ class Program:
 
     @property
     def source(self) -> str:
-        """The generated Python source (of the most recently used feed shapes)."""
-        return self._spec().generated.source
+        """The generated Python source (of the most recently used feed shapes), followed by the
+        source of any kernel the backend compiles for it (fused loops)."""
+        spec = self._spec()
+        extra = self.backend.kernel_sources(spec.function.nodes)
+        return spec.generated.source + ("\n\n" + extra if extra else "")
 
     @property
     def ops(self) -> Tuple[str, ...]:

@@ -116,3 +116,14 @@ def test_off_by_default_and_numpy_only():
 def test_every_fusable_op_has_a_loop_rule():
     jit = pytest.importorskip("compiler.backends.numpy.fused_jit")
     assert FUSABLE <= jit.SUPPORTED
+
+
+def test_program_source_shows_each_fused_loop():
+    x = gf.placeholder(gf.float32, (4, 3), name="x")
+    b = gf.placeholder(gf.float32, (3,), name="b")
+    y = gf.multiply(gf.nn.relu(x + b), 2.0, name="y")
+    prog, _ = compiled(y, {x: np.ones((4, 3), np.float32), b: np.ones(3, np.float32)})
+    source = prog.source
+    assert "# y = fused(x, b, " in source and "%4 = relu(%3)" in source
+    pytest.importorskip("numba")
+    assert 'njit(error_model="numpy", cache=True)' in source and "def kernel(" in source

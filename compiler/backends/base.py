@@ -34,6 +34,7 @@ Running:
     interprets     the session can run unoptimized in the reference interpreter (optimize=False)
     fuses          it runs `fused` nodes (compiler/passes/fuse.py) well: Session(fuse=True) is
                    refused on backends that do not
+    kernel_sources(nodes)  the source of the kernels it compiles for them (Program.source)
     captured_program(...)  a Program recording its steps into a device graph (capture=True)
 """
 
@@ -127,6 +128,11 @@ class Backend(ABC):
     def host_store(self, store: VariableStore) -> VariableStore:
         """The store the reference interpreter (numpy) runs against."""
         return store
+
+    def kernel_sources(self, nodes) -> str:
+        """Source of kernels this backend compiles for some of `nodes` (fused loops), shown after
+        the step's own source by Program.source; "" where there are none."""
+        return ""
 
     def clock(self) -> float:
         return time.perf_counter()

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...feeds import check_feed
 from ...interpreter import evaluate
+from ...ops.fused import describe_steps
 from ...store import VariableStore
 from ..base import Backend
 from . import conv, fused_jit, pool  # noqa: F401,E402  (their rules join the table)
@@ -60,6 +61,21 @@ class NumpyBackend(Backend):
 
     def to_numpy(self, value):
         return value
+
+    def kernel_sources(self, nodes) -> str:
+        """Each fused node's loop (the numba source it compiles), after a comment naming it."""
+        parts = []
+        for node in nodes:
+            if node.type != "fused":
+                continue
+            steps = node.attrs["steps"]
+            shaped = [np.broadcast_to(np.zeros((), i.dtype), i.shape) for i in node.inputs]
+            text = fused_jit.source(steps, *shaped) if fused_jit.available() else None
+            parts.append(f"# {node.op_name} = fused({', '.join(i.op_name for i in node.inputs)}"
+                         f"): {describe_steps(steps, len(node.inputs))}\n"
+                         + (text or "# (run op by op: numba is not installed, or the leaves "
+                                    "broadcast in a way the loop does not read)\n"))
+        return "\n".join(parts)
 
     def __repr__(self) -> str:
         return "<graphflow numpy backend>"
