@@ -130,6 +130,8 @@ class _Renderer:
         attrs = {k: self._literal(v) for k, v in node.attrs.items()}
         if "{kernel}" in rule.text:
             attrs["kernel"] = self.bind(node.opdef.kernel, "k_" + node.opdef.name + "_")
+        if "{prepared}" in rule.text:  # a callable the backend made for this very node
+            attrs["prepared"] = self.bind(self.backend.prepare(node), "k_" + node.opdef.name + "_")
         args = list(stmt.args) + list(stmt.shapes)
         expr = rule.text.format(*args, args=", ".join(args),
                                 out=f", out={stmt.out}" if stmt.out else "",

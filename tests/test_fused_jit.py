@@ -251,17 +251,30 @@ def test_general_broadcasting_falls_back(jit):
     check([Step("multiply", (0, 1))], x, 2.0)  # a Python number promotes as numpy's weak scalar
 
 
-def test_generated_programs_bind_the_steps_by_name(jit):
+def test_generated_programs_call_a_loop_prepared_for_the_node(jit):
     x = gf.placeholder(gf.float32, (24, 16), name="x")
     b = gf.constant(floats(F32)[1], name="b")
     steps = (Step("add", (0, 1), (), "float32"), Step("relu", (2,), (), "float32"))
     y = fused([x, b], steps, (24, 16), F32, name="y")
     prog = gf.Session().make_callable(y, [x])
-    assert re.search(r"y = gf_fused\(_\w+, x, _\w+\)", prog.source)
+    assert re.search(r"y = _k_fused_\w*\(x, _\w+\)", prog.source)
+    assert any(key[0] == steps for key in fj._KERNELS)  # compiled with the code, before a run
     x_value = floats(F32)[0]
     with np.errstate(invalid="ignore"):
         assert_same(prog(x_value), run_steps(steps, [x_value, floats(F32)[1]]))
-    assert any(key[0] == steps for key in fj._KERNELS)
+
+
+def test_a_prepared_loop_writes_into_out_and_falls_back_where_it_must(jit):
+    x, row = floats(F32)
+    steps = (Step("add", (0, 1)), Step("exp", (2,)))
+    call = fj.prepare(steps, [x.shape, row.shape], [x.dtype, row.dtype])
+    out = np.empty_like(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert call(x, row, out=out) is out
+        assert_same(out, run_steps(steps, [x, row]), ulp=2)
+        col = x[:, :1].copy()  # general broadcasting: the steps one by one, same values
+        fallback = fj.prepare(steps, [col.shape, row.shape], [col.dtype, row.dtype])
+        np.testing.assert_array_equal(fallback(col, row), run_steps(steps, [col, row]))
 
 
 # -- without numba ---------------------------------------------------------------------------------

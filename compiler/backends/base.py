@@ -34,6 +34,7 @@ Running:
     interprets     the session can run unoptimized in the reference interpreter (optimize=False)
     fuses          it runs `fused` nodes (compiler/passes/fuse.py) well: Session(fuse=True) is
                    refused on backends that do not
+    prepare(node)  a callable made for one node at code generation ({prepared} templates)
     kernel_sources(nodes)  the source of the kernels it compiles for them (Program.source)
     captured_program(...)  a Program recording its steps into a device graph (capture=True)
 """
@@ -128,6 +129,11 @@ class Backend(ABC):
     def host_store(self, store: VariableStore) -> VariableStore:
         """The store the reference interpreter (numpy) runs against."""
         return store
+
+    def prepare(self, node):
+        """A callable computing `node` (its inputs' shapes and dtypes are static), for a rule
+        whose template says {prepared}; only backends with such rules need it."""
+        raise NotImplementedError(f"the {self.name} backend prepares no kernels")
 
     def kernel_sources(self, nodes) -> str:
         """Source of kernels this backend compiles for some of `nodes` (fused loops), shown after

@@ -6,7 +6,9 @@ backend runs it. An entry is one of:
     Template   source text for one statement's expression, formatted with the statement's
                input names ({0}, {1}, ... and {args}), its attributes by name ({axis}), {odtype}
                (the node's dtype as the backend spells it), {kernel} (the op's reference kernel,
-               bound by name) and {out} (", out=<buffer>" where the memory plan gives the node a
+               bound by name), {prepared} (a callable the backend's prepare(node) makes for this
+               node when the code is generated, bound by name) and {out} (", out=<buffer>"
+               where the memory plan gives the node a
                buffer, else ""). For ops that update input 0 in place (OpDef.updates), the text is
                the updating statement itself (`{0} -= {1}`), and must be: their reference kernels
                stage writes only the interpreter commits.

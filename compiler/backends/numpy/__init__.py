@@ -21,7 +21,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     device = "cpu"
     table = NUMPY_TABLE
-    modules = {"np": np, "gf_fused": fused_jit.run}
+    modules = {"np": np}
     reuse_memory = True
     scalar_results = True     # 0-d results as numpy scalars, as TF1 returns them
     copy = "np.array({})"
@@ -61,6 +61,11 @@ class NumpyBackend(Backend):
 
     def to_numpy(self, value):
         return value
+
+    def prepare(self, node):
+        """A fused node's loop, compiled now for its inputs' static shapes and dtypes."""
+        return fused_jit.prepare(node.attrs["steps"], [i.shape for i in node.inputs],
+                                 [i.dtype for i in node.inputs])
 
     def kernel_sources(self, nodes) -> str:
         """Each fused node's loop (the numba source it compiles), after a comment naming it."""

@@ -375,6 +375,38 @@ def _target(out: Optional[np.ndarray], shape, dtype, arrays) -> Tuple[np.ndarray
     return out, (out.reshape(-1) if direct else np.empty(math.prod(shape), dtype))
 
 
+def _kernel(steps: Tuple[Step, ...], kinds, dtypes) -> Optional[Tuple[Callable, np.dtype]]:
+    """(the compiled loop, its result dtype) for these leaf kinds and dtypes; None where
+    run_steps must run instead. Compiled (or loaded from the disk cache) once per process."""
+    key = (steps, kinds, tuple(dtypes))
+    if key not in _KERNELS:
+        plan = _plan(*key)
+        _KERNELS[key] = plan and (_load(plan[0]), plan[1])
+    return _KERNELS[key]
+
+
+def prepare(steps: Sequence[Step], shapes, dtypes) -> Callable:
+    """run(steps, ...) for arguments of these static shapes and dtypes (code generation knows
+    them), resolved once: the loop is compiled now, and a call only flattens its arguments."""
+    steps = tuple(steps)
+    layout = _layout(tuple(tuple(s) for s in shapes)) if available() else None
+    entry = layout and _kernel(steps, layout[0], [np.dtype(d) for d in dtypes])
+    if not entry:
+        return functools.partial(run, steps)
+    (kernel, dtype), (kinds, shape, n_rows, row_len) = entry, layout
+    scalar = [k == "s" for k in kinds]
+
+    def call(*args, out: Optional[np.ndarray] = None) -> np.ndarray:
+        leaves = [np.asarray(a).reshape(-1)[0] if s else a.reshape(-1)
+                  for a, s in zip(args, scalar)]
+        result, flat = _target(out, shape, dtype, args)
+        kernel(flat, n_rows, row_len, *leaves)
+        if flat.base is None:  # a temporary: `out` could not be written directly
+            np.copyto(result, flat.reshape(shape))
+        return result
+    return call
+
+
 def run(steps: Sequence[Step], *args, out: Optional[np.ndarray] = None) -> np.ndarray:
     """What run_steps(steps, args) computes, as one compiled loop where numba is installed and
     every leaf is full, a scalar or a row (module docstring); written into `out` when given
@@ -386,13 +418,10 @@ def run(steps: Sequence[Step], *args, out: Optional[np.ndarray] = None) -> np.nd
     if layout is None:
         return _reference(steps, args, out)
     kinds, shape, n_rows, row_len = layout
-    key = (tuple(steps), kinds, tuple([a.dtype for a in arrays]))
-    if key not in _KERNELS:
-        plan = _plan(*key)
-        _KERNELS[key] = plan and (_load(plan[0]), plan[1])
-    if _KERNELS[key] is None:
+    entry = _kernel(tuple(steps), kinds, [a.dtype for a in arrays])
+    if entry is None:
         return _reference(steps, args, out)
-    kernel, dtype = _KERNELS[key]
+    kernel, dtype = entry
     # Scalars as numpy scalars (numba reads them once, outside the loops); the rest flat.
     leaves = [a.reshape(-1)[0] if k == "s" else a.ravel() for a, k in zip(arrays, kinds)]
     result, flat = _target(out, shape, dtype, arrays)

@@ -35,7 +35,7 @@ T.template("relu", "np.maximum({0}, 0{out})")
 # Kernels written to take out= themselves (numerically stable forms).
 T.templates("%s({0}{out})", dict.fromkeys(("rsqrt", "sigmoid", "softplus"), "{kernel}"))
 T.reference("zeros_like", "ones_like")
-T.template("fused", "gf_fused({steps}, {args}{out})")  # one numba loop: fused_jit.py
+T.template("fused", "{prepared}({args}{out})")  # one compiled loop (fused_jit.py)
 
 # -- shape and array -------------------------------------------------------------------------------
 T.template("reshape", "np.reshape({0}, {shape})")
