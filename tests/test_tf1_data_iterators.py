@@ -174,3 +174,31 @@ def test_compat_v1_functions_and_static_shapes():
         assert tf.compat.v1.data.get_output_shapes(ds)[0].as_list() == [None, 28, 28]
         assert it.output_types == (tf.float32, tf.int64)
         assert images.op.type == "IteratorGetNext"
+
+
+def test_tf1_guides_fed_range_bound_and_batch_size():
+    """TF 1.15's "Importing Data" guide: Dataset.range(max_value) with max_value a placeholder
+    fed to the initializer; a batch size fed the same way."""
+    with tf.Graph().as_default():
+        max_value = tf.placeholder(tf.int64, shape=[])
+        iterator = tf.data.Dataset.range(max_value).make_initializable_iterator()
+        next_element = iterator.get_next()
+        size = tf.placeholder(tf.int64, shape=[], name="size")
+        batches = tf.data.Dataset.from_tensor_slices(np.arange(7)).batch(size)
+        assert batches.output_shapes.as_list() == [None]
+        batch_it = batches.make_initializable_iterator()
+        batch = batch_it.get_next()
+        with tf.Session() as sess:
+            sess.run(iterator.initializer, feed_dict={max_value: 10})
+            assert [sess.run(next_element) for _ in range(10)] == list(range(10))
+            with pytest.raises(tf.errors.OutOfRangeError):
+                sess.run(next_element)
+            sess.run(iterator.initializer, feed_dict={max_value: 3})
+            assert [sess.run(next_element) for _ in range(3)] == [0, 1, 2]
+            sess.run(batch_it.initializer, feed_dict={size: 3})
+            assert [sess.run(batch).tolist() for _ in range(3)] == [[0, 1, 2], [3, 4, 5], [6]]
+            sess.run(batch_it.initializer, feed_dict={size: 0})
+            with pytest.raises(tf.errors.InvalidArgumentError, match="batch_size must be positive"):
+                sess.run(batch)
+        with pytest.raises(TypeError, match="scalar integer tensor"):
+            tf.data.Dataset.range(tf.constant(1.5))

@@ -134,8 +134,10 @@ class Dataset:
         return Dataset(_t.Shuffle(self._stage, size, op_seed, reshuffle))
 
     def batch(self, batch_size, drop_remainder: bool = False) -> "Dataset":
-        """Consecutive elements stacked `batch_size` at a time (a new first dimension)."""
-        size = _positive(batch_size, "Dataset.batch: batch_size")
+        """Consecutive elements stacked `batch_size` at a time (a new first dimension);
+        batch_size may be a scalar integer tensor (a placeholder fed to the initializer)."""
+        size = _s.int_arg(batch_size, "Dataset.batch: batch_size")
+        size = size if not isinstance(size, int) else _positive(size, "Dataset.batch: batch_size")
         return Dataset(_t.Batch(self._stage, size, bool(drop_remainder)))
 
     def padded_batch(self, batch_size, padded_shapes, padding_values=None,

@@ -134,8 +134,27 @@ class TensorSlices(Stage):
             yield tuple(v[i] for v in values)
 
 
+def int_arg(value, what: str):
+    """An int argument given as a Python int or as a scalar integer tensor (a placeholder fed to
+    an initializer, as TF1's guide feeds Dataset.range(max_value)): the int, or the tensor."""
+    if isinstance(value, Node):
+        if value.dtype is None or value.dtype.kind not in "iu" or value.shape not in ((), None):
+            raise TypeError(f"{what} must be an int or a scalar integer tensor, got "
+                            f"'{value.op_name}' ({value.dtype}, shape {value.shape})")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an int, got {value!r}")
+    return int(value)
+
+
+def int_value(arg, run: Pass) -> int:
+    """An int_arg's value in this pass."""
+    return int(run.values[arg]) if isinstance(arg, Node) else arg
+
+
 class Range(Stage):
-    """Dataset.range(start, stop, step): int64 scalars, as Python's range."""
+    """Dataset.range(start, stop, step): int64 scalars, as Python's range; the bounds may be
+    scalar integer tensors, read when the iterator starts."""
 
     what = "Dataset.range"
 
@@ -143,15 +162,17 @@ class Range(Stage):
         if not 1 <= len(args) <= 3:
             raise TypeError(f"{self.what} takes 1 to 3 arguments (stop; start, stop[, step]), "
                             f"got {len(args)}")
-        if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
-            raise TypeError(f"{self.what}: the arguments must be ints, got {args!r}")
+        args = [int_arg(a, f"{self.what}: argument {k}") for k, a in enumerate(args)]
         if len(args) == 3 and args[2] == 0:
             raise ValueError(f"{self.what}: step must not be 0")
-        super().__init__(0, [((), _dt.int64)])
-        self.range = range(*[int(a) for a in args])
+        super().__init__(0, [((), _dt.int64)], [a for a in args if isinstance(a, Node)])
+        self.args = args
 
     def elements(self, run):
-        for i in self.range:
+        bounds = [int_value(a, run) for a in self.args]
+        if len(bounds) == 3 and bounds[2] == 0:
+            raise self.error("step must not be 0")
+        for i in range(*bounds):
             yield (np.int64(i),)
 
 

@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from .functions import ElementFunction
-from .stages import Pass, Stage
+from .stages import Pass, Stage, int_value
 
 RANDOM_CHUNK = 1024  # uniform draws a shuffle takes from its generator at a time
 
@@ -95,18 +95,24 @@ class Batch(Stage):
 
     what = "Dataset.batch"
 
-    def __init__(self, parent: Stage, batch_size: int, drop_remainder: bool):
-        first = batch_size if drop_remainder else None
+    def __init__(self, parent: Stage, batch_size, drop_remainder: bool):
+        """batch_size: an int, or a scalar integer tensor read when the iterator starts."""
+        static = isinstance(batch_size, int)
+        first = batch_size if drop_remainder and static else None
         specs = [(None if shape is None else (first,) + tuple(shape), dtype)
                  for shape, dtype in parent.specs]
-        super().__init__(parent.structure, specs, parents=[parent])
+        super().__init__(parent.structure, specs, [] if static else [batch_size],
+                         parents=[parent])
         self.parent, self.batch_size, self.drop_remainder = parent, batch_size, drop_remainder
 
     def elements(self, run: Pass):
+        size = int_value(self.batch_size, run)
+        if size < 1:
+            raise self.error(f"batch_size must be positive, got {size}")
         source = self.parent.elements(run)
         while True:
-            chunk = list(itertools.islice(source, self.batch_size))
-            if not chunk or (self.drop_remainder and len(chunk) < self.batch_size):
+            chunk = list(itertools.islice(source, size))
+            if not chunk or (self.drop_remainder and len(chunk) < size):
                 return
             yield self.stack(chunk)
 
