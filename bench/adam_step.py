@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import mlp_step
 import numpy as np
 from mlp_step import measure, measure_alone
 from report import machine, write_json
@@ -24,11 +25,7 @@ D, H, K, BATCH, LR = 784, 1024, 10, 128, 1e-3
 
 
 def init_params(seed=0):
-    rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((D, H)) * np.sqrt(2 / D)).astype(np.float32),
-            np.zeros(H, np.float32),
-            (rng.standard_normal((H, K)) * np.sqrt(1 / H)).astype(np.float32),
-            np.zeros(K, np.float32)]
+    return mlp_step.init_params(seed, hidden=H)
 
 
 def graphflow_step(params, fuse: bool):

@@ -21,11 +21,12 @@ import graphflow as gf
 D, H, K, LR = 784, 256, 10, 0.1
 
 
-def init_params(seed=0):
+def init_params(seed=0, hidden=H):
+    """He-initialized W1 (D x hidden), W2 (hidden x K) and zero biases, float32."""
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((D, H)) * np.sqrt(2 / D)).astype(np.float32),
-            np.zeros(H, np.float32),
-            (rng.standard_normal((H, K)) * np.sqrt(1 / H)).astype(np.float32),
+    return [(rng.standard_normal((D, hidden)) * np.sqrt(2 / D)).astype(np.float32),
+            np.zeros(hidden, np.float32),
+            (rng.standard_normal((hidden, K)) * np.sqrt(1 / hidden)).astype(np.float32),
             np.zeros(K, np.float32)]
 
 
