@@ -39,12 +39,12 @@ def test_a_pipeline_that_does_not_settle_warns_naming_the_pass(monkeypatch):
     monkeypatch.setitem(passes.CHANGES, "grow", lambda fn: True)
     with pytest.warns(UserWarning, match=rf"did not settle in {passes.MAX_ROUNDS} rounds.*'grow'"):
         fn, records = passes.optimize(_function())
-    assert max(r.round for r in records) == passes.MAX_ROUNDS
+    assert max(r.round for r in records if r.name not in passes.FINAL_PASSES) == passes.MAX_ROUNDS
 
 
 def test_a_pipeline_that_settles_says_nothing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fn, records = passes.optimize(_function())
-    assert max(r.round for r in records) < passes.MAX_ROUNDS
+    assert max(r.round for r in records if r.name not in passes.FINAL_PASSES) < passes.MAX_ROUNDS
     assert [n.type for n in fn.nodes] == ["placeholder", "exp"]  # x * 1.0 simplified away

@@ -807,7 +807,8 @@ def test_optimized_view_shows_what_the_compiler_runs_with_pass_tags():
         assert len(found) <= 1, (name, found)
         if found:
             tags[name] = found[0]
-    assert set(tags.values()) <= {"[fold]", "[cse]", "[simplify]", "[losses]", "[stabilize]"}
+    assert set(tags.values()) <= {"[fold]", "[cse]", "[simplify]", "[losses]", "[stabilize]",
+                                  "[epilogues]"}
     assert "[losses]" in tags.values() and "[fold]" in tags.values()
     assert tags == {n.op_name: f"[{t}]" for n, t in fn.origin.items() if n in needed}
     assert tags["scale"] == "[fold]"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..function import Function, collection_paused
-from . import cse, fold, fuse, losses, prune, simplify, stabilize
+from . import cse, epilogues, fold, fuse, losses, prune, simplify, stabilize
 from .check import check_graph
 from .rewrite import same_signature
 
@@ -25,18 +25,19 @@ PIPELINE: Tuple[Tuple[str, Callable[[Function], Function]], ...] = (
     ("simplify", simplify.run),
     ("losses", losses.run),  # before stabilize, which would take its log(sigmoid) apart
     ("stabilize", stabilize.run),
+    ("epilogues", epilogues.run),  # updates by a matrix product as one GEMM
     ("fuse", fuse.run),  # last: the others see the ops it would hide
 )
 PASS_NAMES = tuple(name for name, _ in PIPELINE)
 # Passes run once after the others have settled, in pipeline order.
-FINAL_PASSES = ("fuse",)
+FINAL_PASSES = ("epilogues", "fuse")
 # What runs by default: every pass but fuse, which gf.Session(fuse=True) adds (numpy backend).
 DEFAULT_PASSES = tuple(name for name in PASS_NAMES if name != "fuse")
 # name -> whether the pass could change a function (False: run(fn) would be a copy of fn)
 CHANGES: Dict[str, Callable[[Function], bool]] = {
     "prune": prune.changes, "fold": fold.changes, "cse": cse.changes,
     "simplify": simplify.changes, "losses": losses.changes, "stabilize": stabilize.changes,
-    "fuse": fuse.changes,
+    "epilogues": epilogues.changes, "fuse": fuse.changes,
 }
 if set(CHANGES) != set(PASS_NAMES):
     raise AssertionError(f"passes without a changes() test: {set(PASS_NAMES) ^ set(CHANGES)}")

@@ -11,7 +11,7 @@ from ...interpreter import evaluate
 from ...ops.fused import describe_steps
 from ...store import VariableStore
 from ..base import Backend
-from . import conv, fused_jit, pool  # noqa: F401,E402  (their rules join the table)
+from . import blas, conv, fused_jit, pool  # noqa: F401,E402  (their rules join the table)
 from .lowering import NUMPY_TABLE
 
 
@@ -63,7 +63,10 @@ class NumpyBackend(Backend):
         return value
 
     def prepare(self, node):
-        """A fused node's loop, compiled now for its inputs' static shapes and dtypes."""
+        """A fused node's loop, compiled now for its inputs' static shapes and dtypes; a
+        matmul_accumulate's GEMM call (blas.py)."""
+        if node.type == "matmul_accumulate":
+            return blas.prepare(node)
         return fused_jit.prepare(node.attrs["steps"], [i.shape for i in node.inputs],
                                  [i.dtype for i in node.inputs])
 

@@ -87,3 +87,4 @@ T.reference("string_join", "as_string", "scalar_summary", "histogram_summary", "
 T.template("assign", "{0}[...] = {1}")
 T.template("assign_add", "{0} += {1}")
 T.template("assign_sub", "{0} -= {1}")
+T.template("matmul_accumulate", "{prepared}({0}, {1}, {2})")  # one GEMM into {0} (blas.py)

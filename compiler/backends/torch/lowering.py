@@ -372,3 +372,4 @@ T.reference("string_join", "as_string", "scalar_summary", "histogram_summary", "
 T.template("assign", "{0}.copy_({1})")
 T.template("assign_add", "{0}.add_({1})")
 T.template("assign_sub", "{0}.sub_({1})")
+T.template("matmul_accumulate", "{0}.addmm_({1}, {2}, beta={beta}, alpha={alpha})")  # one GEMM
