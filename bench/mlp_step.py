@@ -1,7 +1,8 @@
 """One training step of the product's MLP, sigma(W2 relu(X W1 + b1) + b2), H=256, float32, BCE on
-the 10 sigmoid outputs, SGD: graphflow compiled (numpy backend) vs the reference interpreter vs
-hand-written numpy vs PyTorch eager vs graphflow's torch backend on the CPU, measured side by side
-in one run.
+the 10 sigmoid outputs, SGD: graphflow compiled (numpy backend; unfused and fused) vs the
+reference interpreter vs hand-written numpy vs PyTorch eager vs torch.compile vs graphflow's torch
+backend on the CPU, measured side by side in one run, with each one's first call (its compile)
+and the share of the machine's measured sgemm peak.
 
     python bench/mlp_step.py [--batches 32 128 1024] [--repeats 30] [--out FILE.json]
 """
@@ -128,6 +129,36 @@ def torch_step(params, device="cpu"):
     return step
 
 
+def torch_compiled_step(params):
+    """torch.compile's version: the forward and loss compiled (TorchInductor, C++ on the CPU; its
+    backward compiled by AOTAutograd), the gradients and the SGD update as in eager mode.
+    Compiling the whole step (autograd.grad inside) breaks the graph and ran slower than eager."""
+    import torch
+    torch.set_num_threads(2)
+    ps = [torch.tensor(p, requires_grad=True) for p in params]
+
+    def loss_of(X, Y, W1, b1, W2, b2):
+        logits = torch.relu(X @ W1 + b1) @ W2 + b2
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, Y)
+    compiled = torch.compile(loss_of)
+
+    def step(X, Y):
+        loss = compiled(torch.from_numpy(X), torch.from_numpy(Y), *ps)
+        grads = torch.autograd.grad(loss, ps)
+        with torch.no_grad():
+            torch._foreach_add_(ps, grads, alpha=-LR)
+        return loss.item()
+    return step
+
+
+def first_call_seconds(make, X, Y):
+    """(the step `make()` builds, seconds for building it and its first call: the compile)."""
+    t0 = time.perf_counter()
+    step = make()
+    step(X, Y)
+    return step, time.perf_counter() - t0
+
+
 def matmul_peak(n=1024, repeats=5):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
@@ -144,17 +175,21 @@ def step_flops(batch):
     return 2 * batch * (D * H + H * K) + 2 * batch * (H * K + K * H + D * H)
 
 
-def measure(steps, X, Y, repeats):
-    """Median microseconds per step, the contenders interleaved so noise hits them alike."""
+def measure(steps, X, Y, repeats, block=5):
+    """Median microseconds per step. The contenders take turns, `block` steps each, for `repeats`
+    rounds, so noise hits them alike; within a turn a contender runs as in a training loop (its
+    arrays in cache), which stepping them one by one would not let it (the interpreter's fresh
+    arrays evict the others' between every step)."""
     for f in steps.values():
         for _ in range(3):
             f(X, Y)
     times = {name: [] for name in steps}
     for _ in range(repeats):
         for name, f in steps.items():
-            t0 = time.perf_counter()
-            f(X, Y)
-            times[name].append(time.perf_counter() - t0)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f(X, Y)
+                times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(t) * 1e6 for name, t in times.items()}
 
 
@@ -167,21 +202,41 @@ def measure_alone(step, X, Y, repeats):
     return us
 
 
+CONTENDERS = ("graphflow compiled", "graphflow fused", "graphflow interpreter", "numpy by hand",
+              "pytorch eager", "torch.compile", "graphflow torch (cpu)")
+
+
 def markdown_table(rows) -> str:
-    """The README's table: microseconds per step and the ratios that the targets are about."""
+    """The README's table: microseconds per step, the ratios the targets are about, and the
+    compiled step's share of the machine's sgemm peak."""
     lines = ["| batch | graphflow compiled | fused | interpreter | numpy by hand | PyTorch eager "
-             "| graphflow torch backend (CPU) | compiled / numpy | compiled / PyTorch "
-             "| fused / PyTorch | interpreter / compiled | torch backend / PyTorch |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| torch.compile | graphflow torch backend (CPU) | compiled / PyTorch eager "
+             "| compiled / torch.compile | compiled, % of sgemm peak |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for batch in sorted({r["batch"] for r in rows}):
-        us = {r["contender"]: r["us_per_step"] for r in rows if r["batch"] == batch}
-        c, i = us["graphflow compiled"], us["graphflow interpreter"]
-        n, t = us["numpy by hand"], us["pytorch eager"]
-        b, f = us["graphflow torch (cpu)"], us["graphflow fused"]
-        lines.append(f"| {batch} | {c:.0f} µs | {f:.0f} µs | {i:.0f} µs | {n:.0f} µs | {t:.0f} µs "
-                     f"| {b:.0f} µs | {c / n:.2f} | {c / t:.2f} | {f / t:.2f} | {i / c:.2f} "
-                     f"| {b / t:.2f} |")
+        got = {r["contender"]: r for r in rows if r["batch"] == batch}
+        us = {name: got[name]["us_per_step"] for name in CONTENDERS}
+        c = us["graphflow compiled"]
+        cells = " | ".join(f"{us[name]:.0f} µs" for name in CONTENDERS)
+        lines.append(f"| {batch} | {cells} | {c / us['pytorch eager']:.2f} "
+                     f"| {c / us['torch.compile']:.2f} "
+                     f"| {100 * got['graphflow compiled']['fraction_of_peak']:.0f}% |")
     return "\n".join(lines)
+
+
+def contenders(params, batch):
+    """name -> a function making the step, in CONTENDERS order; the first group is measured in
+    turns, the rest (PyTorch's threads) each alone."""
+    return {
+        "graphflow compiled": lambda: graphflow_step(params, optimize=True),
+        "graphflow fused": lambda: graphflow_step(params, optimize=True, fuse=True),
+        "graphflow interpreter": lambda: graphflow_step(params, optimize=False),
+        "numpy by hand": lambda: NumpyStep(params, batch),
+    }, {
+        "pytorch eager": lambda: torch_step(params),
+        "torch.compile": lambda: torch_compiled_step(params),
+        "graphflow torch (cpu)": lambda: graphflow_step(params, True, "torch"),
+    }
 
 
 def main():
@@ -196,27 +251,27 @@ def main():
     rows = []
     print(f"float32 matmul peak (1024^3): {peak / 1e9:.1f} GFLOP/s; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
-    print(f"{'batch':>5} {'contender':<22} {'us/step':>9} {'x numpy':>8} {'% peak':>7}")
+    print(f"{'batch':>5} {'contender':<22} {'us/step':>9} {'x numpy':>8} {'% peak':>7} "
+          f"{'first call':>11}")
     for batch in args.batches:
         rng = np.random.default_rng(batch)
         X = rng.random((batch, D), dtype=np.float32)
         Y = np.eye(K, dtype=np.float32)[rng.integers(0, K, batch)]
-        steps = {
-            "graphflow compiled": graphflow_step(params, optimize=True),
-            "graphflow fused": graphflow_step(params, optimize=True, fuse=True),
-            "graphflow interpreter": graphflow_step(params, optimize=False),
-            "numpy by hand": NumpyStep(params, batch),
-        }
-        us = measure(steps, X, Y, args.repeats)
-        us["pytorch eager"] = measure_alone(torch_step(params), X, Y, args.repeats)
-        us["graphflow torch (cpu)"] = measure_alone(graphflow_step(params, True, "torch"), X, Y,
-                                                    args.repeats)
+        in_turns, alone = contenders(params, batch)
+        made = {name: first_call_seconds(make, X, Y) for name, make in in_turns.items()}
+        us = measure({name: step for name, (step, _) in made.items()}, X, Y, args.repeats)
+        for name, make in alone.items():
+            made[name] = first_call_seconds(make, X, Y)
+            us[name] = measure_alone(made[name][0], X, Y, args.repeats)
         base = us["numpy by hand"]
-        for name, t in us.items():
+        for name in CONTENDERS:
+            t, first = us[name], made[name][1]
             frac = step_flops(batch) / (t * 1e-6) / peak
             rows.append({"batch": batch, "contender": name, "us_per_step": round(t, 1),
-                         "ratio_to_numpy": round(t / base, 3), "fraction_of_peak": round(frac, 3)})
-            print(f"{batch:>5} {name:<22} {t:9.1f} {t / base:8.2f} {100 * frac:6.1f}%")
+                         "ratio_to_numpy": round(t / base, 3), "fraction_of_peak": round(frac, 3),
+                         "first_call_seconds": round(first, 4)})
+            print(f"{batch:>5} {name:<22} {t:9.1f} {t / base:8.2f} {100 * frac:6.1f}% "
+                  f"{first:10.3f}s")
     coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
     result = {"machine": machine(openblas_coretype=coretype),
               "matmul_peak_gflops": round(peak / 1e9, 1), "rows": rows}

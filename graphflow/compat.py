@@ -121,10 +121,16 @@ UNSUPPORTED = {
 }
 
 
+class UnsupportedError(NotImplementedError, AttributeError):
+    """A TF1 name graphflow does not have: a NotImplementedError saying so, and an AttributeError
+    too, so that hasattr(), getattr(module, name, default), pickle and inspect (which look up
+    names a module may lack) see a missing attribute rather than fail."""
+
+
 def unsupported(name: str):
     """The error for a TF1 name graphflow does not support (None if the name is not known)."""
     why = UNSUPPORTED.get(name)
     if why is None:
         return None
-    return NotImplementedError(f"graphflow does not support {why}. See the README section "
-                               f"'Coming from TensorFlow 1' for what is supported.")
+    return UnsupportedError(f"graphflow does not support {why}. See the README section "
+                            f"'Coming from TensorFlow 1' for what is supported.")

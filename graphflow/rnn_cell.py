@@ -23,7 +23,7 @@ from compiler.ops.nn import sigmoid, tanh
 from compiler.ops.shape import concat
 from compiler.shapes import fmt
 
-from .compat import zeros
+from .compat import UnsupportedError, zeros
 from .initializers import zeros_initializer
 from .variable_scope import (
     VariableScope,
@@ -264,5 +264,5 @@ from .rnn_wrappers import DropoutWrapper  # noqa: E402
 def __getattr__(name: str):
     if name.startswith("_"):
         raise AttributeError(name)
-    raise NotImplementedError(f"graphflow does not support tf.nn.rnn_cell.{name}: of "
-                              f"tf.nn.rnn_cell it has {', '.join(__all__)}")
+    raise UnsupportedError(f"graphflow does not support tf.nn.rnn_cell.{name}: of "
+                           f"tf.nn.rnn_cell it has {', '.join(__all__)}")

@@ -266,3 +266,18 @@ def test_multi_rnn_cell_stacks_cells_in_order(state_is_tuple):
         got_state = got_state if state_is_tuple else np.split(got_state, [UNITS], axis=1)
         np.testing.assert_allclose(got_state[0], new_h0, rtol=1e-12)
         np.testing.assert_allclose(got_state[1], new_h1, rtol=1e-12)
+
+
+def test_missing_tf1_names_are_missing_attributes_too():
+    """hasattr/getattr-with-default, pickle and inspect look up names a module may lack: they see
+    a missing attribute (TorchInductor's cache key walks modules so, and failed on a bare
+    NotImplementedError), while a direct use still says what graphflow lacks."""
+    import pickle
+
+    for module, name in ((gf.nn.rnn_cell, "NASCell"), (gf.contrib.rnn, "NASCell"),
+                         (gf.contrib.layers, "xavier_initializer"), (gf.contrib, "slim")):
+        assert not hasattr(module, name)
+        assert getattr(module, name, "default") == "default"
+        with pytest.raises(NotImplementedError, match=name):
+            getattr(module, name)
+    assert pickle.loads(pickle.dumps(gf.nn.rnn_cell.BasicRNNCell)) is gf.nn.rnn_cell.BasicRNNCell

@@ -4,12 +4,13 @@ NotImplementedError saying so."""
 
 from __future__ import annotations
 
+from ..compat import UnsupportedError
 from . import layers, rnn
 
 __all__ = ["layers", "rnn"]
 
 
 def __getattr__(name: str):
-    raise NotImplementedError(f"graphflow does not support tf.contrib.{name}: of tf.contrib it "
-                              f"has tf.contrib.layers.flatten and tf.contrib.rnn's basic cells "
-                              f"and static_rnn only")
+    raise UnsupportedError(f"graphflow does not support tf.contrib.{name}: of tf.contrib it "
+                           f"has tf.contrib.layers.flatten and tf.contrib.rnn's basic cells "
+                           f"and static_rnn only")

@@ -6,6 +6,7 @@ from typing import Optional
 
 from compiler.graph import Node
 
+from ..compat import UnsupportedError
 from ..conv_layers import flatten as _flatten
 
 __all__ = ["flatten"]
@@ -20,6 +21,6 @@ def flatten(inputs, outputs_collections=None, scope: Optional[str] = None) -> No
 
 
 def __getattr__(name: str):
-    raise NotImplementedError(f"graphflow does not support tf.contrib.layers.{name}: of "
-                              f"tf.contrib.layers it has flatten only (gf.layers has dense, "
-                              f"conv2d, pooling and batch_normalization)")
+    raise UnsupportedError(f"graphflow does not support tf.contrib.layers.{name}: of "
+                           f"tf.contrib.layers it has flatten only (gf.layers has dense, "
+                           f"conv2d, pooling and batch_normalization)")

@@ -3,6 +3,7 @@ static_bidirectional_rnn (the same objects as gf.nn's); nothing else of tf.contr
 
 from __future__ import annotations
 
+from ..compat import UnsupportedError
 from ..rnn import static_rnn
 from ..rnn_cell import (
     BasicLSTMCell,
@@ -21,5 +22,5 @@ __all__ = ["BasicLSTMCell", "BasicRNNCell", "DropoutWrapper", "GRUCell", "LSTMCe
 
 
 def __getattr__(name: str):
-    raise NotImplementedError(f"graphflow does not support tf.contrib.rnn.{name}: of "
-                              f"tf.contrib.rnn it has {', '.join(__all__)}")
+    raise UnsupportedError(f"graphflow does not support tf.contrib.rnn.{name}: of "
+                           f"tf.contrib.rnn it has {', '.join(__all__)}")
