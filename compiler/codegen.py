@@ -58,6 +58,7 @@ class Generated:
     ops: Tuple[str, ...]               # op types executed, in order
     line_nodes: Dict[int, Node]        # source line -> node computed there
     buffers: Dict[str, np.ndarray] = field(default_factory=dict)
+    compiled_source: str = ""          # source of what the backend compiled for runs (native)
 
 
 def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
@@ -84,7 +85,12 @@ def generate(fn: Function, reuse_memory: bool = True, name: str = "step",
     renderer = _Renderer(backend, listing, fn, check_numerics)
     for stmt in listing.statements:
         stmt.code = renderer.statement(stmt, rules.get(stmt.node))
-    return renderer.finish(name)
+    compiled = ""
+    if not check_numerics:  # a backend may compile runs of statements as one (native)
+        listing.statements, compiled = backend.regroup(listing, fn, renderer.bind)
+    generated = renderer.finish(name)
+    generated.compiled_source = compiled
+    return generated
 
 
 class _Renderer:
@@ -201,7 +207,8 @@ class _Renderer:
         source, line_nodes = assemble(header, listing.statements, returns)
         filename = f"<graphflow-program-{next(_program_ids)}>"
         function = compile_function(source, filename, self.namespace, name)
-        ops = tuple(s.node.opdef.name for s in listing.statements if s.node is not None)
+        ops = tuple(n.opdef.name for s in listing.statements
+                    for n in (s.nodes or ((s.node,) if s.node is not None else ())))
         return Generated(source, function, filename, header, listing.statements, returns,
                          listing.variables, tuple(v.key for v in listing.variables),
                          listing.undo, self.needs_state, ops, line_nodes, self.buffers)

@@ -293,6 +293,8 @@ class Program:
         source of any kernel the backend compiles for it (fused loops)."""
         spec = self._spec()
         extra = self.backend.kernel_sources(spec.function.nodes)
+        if spec.generated.compiled_source:
+            extra = spec.generated.compiled_source + ("\n" + extra if extra else "")
         return spec.generated.source + ("\n\n" + extra if extra else "")
 
     @property

@@ -76,6 +76,7 @@ class Statement:
     frees: List[str] = field(default_factory=list)  # names that die after it
     hold: bool = False
     code: List[str] = field(default_factory=list)
+    nodes: Tuple[Node, ...] = ()       # what a backend's compiled run of statements computes
 
 
 @dataclass

@@ -78,13 +78,15 @@ class Session:
     pass pipeline into generated numpy code; optimize=False runs the reference interpreter.
     `passes` names the passes to run (default: compiler.passes.DEFAULT_PASSES, all but "fuse"),
     fuse=True adds elementwise fusion (chains of elementwise ops as one loop, compiled with numba
-    where it is installed; numpy backend; see the README's "Fusion"), `check=True`
+    where it is installed; numpy and native backends; see the README's "Fusion"; None: the
+    backend's default, on for the native backend only), `check=True`
     verifies the graph after every pass, and reuse_memory=False gives every value a fresh array.
     check_numerics=True stops a run at the first node whose value holds inf or NaN, naming it
     (as you named it, also after compiler rewrites), its op, your file:line and its inputs; off,
     it costs nothing (the generated code has no trace of it).
 
-    backend="numpy" (the default) generates numpy code; backend="torch" generates torch code for
+    backend="numpy" (the default) generates numpy code; backend="native" the same with runs of
+    statements compiled to C (compiler/backends/native/); backend="torch" generates torch code for
     `device` ("cpu", "cuda", "cuda:N"; None: cuda when available, else cpu), keeping the
     variables there as torch tensors. Feeds may then be numpy arrays or torch tensors; results
     are numpy arrays, or torch tensors with return_tensors=True. Checkpoints are the same .npz
@@ -102,7 +104,7 @@ class Session:
                  check: bool = False, reuse_memory: bool = True, check_numerics: bool = False,
                  backend: str = "numpy", device: Optional[str] = None,
                  return_tensors: bool = False, cache_size: int = DEFAULT_CACHE_SIZE,
-                 fuse: bool = False):
+                 fuse: Optional[bool] = None):
         # TF1's positional order is (target, graph, config); gf.Session(graph) works too.
         if isinstance(target, Graph) and graph is None:
             target, graph = None, target
@@ -120,6 +122,8 @@ class Session:
             if unknown:
                 raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
         self.backend = get_backend(backend, device)
+        if fuse is None:
+            fuse = self.backend.fuses_by_default
         if fuse:
             if not self.backend.fuses:
                 raise ValueError(f"fuse=True: backend={backend!r} does not run fused kernels; "

@@ -36,6 +36,7 @@ import itertools
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -45,6 +46,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import graphflow as gf
+from compiler.backends.native import segments
 from compiler.passes import DEFAULT_PASSES
 
 RTOL, ATOL = 1e-9, 1e-11          # float64: every executor against torch
@@ -811,10 +813,12 @@ def assert_agree(prog: Program, got: List[np.ndarray], want: List[np.ndarray], w
                                    err_msg=f"{label} ({what})\n{prog.text()}")
 
 
-def check_program(prog: Program, passes: Optional[List[str]] = None, accept=assume):
-    """Interpreter, compiled program (every pass, and the `passes` subset when given) and torch
-    agree in float64; the compiled program's results survive a second run with other feeds, which
-    agrees with the interpreter too. `accept(condition)` drops examples outside the domain."""
+def check_program(prog: Program, passes: Optional[List[str]] = None, accept=assume,
+                  backend: str = "numpy"):
+    """Interpreter, compiled program (every pass, and the `passes` subset when given, on
+    `backend`) and torch agree in float64; the compiled program's results survive a second run
+    with other feeds, which agrees with the interpreter too. `accept(condition)` drops examples
+    outside the domain."""
     arrays = prog.arrays(np.float64)
     want = run_torch(prog, arrays)
     accept(well_behaved(want))
@@ -833,8 +837,14 @@ def check_program(prog: Program, passes: Optional[List[str]] = None, accept=assu
     assert_agree(prog, on_torch, want, "torch backend vs torch", RTOL, ATOL)
     assert_agree(prog, on_torch, first, "torch backend vs numpy backend", RTOL, ATOL)
     if passes is not None:
-        some = gfp.run(gfp.session(optimize=True, passes=passes), arrays)
-        assert_agree(prog, some, want, f"compiled with passes {passes} vs torch", RTOL, ATOL)
+        session = gfp.session(optimize=True, passes=passes, backend=backend)
+        some = gfp.run(session, arrays)
+        assert_agree(prog, some, want, f"{backend}, passes {passes} vs torch", RTOL, ATOL)
+        if backend != "numpy":  # and again with other feeds: buffers reused, nothing stale
+            again = gfp.run(session, [a * 0.5 + 0.25 for a in arrays])
+            other = gfp.run(interpreter, [a * 0.5 + 0.25 for a in arrays])
+            if well_behaved(other):
+                assert_agree(prog, again, other, f"{backend}, second feed", RTOL, ATOL)
 
     kept = [np.array(r) for r in first]
     other = [a * 0.5 + 0.25 for a in arrays]
@@ -864,6 +874,15 @@ def test_compiled_interpreter_and_torch_agree(prog, passes):
 @given(programs())
 def test_fused_programs_agree(prog):
     check_program(prog, list(DEFAULT_PASSES) + ["fuse"])
+
+
+# The native backend (runs of statements compiled to C) against the same references; as few
+# examples as the fused test, each new run being a compile.
+@settings(DIFFERENTIAL, max_examples=40)
+@given(programs())
+def test_native_programs_agree(prog):
+    with mock.patch.object(segments, "MIN_STATEMENTS", 1):  # single ops compiled too
+        check_program(prog, list(DEFAULT_PASSES), backend="native")
 
 
 @FLOAT32

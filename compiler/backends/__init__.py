@@ -32,6 +32,8 @@ def register_backend(name: str, module: str, install: str = "") -> None:
 
 
 register_backend("numpy", "compiler.backends.numpy")
+register_backend("native", "compiler.backends.native",
+                 "the native backend compiles C with the system's C compiler")
 register_backend("torch", "compiler.backends.torch",
                  "the torch backend needs PyTorch: pip install 'graphflow[torch]' "
                  "(or pip install torch)")

@@ -63,6 +63,7 @@ class Backend(ABC):
     copy: str = ""
     has_tensors: bool = False
     fuses: bool = False  # runs the fuse pass's fused nodes as compiled loops (Session(fuse=True))
+    fuses_by_default: bool = False  # Session(fuse=None) adds the fuse pass
     interprets: bool = False
 
     # -- code generation ---------------------------------------------------------------------------
@@ -134,6 +135,13 @@ class Backend(ABC):
         """A callable computing `node` (its inputs' shapes and dtypes are static), for a rule
         whose template says {prepared}; only backends with such rules need it."""
         raise NotImplementedError(f"the {self.name} backend prepares no kernels")
+
+    def regroup(self, listing, fn, bind):
+        """(statements, source): the listing's rendered statements, runs of them possibly
+        replaced by one statement calling code this backend compiled for them (its `nodes` say
+        which), and that code's source; `bind(obj, hint)` names an object in the generated code.
+        Default: the statements as they are, no source."""
+        return listing.statements, ""
 
     def kernel_sources(self, nodes) -> str:
         """Source of kernels this backend compiles for some of `nodes` (fused loops), shown after

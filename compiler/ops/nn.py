@@ -136,9 +136,10 @@ def _sigmoid_xent_infer(inputs):
     return shape, dtype
 
 
-def _sigmoid_xent_kernel(labels, logits):
+def _sigmoid_xent_kernel(labels, logits, out=None):
     # max(x, 0) - x*z + log(1 + exp(-|x|)): never overflows, exact for saturated logits.
-    return np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+    return np.add(np.maximum(logits, 0) - logits * labels, np.log1p(np.exp(-np.abs(logits))),
+                  out=out)
 
 
 def _sigmoid_xent_grad(node, g):

@@ -70,7 +70,8 @@ T.template("argmin", "np.argmin({0}, axis={axis}).astype({output_type}, copy=Fal
 T.reference("reduction_size", "argmax")
 
 # -- nn, random, debugging, collectives
-T.reference("softmax", "log_softmax", "sigmoid_cross_entropy_with_logits")
+T.reference("softmax", "log_softmax")
+T.template("sigmoid_cross_entropy_with_logits", "{kernel}({0}, {1}{out})")
 T.reference("random_standard_normal", "truncated_normal", "random_uniform", "random_shuffle")
 T.reference("log_uniform_draw", "log_uniform_expected_count")  # candidate sampling
 T.reference("floordiv", "floormod")  # an integer divisor of zero raises, as in TF1

@@ -1,0 +1,258 @@
+"""C code for one statement of a native segment, from what its operands are: a `Val` is an array
+the segment reads or writes (a pointer, a dtype, a static shape and static strides in elements),
+or a size-1 constant written as a literal.
+
+    EMITTERS[op](node, out, ins, stmt) -> C lines, or None (the statement stays numpy code)
+
+Elementwise ops and fused chains become one loop over the output (flat where every operand is
+the output's shape and contiguous, or one value; nested with static strides otherwise: bias
+rows, columns, transposed operands); matmul and matmul_accumulate one call of numpy's own BLAS
+GEMM (transposed operands as its flags); reduce_sum/reduce_mean a zeroed output and one pass;
+variable updates a loop into the variable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import scalar
+from .scalar import C_TYPES
+
+# Each element is computed from the same element of its operands (or from values the loop does
+# not write): no iteration depends on another, also where the output is one of the inputs (an
+# in-place op), which GCC cannot prove and would otherwise check at run time, falling back to
+# scalar code when the two are the same array.
+_IVDEP = "#pragma GCC ivdep"
+
+
+def contiguous_strides(shape: Sequence[int]) -> Tuple[int, ...]:
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= max(d, 1)
+    return tuple(reversed(strides))
+
+
+@dataclass(frozen=True)
+class Val:
+    """An operand: `ptr` (a C pointer variable) with `shape` and `strides` (elements), or a
+    `literal` (one value). `base` names the argument it lives in (aliasing checks); `py` is a
+    Python expression for it (binding a view that outlives the segment)."""
+
+    dtype: np.dtype
+    shape: Tuple[int, ...]
+    ptr: Optional[str] = None
+    strides: Tuple[int, ...] = ()
+    literal: Optional[str] = None
+    base: Optional[str] = None
+    py: Optional[str] = None
+    py_base: Optional[str] = None  # the Python name of the array a view is of (None: not a view)
+
+    @property
+    def contiguous(self) -> bool:
+        return self.literal is None and all(
+            s == c for s, c, d in zip(self.strides, contiguous_strides(self.shape), self.shape)
+            if d != 1)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+def _broadcast_strides(v: Val, shape: Tuple[int, ...]) -> Optional[Tuple[int, ...]]:
+    """`v`'s strides read as an operand of `shape` (0 along broadcast axes), or None."""
+    if len(v.shape) > len(shape):
+        return None
+    pad = len(shape) - len(v.shape)
+    out = [0] * pad
+    for d, s, o in zip(v.shape, v.strides, shape[pad:]):
+        if d == o:
+            out.append(s if d != 1 else 0)
+        elif d == 1:
+            out.append(0)
+        else:
+            return None
+    return tuple(out)
+
+
+def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]], Tuple[
+        List[str], str]]) -> Optional[List[str]]:
+    """A loop writing every element of `out` (contiguous) from `leaves` (broadcast to its shape):
+    `body(element_exprs)` gives (lines computing temporaries, the value's expression)."""
+    if not out.contiguous or out.literal is not None:
+        return None
+    shape = out.shape
+    reads = []
+    for v in leaves:
+        if v.literal is not None:
+            reads.append(None)
+            continue
+        strides = _broadcast_strides(v, shape)
+        if strides is None:
+            return None
+        if v.base == out.base and strides != contiguous_strides(shape):
+            return None  # reads the output's memory in another order: not elementwise in place
+        reads.append(strides)
+    n = out.size
+    flat = all(r is None or r == contiguous_strides(shape) or not any(r) for r in reads)
+    t = C_TYPES[out.dtype]
+    lines = ["{"]
+    if flat or len(shape) <= 1:
+        index = ["i"] * 1
+        lines += [_IVDEP, f"for (npy_intp i = 0; i < {n}; i++) {{"]
+        exprs = [v.literal if r is None else (f"{v.ptr}[0]" if not any(r) else f"{v.ptr}[i]")
+                 for v, r in zip(leaves, reads)]
+        target = f"{out.ptr}[i]"
+    else:
+        index = [f"i{k}" for k in range(len(shape))]
+        for k, d in enumerate(shape):
+            if k == len(shape) - 1:
+                lines.append(_IVDEP)
+            lines.append(f"for (npy_intp i{k} = 0; i{k} < {d}; i{k}++)")
+        lines.append("{")
+        exprs = []
+        for v, r in zip(leaves, reads):
+            if r is None:
+                exprs.append(v.literal)
+            else:
+                terms = [f"i{k} * {s}" for k, s in enumerate(r) if s]
+                exprs.append(f"{v.ptr}[{' + '.join(terms) or '0'}]")
+        out_strides = contiguous_strides(shape)
+        target = f"{out.ptr}[{' + '.join(f'i{k} * {s}' for k, s in enumerate(out_strides))}]"
+    del index
+    temps, value = body(exprs)
+    lines += temps + [f"{target} = ({t})({value});", "}", "}"]
+    return lines
+
+
+def _one_op(node, out: Val, ins: Sequence[Val], stmt) -> Optional[List[str]]:
+    dtypes = [v.dtype for v in ins]
+    if scalar.expr(node.type, ["x"] * len(ins), out.dtype, dtypes) is None:
+        return None
+    return elementwise_loop(out, ins, lambda e: ([], scalar.expr(node.type, e, out.dtype,
+                                                                  dtypes)))
+
+
+def _fused(node, out: Val, ins: Sequence[Val], stmt) -> Optional[List[str]]:
+    steps = node.attrs["steps"]
+    dtypes = [v.dtype for v in ins] + [np.dtype(s.dtype) for s in steps]
+    for k, s in enumerate(steps):
+        if scalar.expr(s.op, ["x"] * len(s.args), dtypes[len(ins) + k],
+                       [dtypes[a] for a in s.args]) is None:
+            return None
+
+    def body(exprs: List[str]) -> Tuple[List[str], str]:
+        names, lines = list(exprs), []
+        for k, s in enumerate(steps):
+            dt = dtypes[len(ins) + k]
+            name = f"s{k}"
+            e = scalar.expr(s.op, [names[a] for a in s.args], dt, [dtypes[a] for a in s.args])
+            lines.append(f"{C_TYPES[dt]} {name} = {e};")
+            names.append(name)
+        return lines, names[-1]
+    return elementwise_loop(out, ins, body)
+
+
+def _gemm_operand(v: Val) -> Optional[Tuple[str, int]]:
+    """(transpose flag, leading dimension) of a 2-D operand for a row-major GEMM."""
+    if v.literal is not None or len(v.shape) != 2:
+        return None
+    rows, cols = v.shape
+    s0, s1 = v.strides
+    if (s1 == 1 or cols == 1) and s0 >= max(cols, 1):
+        return "CblasNoTrans", s0 if rows > 1 else max(cols, 1)
+    if (s0 == 1 or rows == 1) and s1 >= max(rows, 1):
+        return "CblasTrans", s1 if cols > 1 else max(rows, 1)
+    return None
+
+
+def _gemm(out: Val, a: Val, b: Val, alpha: str, beta: str) -> Optional[List[str]]:
+    if len(out.shape) != 2 or not out.contiguous or out.base in (a.base, b.base):
+        return None
+    fa, fb = _gemm_operand(a), _gemm_operand(b)
+    if fa is None or fb is None or a.dtype != out.dtype or b.dtype != out.dtype:
+        return None
+    m, n = out.shape
+    k = a.shape[1]
+    if k == 0:
+        return None
+    fn = {np.dtype(np.float32): "gf_sgemm", np.dtype(np.float64): "gf_dgemm"}.get(out.dtype)
+    if fn is None:
+        return None
+    return [f"{fn}(CblasRowMajor, {fa[0]}, {fb[0]}, {m}, {n}, {k}, {alpha}, {a.ptr}, {fa[1]}, "
+            f"{b.ptr}, {fb[1]}, {beta}, {out.ptr}, {max(n, 1)});"]
+
+
+def _matmul(node, out, ins, stmt):
+    a, b = ins
+    return _gemm(out, a, b, scalar.literal(1.0, out.dtype), scalar.literal(0.0, out.dtype))
+
+
+def _matmul_accumulate(node, out, ins, stmt):
+    var, a, b = ins
+    return _gemm(var, a, b, scalar.literal(node.attrs["alpha"], var.dtype),
+                 scalar.literal(node.attrs["beta"], var.dtype))
+
+
+def _update(sign: Optional[str]):
+    def emit(node, out, ins, stmt):
+        var, delta = ins
+        if stmt.written:
+            return []
+        if delta.dtype != var.dtype or var.dtype not in C_TYPES or delta.base == var.base:
+            return None
+        if sign is None:
+            return elementwise_loop(var, [delta], lambda e: ([], e[0]))
+        t = C_TYPES[var.dtype]
+        return elementwise_loop(var, [var, delta],
+                                lambda e: ([], f"(({t})(({e[0]}) {sign} ({e[1]})))"))
+    return emit
+
+
+def _reduce(mean: bool):
+    def emit(node, out, ins, stmt):
+        (x,) = ins
+        if x.literal is not None or x.dtype != out.dtype or x.dtype.kind != "f":
+            return None
+        if not out.contiguous or x.base == out.base:
+            return None
+        axes = node.attrs.get("axis")
+        axes = tuple(range(len(x.shape))) if axes is None else tuple(
+            a % len(x.shape) for a in (axes if isinstance(axes, tuple) else (axes,)))
+        kept = [k for k in range(len(x.shape)) if k not in axes]
+        kept_shape = [x.shape[k] for k in kept]
+        if math.prod(kept_shape) != out.size:
+            return None
+        t = C_TYPES[out.dtype]
+        ostr = contiguous_strides(kept_shape)
+        lines = ["{", f"for (npy_intp i = 0; i < {out.size}; i++) {out.ptr}[i] = 0;"]
+        for k, d in enumerate(x.shape):
+            if k == len(x.shape) - 1 and k not in axes:  # a row of sums: no dependence
+                lines.append(_IVDEP)
+            lines.append(f"for (npy_intp i{k} = 0; i{k} < {d}; i{k}++)")
+        src = " + ".join(f"i{k} * {s}" for k, s in enumerate(x.strides) if s) or "0"
+        dst = " + ".join(f"i{k} * {s}" for k, s in zip(kept, ostr) if s) or "0"
+        lines.append(f"{out.ptr}[{dst}] += {x.ptr}[{src}];")
+        if mean:
+            count = math.prod(x.shape[k] for k in axes)
+            lines.append(f"for (npy_intp i = 0; i < {out.size}; i++) "
+                         f"{out.ptr}[i] = ({t})({out.ptr}[i] / ({t}){count});")
+        return lines + ["}"]
+    return emit
+
+
+EMITTERS: Dict[str, Callable] = {
+    **{op: _one_op for op in scalar.SUPPORTED},
+    "fused": _fused,
+    "matmul": _matmul,
+    "matmul_accumulate": _matmul_accumulate,
+    "assign": _update(None),
+    "assign_add": _update("+"),
+    "assign_sub": _update("-"),
+    "reduce_sum": _reduce(False),
+    "reduce_mean": _reduce(True),
+}

@@ -1,0 +1,386 @@
+"""Native segments: each maximal run of statements the native backend compiles (emit.py) becomes
+one C function of one extension module per program, called from the generated Python code with
+the arrays the run reads and writes; everything else stays the numpy backend's code.
+
+    before:  matmul = np.matmul(x, W1, out=_buf0)
+             add = np.add(matmul, b1, out=_buf0)
+             Relu = np.maximum(add, 0, out=_buf1)
+    after:   # native: matmul, add, relu
+             _native_seg0(_c(x), W1, b1, _buf0, _buf1)
+             Relu = _buf1                          (names still read after the run)
+
+Shapes are static (the code is generated per feed signature); each C function checks its
+arguments' dtypes, sizes and layout before computing anything, and releases the GIL while it
+computes. Feeds and values numpy code made are passed through `_c` (a C-contiguous array: no
+copy when they are one already); planned buffers and variables are passed as they are.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ...statements import Statement
+from ..numpy import blas
+from . import build, emit
+from .emit import Val, contiguous_strides
+from .scalar import C_TYPES, literal
+
+MIN_STATEMENTS = 2  # a run computing fewer stays numpy code (one call either way)
+_VIEWS = {"identity", "stop_gradient", "reshape", "expand_dims", "squeeze", "transpose"}
+_TYPENUM = {"float": "NPY_FLOAT", "double": "NPY_DOUBLE", "npy_bool": "NPY_BOOL"}
+_ITEMSIZE = {"float": 4, "double": 8, "npy_bool": 1}
+
+
+def contiguous(value) -> np.ndarray:
+    """`value` as a C-contiguous ndarray (itself where it is one; 0-d values stay 0-d)."""
+    if type(value) is np.ndarray and value.flags.c_contiguous:
+        return value
+    return np.array(value, order="C", copy=True)
+
+
+@dataclass
+class _Arg:
+    expr: str            # the Python expression passed
+    ctype: str
+    nbytes: int
+    written: bool = False
+    strides: Optional[Tuple[int, ...]] = None  # a view's, in elements (None: C-contiguous)
+    shape: Tuple[int, ...] = ()
+
+
+@dataclass
+class _Run:
+    statements: List[Statement] = field(default_factory=list)
+    args: List[_Arg] = field(default_factory=list)
+    index: Dict[str, int] = field(default_factory=dict)   # Python expression -> argument
+    vals: Dict[str, Val] = field(default_factory=dict)    # names defined in the run
+    code: List[str] = field(default_factory=list)
+    computing: int = 0
+
+
+class Segmenter:
+    """Finds the runs of one listing and rewrites its statements (module docstring)."""
+
+    def __init__(self, listing, fn, bind: Callable[[object, str], str]):
+        self.listing, self.bind = listing, bind
+        self.c = bind(contiguous, "c")
+        n_feeds = len(listing.params) - len(listing.variables)
+        self.feeds = set(listing.params[:n_feeds])
+        self.variable_names = set(listing.params[n_feeds:])
+        self.defined: Dict[str, Tuple[object, Statement]] = {}
+        self.nodes: Dict[str, object] = {}
+        for stmt in listing.statements:
+            if stmt.node is not None and stmt.target:
+                self.nodes[stmt.target] = stmt.node
+                self.defined[stmt.target] = (stmt.node, stmt)
+        self.param_nodes = dict(zip(listing.params, list(fn.inputs) + list(listing.variables)))
+        self.functions: List[Tuple[str, _Run]] = []
+        # names a run bound to views of an array it was passed: (that array's name, the view's
+        # shape, its strides over it), so a later run reads them without a copy
+        self.views: Dict[str, Tuple[str, Tuple[int, ...], Tuple[int, ...]]] = {}
+
+    # -- operands ---------------------------------------------------------------------------------
+    def _node_of(self, name: str):
+        node = self.nodes.get(name)
+        return self.param_nodes.get(name) if node is None else node
+
+    def _arg(self, run: _Run, expr: str, dtype, shape, written: bool = False,
+             strides: Optional[Tuple[int, ...]] = None) -> Optional[str]:
+        """The C pointer of argument `expr` (added if new), or None (not compilable)."""
+        ctype = C_TYPES.get(np.dtype(dtype))
+        if ctype is None:
+            return None
+        nbytes = int(np.prod(shape, dtype=np.int64)) * _ITEMSIZE[ctype]
+        if expr not in run.index:
+            run.index[expr] = len(run.args)
+            run.args.append(_Arg(expr, ctype, nbytes, written, strides, tuple(shape)))
+        arg = run.args[run.index[expr]]
+        if arg.ctype != ctype or arg.strides != strides:
+            return None
+        arg.nbytes = max(arg.nbytes, nbytes)
+        arg.written = arg.written or written
+        return f"a{run.index[expr]}"
+
+    def _outside(self, run: _Run, name: str) -> Optional[Val]:
+        """A value made before the run, as an operand."""
+        if name in self.views:  # passed as it is; its strides are checked
+            dtype, shape, strides, root = self.views[name]
+            ptr = self._arg(run, name, dtype, shape, strides=strides)
+            return None if ptr is None else Val(dtype, shape, ptr, strides, base=root, py=name)
+        constants = self.listing.constants
+        base = None
+        if name in constants:
+            value = np.asarray(constants[name])
+            if value.dtype not in C_TYPES:
+                return None
+            if value.size == 1:
+                return Val(value.dtype, value.shape, literal=literal(value.reshape(()),
+                                                                     value.dtype))
+            dtype, shape, expr = value.dtype, tuple(value.shape), f"{self.c}({name})"
+        else:
+            node = self._node_of(name)
+            if node is None or node.dtype is None:
+                return None
+            dtype, shape = node.dtype, tuple(node.shape)
+            made = self.defined.get(name)
+            if name in self.variable_names:
+                expr = name
+            elif made is not None and made[1].out is not None and made[0].type not in _VIEWS:
+                expr, base = name, made[1].out  # its planned buffer (aliasing checks)
+            else:
+                expr = f"{self.c}({name})"
+        ptr = self._arg(run, expr, dtype, shape)
+        if ptr is None:
+            return None
+        return Val(np.dtype(dtype), shape, ptr, contiguous_strides(shape), base=base or expr,
+                   py=expr)
+
+    def _operand(self, run: _Run, name: str) -> Optional[Val]:
+        val = run.vals.get(name)
+        return self._outside(run, name) if val is None else val
+
+    def _output(self, run: _Run, stmt: Statement) -> Optional[Val]:
+        node = stmt.node
+        if stmt.out is None:
+            return None
+        shape = tuple(node.shape)
+        ptr = self._arg(run, stmt.out, node.dtype, shape, written=True)
+        if ptr is None:
+            return None
+        return Val(np.dtype(node.dtype), shape, ptr, contiguous_strides(shape), base=stmt.out,
+                   py=stmt.out)
+
+    # -- statements -------------------------------------------------------------------------------
+    def _view(self, node, x: Val) -> Optional[Val]:
+        shape = tuple(node.shape)
+        if x.literal is not None:
+            return None
+        if node.type == "transpose":
+            perm = node.attrs.get("perm")
+            perm = tuple(range(len(x.shape)))[::-1] if perm is None else tuple(perm)
+            return Val(x.dtype, shape, x.ptr, tuple(x.strides[p] for p in perm), base=x.base,
+                       py=f"np.transpose({x.py}, {perm})", py_base=x.py_base or x.py)
+        if not x.contiguous:
+            return None
+        if node.type in ("identity", "stop_gradient"):
+            return x
+        return Val(x.dtype, shape, x.ptr, contiguous_strides(shape), base=x.base,
+                   py=f"np.reshape({x.py}, {shape})", py_base=x.py_base or x.py)
+
+    def _take(self, run: _Run, stmt: Statement) -> bool:
+        """Add `stmt` to `run` if it can be compiled; False (run unchanged) otherwise."""
+        node = stmt.node
+        if (node is None or stmt.hold or stmt.snapshot or not stmt.target
+                or node.dtype is None or node.shape is None or None in node.shape):
+            return False
+        if node.type not in emit.EMITTERS and node.type not in _VIEWS:
+            return False
+        if node.type in ("matmul", "matmul_accumulate") and blas.gemm(node.dtype) is None:
+            return False
+        mark = (len(run.args), dict(run.index), [replace(a) for a in run.args])
+        ins = [self._operand(run, a) for a in stmt.args]
+        if stmt.shapes or any(v is None for v in ins):
+            self._undo(run, mark)
+            return False
+        if node.type in _VIEWS:
+            out = self._view(node, ins[0])
+            code: Optional[List[str]] = []
+        else:
+            out = ins[0] if node.opdef.updates else self._output(run, stmt)
+            code = None if out is None else emit.EMITTERS[node.type](node, out, ins, stmt)
+        if out is None or code is None:
+            self._undo(run, mark)
+            return False
+        if node.opdef.updates:
+            self._arg(run, out.base, out.dtype, out.shape, written=True)
+        run.statements.append(stmt)
+        run.vals[stmt.target] = out
+        run.code += [f"/* {node.type} {node.op_name} */"] + code
+        run.computing += bool(code)
+        return True
+
+    @staticmethod
+    def _undo(run: _Run, mark) -> None:
+        count, index, args = mark
+        run.args, run.index = args[:count], index
+
+    # -- the rewrite ------------------------------------------------------------------------------
+    def statements(self) -> List[Statement]:
+        out: List[Statement] = []
+        run = _Run()
+        for stmt in self.listing.statements:
+            if self._take(run, stmt):
+                continue
+            out += self._flush(run)
+            run = _Run()
+            if self._take(run, stmt):
+                continue
+            out.append(stmt)
+        out += self._flush(run)
+        return out
+
+    def _flush(self, run: _Run) -> List[Statement]:
+        if run.computing < MIN_STATEMENTS:
+            return run.statements
+        k = len(self.functions)
+        self.functions.append((f"seg{k}", run))
+        defined = {s.target for s in run.statements}
+        freed = [n for s in run.statements for n in s.frees]
+        call = f"@SEG{k}@({', '.join(a.expr for a in run.args)})"
+        code = [f"# native: {', '.join(s.node.type for s in run.statements)}", call]
+        for s in run.statements:
+            if s.target not in freed:
+                val = run.vals[s.target]
+                code.append(f"{s.target} = {val.py}")
+                if s.node.type in _VIEWS and not val.contiguous:
+                    self.views[s.target] = (val.dtype, val.shape, val.strides, val.base)
+        frees = [n for n in dict.fromkeys(freed) if n not in defined]
+        return [Statement(code=code, frees=frees, nodes=tuple(s.node for s in run.statements))]
+
+
+def module_source(functions: List[Tuple[str, _Run]], blas_int: str) -> str:
+    """The C extension module holding every segment function."""
+    parts = [_HEADER.replace("BLASINT", blas_int)]
+    for name, run in functions:
+        parts.append(_function(name, run))
+    methods = "\n".join(f'    {{"{name}", (PyCFunction)(void (*)(void)){name}, METH_FASTCALL, '
+                        f'NULL}},' for name, _ in functions)
+    parts.append(_FOOTER.replace("@METHODS@", methods))
+    return "\n".join(parts)
+
+
+def _function(name: str, run: _Run) -> str:
+    lines = [f"static PyObject *{name}(PyObject *self, PyObject *const *args, Py_ssize_t n) {{",
+             f"    if (n != {len(run.args)}) {{ PyErr_SetString(PyExc_TypeError, "
+             f"\"{name}: wrong number of arguments\"); return NULL; }}"]
+    for k, a in enumerate(run.args):
+        lines.append(f"    {a.ctype} *a{k};")
+        if a.strides is None:
+            lines.append(f"    if (!gf_arg(args[{k}], {_TYPENUM[a.ctype]}, {a.nbytes}, "
+                         f"{int(a.written)}, (void **)&a{k}, \"{name}\", {k})) return NULL;")
+        else:
+            item = _ITEMSIZE[a.ctype]
+            dims = ", ".join(str(d) for d in a.shape) or "0"
+            strides = ", ".join(str(s * item) for s in a.strides) or "0"
+            lines.append(f"    {{ static const npy_intp d[] = {{{dims}}}, s[] = {{{strides}}};")
+            lines.append(f"      if (!gf_view(args[{k}], {_TYPENUM[a.ctype]}, {len(a.shape)}, "
+                         f"d, s, (void **)&a{k}, \"{name}\", {k})) return NULL; }}")
+    lines.append("    Py_BEGIN_ALLOW_THREADS")
+    lines += ["    " + line for line in run.code]
+    lines += ["    Py_END_ALLOW_THREADS", "    Py_RETURN_NONE;", "}"]
+    return "\n".join(lines)
+
+
+_HEADER = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/ndarraytypes.h>
+#include <math.h>
+#include <stdint.h>
+
+enum { CblasRowMajor = 101 };
+enum { CblasNoTrans = 111, CblasTrans = 112 };
+typedef void (*gf_sgemm_t)(int, int, int, BLASINT, BLASINT, BLASINT, float, const float *,
+                           BLASINT, const float *, BLASINT, float, float *, BLASINT);
+typedef void (*gf_dgemm_t)(int, int, int, BLASINT, BLASINT, BLASINT, double, const double *,
+                           BLASINT, const double *, BLASINT, double, double *, BLASINT);
+static gf_sgemm_t gf_sgemm;
+static gf_dgemm_t gf_dgemm;
+static PyTypeObject *gf_ndarray;
+
+static int gf_arg(PyObject *o, int typenum, npy_intp nbytes, int written, void **p,
+                  const char *fn, int k) {
+    if (!PyObject_TypeCheck(o, gf_ndarray)) {
+        PyErr_Format(PyExc_TypeError, "%s: argument %d is not a numpy array", fn, k);
+        return 0;
+    }
+    PyArrayObject *a = (PyArrayObject *)o;
+    int flags = PyArray_FLAGS(a);
+    npy_intp size = 1;
+    for (int d = 0; d < PyArray_NDIM(a); d++) size *= PyArray_DIMS(a)[d];
+    int item = typenum == NPY_DOUBLE ? 8 : (typenum == NPY_FLOAT ? 4 : 1);
+    if (PyArray_TYPE(a) != typenum || !(flags & NPY_ARRAY_C_CONTIGUOUS)
+            || (written && !(flags & NPY_ARRAY_WRITEABLE)) || size * item < nbytes) {
+        PyErr_Format(PyExc_ValueError, "%s: argument %d has another dtype, size or layout "
+                     "than the code was generated for", fn, k);
+        return 0;
+    }
+    *p = PyArray_DATA(a);
+    return 1;
+}
+
+static int gf_view(PyObject *o, int typenum, int nd, const npy_intp *dims,
+                   const npy_intp *strides, void **p, const char *fn, int k) {
+    if (!PyObject_TypeCheck(o, gf_ndarray)) {
+        PyErr_Format(PyExc_TypeError, "%s: argument %d is not a numpy array", fn, k);
+        return 0;
+    }
+    PyArrayObject *a = (PyArrayObject *)o;
+    int same = PyArray_TYPE(a) == typenum && PyArray_NDIM(a) == nd;
+    for (int d = 0; same && d < nd; d++)
+        same = PyArray_DIMS(a)[d] == dims[d]
+               && (dims[d] == 1 || PyArray_STRIDES(a)[d] == strides[d]);
+    if (!same) {
+        PyErr_Format(PyExc_ValueError, "%s: argument %d has another dtype, shape or layout "
+                     "than the code was generated for", fn, k);
+        return 0;
+    }
+    *p = PyArray_DATA(a);
+    return 1;
+}
+
+static PyObject *set_gemm(PyObject *self, PyObject *args) {
+    unsigned long long s, d;
+    if (!PyArg_ParseTuple(args, "KK", &s, &d)) return NULL;
+    gf_sgemm = (gf_sgemm_t)(uintptr_t)s;
+    gf_dgemm = (gf_dgemm_t)(uintptr_t)d;
+    Py_RETURN_NONE;
+}
+"""
+
+_FOOTER = r"""
+static PyMethodDef methods[] = {
+    {"set_gemm", set_gemm, METH_VARARGS, NULL},
+@METHODS@
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "@NAME@", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit_@NAME@(void) {
+    PyObject *np = PyImport_ImportModule("numpy");
+    if (np == NULL) return NULL;
+    gf_ndarray = (PyTypeObject *)PyObject_GetAttrString(np, "ndarray");
+    Py_DECREF(np);
+    if (gf_ndarray == NULL) return NULL;
+    return PyModule_Create(&module);
+}
+"""
+
+
+def regroup(listing, fn, bind: Callable[[object, str], str]) -> Tuple[List[Statement], str]:
+    """The listing's statements with its native runs as calls of one compiled module, and the
+    module's C source."""
+    seg = Segmenter(listing, fn, bind)
+    statements = seg.statements()
+    if not seg.functions:
+        return statements, ""
+    found = [blas.gemm(np.float32), blas.gemm(np.float64)]
+    integer = next((f[1] for f in found if f is not None), ctypes.c_int)
+    source = module_source(seg.functions, "int64_t" if ctypes.sizeof(integer) == 8 else "int")
+    module = build.load("gf_native", source)
+    module.set_gemm(*[(ctypes.cast(f[0], ctypes.c_void_p).value or 0) if f else 0
+                      for f in found])
+    names = {f"@SEG{k}@": bind(getattr(module, name), f"native_{name}_")
+             for k, (name, _) in enumerate(seg.functions)}
+    for stmt in statements:
+        for k, line in enumerate(stmt.code):
+            if line.startswith("@SEG"):
+                token = line[:line.index("(")]
+                stmt.code[k] = names[token] + line[len(token):]
+    return statements, source
