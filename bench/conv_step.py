@@ -1,6 +1,7 @@
 """One Adam training step of TF1's Deep MNIST CNN (examples/mnist_cnn.py), float32: graphflow's
-generated numpy code, graphflow's torch backend on the CPU, PyTorch eager (NCHW and
-channels_last, 2 threads) and a hand-written numpy step, measured side by side in one run.
+generated numpy code, its native backend, graphflow's torch backend on the CPU, PyTorch eager
+(NCHW and channels_last, 2 threads) and a hand-written numpy step, measured side by side in one
+run.
 
     python bench/conv_step.py [--batches 50 128] [--repeats 15] [--out FILE.json]
 
@@ -34,7 +35,8 @@ def graphflow_step(backend: str):
     graph = gf.Graph()
     with graph.as_default():
         model = build_model(LR, seed=0)
-        sess = gf.Session(backend=backend, device="cpu") if backend == "torch" else gf.Session()
+        sess = (gf.Session(backend=backend, device="cpu") if backend == "torch"
+                else gf.Session(backend=backend))
         sess.run(gf.global_variables_initializer())
         prog = sess.make_callable([model["loss"], model["train_op"]],
                                   [model["x"], model["labels"], model["training"]])
@@ -162,7 +164,12 @@ def run(batch: int, repeats: int) -> list:
     gf_numpy, prog = graphflow_step("numpy")
     prog(X, Y, True)
     compile_s = prog.report().total_seconds
-    ms = measure({"graphflow numpy": gf_numpy, "numpy by hand": NumpyStep()}, X, Y, repeats)
+    gf_native, native_prog = graphflow_step("native")
+    t0 = time.perf_counter()
+    native_prog(X, Y, True)
+    native_compile_s = time.perf_counter() - t0
+    ms = measure({"graphflow numpy": gf_numpy, "graphflow native": gf_native,
+                  "numpy by hand": NumpyStep()}, X, Y, repeats)
     for name, make in (("pytorch eager NCHW", lambda: torch_step(False)),
                        ("pytorch eager channels_last", lambda: torch_step(True)),
                        ("graphflow torch (cpu)", lambda: graphflow_step("torch")[0])):
@@ -171,7 +178,9 @@ def run(batch: int, repeats: int) -> list:
     best = min(ms["pytorch eager NCHW"], ms["pytorch eager channels_last"])
     return [{"batch": batch, "contender": name, "ms_per_step": round(t, 2),
              "ratio_to_pytorch_best": round(t / best, 3),
-             **({"compile_seconds": round(compile_s, 3)} if name == "graphflow numpy" else {})}
+             **({"compile_seconds": round(compile_s, 3)} if name == "graphflow numpy" else {}),
+             **({"compile_seconds": round(native_compile_s, 3)} if name == "graphflow native"
+                else {})}
             for name, t in ms.items()]
 
 

@@ -29,7 +29,7 @@ import re
 import statistics
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from . import interrupts
 from .backends import Backend
@@ -214,16 +214,24 @@ def run(gen: Generated, arrays: Sequence, variables: Sequence, store: VariableSt
 
 
 def _profile(statements, per_statement, sizes, steps, repeat) -> Profile:
-    """One row per node (statements of no node: OUTPUTS), slowest first."""
+    """One row per node (statements of no node: OUTPUTS; a backend's compiled run of statements:
+    one row named after its nodes), slowest first."""
     seconds: Dict[object, float] = {}
     nbytes: Dict[object, int] = {}
+    labels: Dict[object, Tuple[str, str]] = {OUTPUTS: (OUTPUTS, "return")}
     for stmt, times, size in zip(statements, per_statement, sizes):
-        key = stmt.node if stmt.node is not None else OUTPUTS
+        if stmt.nodes:
+            key = stmt.nodes
+            labels[key] = (f"{stmt.nodes[0].op_name} .. {stmt.nodes[-1].op_name}",
+                           f"{len(stmt.nodes)} ops compiled")
+        elif stmt.node is not None:
+            key = stmt.node
+            labels[key] = (key.op_name, key.opdef.name)
+        else:
+            key = OUTPUTS
         seconds[key] = seconds.get(key, 0.0) + statistics.median(times)
         nbytes[key] = nbytes.get(key, 0) + int(size)
     total = sum(seconds.values()) or 1.0
-    rows = [ProfileRow(OUTPUTS if key is OUTPUTS else key.op_name,
-                       "return" if key is OUTPUTS else key.opdef.name,
-                       s, s / total, nbytes[key]) for key, s in seconds.items()]
+    rows = [ProfileRow(*labels[key], s, s / total, nbytes[key]) for key, s in seconds.items()]
     rows.sort(key=lambda r: -r.seconds)
     return Profile(rows, statistics.median(steps), repeat)

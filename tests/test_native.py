@@ -142,6 +142,15 @@ def test_returned_arrays_survive_the_next_run():
             np.testing.assert_array_equal(k, f)
 
 
+def test_the_profile_has_a_row_per_native_run():
+    _, _, step = _train("native", np.float32, "sgd")
+    xb, yb = _batches(np.float32)[0]
+    rows = step.profile(xb, yb).rows
+    runs = [r for r in rows if r.op.endswith("ops compiled")]
+    assert len(runs) == 3 and all(r.seconds > 0 for r in runs)
+    assert sum(r.share for r in rows) == pytest.approx(1.0)
+
+
 def test_integer_graphs_stay_numpy_code():
     with gf.Graph().as_default():
         i = gf.placeholder(gf.int32, (3,))

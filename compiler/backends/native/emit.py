@@ -14,8 +14,8 @@ variable updates a loop into the variable.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -79,10 +79,39 @@ def _broadcast_strides(v: Val, shape: Tuple[int, ...]) -> Optional[Tuple[int, ..
     return tuple(out)
 
 
+@dataclass
+class FlatLoop:
+    """A loop over `n` elements reading and writing each array at [i] (or one value at [0]):
+    segments.py merges consecutive ones into one pass. `reads_one` and `writes` name the
+    memory (Val.base) read at [0] and written at [i]."""
+
+    n: int
+    body: List[str]
+    writes: Set[str] = field(default_factory=set)
+    reads_one: Set[str] = field(default_factory=set)
+
+    def lines(self) -> List[str]:
+        return ["{", _IVDEP, f"for (npy_intp i = 0; i < {self.n}; i++) {{"] + self.body + \
+            ["}", "}"]
+
+    def merge(self, other: "FlatLoop") -> bool:
+        """Append `other`'s body to this loop's if that computes the same (module docstring of
+        segments.py): same length, and no array this loop reads at [0] is written by `other`
+        (iteration i would read what `other` wrote at iteration 0)."""
+        if other.n != self.n or self.reads_one & other.writes:
+            return False
+        self.body += other.body
+        self.writes |= other.writes
+        self.reads_one |= other.reads_one
+        return True
+
+
 def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]], Tuple[
-        List[str], str]]) -> Optional[List[str]]:
+        List[str], str]]):
     """A loop writing every element of `out` (contiguous) from `leaves` (broadcast to its shape):
-    `body(element_exprs)` gives (lines computing temporaries, the value's expression)."""
+    `body(element_exprs)` gives (lines computing temporaries, the value's expression). A
+    FlatLoop where every leaf is read at [i] or is one value, else C lines (nested loops with
+    static strides), or None where it cannot be compiled."""
     if not out.contiguous or out.literal is not None:
         return None
     shape = out.shape
@@ -97,36 +126,31 @@ def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]]
         if v.base == out.base and strides != contiguous_strides(shape):
             return None  # reads the output's memory in another order: not elementwise in place
         reads.append(strides)
-    n = out.size
-    flat = all(r is None or r == contiguous_strides(shape) or not any(r) for r in reads)
     t = C_TYPES[out.dtype]
-    lines = ["{"]
-    if flat or len(shape) <= 1:
-        index = ["i"] * 1
-        lines += [_IVDEP, f"for (npy_intp i = 0; i < {n}; i++) {{"]
+    flat = contiguous_strides(shape)
+    if all(r is None or r == flat or not any(r) for r in reads):
         exprs = [v.literal if r is None else (f"{v.ptr}[0]" if not any(r) else f"{v.ptr}[i]")
                  for v, r in zip(leaves, reads)]
-        target = f"{out.ptr}[i]"
-    else:
-        index = [f"i{k}" for k in range(len(shape))]
-        for k, d in enumerate(shape):
-            if k == len(shape) - 1:
-                lines.append(_IVDEP)
-            lines.append(f"for (npy_intp i{k} = 0; i{k} < {d}; i{k}++)")
-        lines.append("{")
-        exprs = []
-        for v, r in zip(leaves, reads):
-            if r is None:
-                exprs.append(v.literal)
-            else:
-                terms = [f"i{k} * {s}" for k, s in enumerate(r) if s]
-                exprs.append(f"{v.ptr}[{' + '.join(terms) or '0'}]")
-        out_strides = contiguous_strides(shape)
-        target = f"{out.ptr}[{' + '.join(f'i{k} * {s}' for k, s in enumerate(out_strides))}]"
-    del index
+        temps, value = body(exprs)
+        return FlatLoop(out.size, ["{"] + temps + [f"{out.ptr}[i] = ({t})({value});", "}"],
+                        {out.base}, {v.base for v, r in zip(leaves, reads)
+                                     if r is not None and not any(r)})
+    lines = ["{"]
+    for k, d in enumerate(shape):
+        if k == len(shape) - 1:
+            lines.append(_IVDEP)
+        lines.append(f"for (npy_intp i{k} = 0; i{k} < {d}; i{k}++)")
+    lines.append("{")
+    exprs = []
+    for v, r in zip(leaves, reads):
+        if r is None:
+            exprs.append(v.literal)
+        else:
+            terms = [f"i{k} * {s}" for k, s in enumerate(r) if s]
+            exprs.append(f"{v.ptr}[{' + '.join(terms) or '0'}]")
+    target = f"{out.ptr}[{' + '.join(f'i{k} * {s}' for k, s in enumerate(flat))}]"
     temps, value = body(exprs)
-    lines += temps + [f"{target} = ({t})({value});", "}", "}"]
-    return lines
+    return lines + temps + [f"{target} = ({t})({value});", "}", "}"]
 
 
 def _one_op(node, out: Val, ins: Sequence[Val], stmt) -> Optional[List[str]]:

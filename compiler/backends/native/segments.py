@@ -58,7 +58,7 @@ class _Run:
     args: List[_Arg] = field(default_factory=list)
     index: Dict[str, int] = field(default_factory=dict)   # Python expression -> argument
     vals: Dict[str, Val] = field(default_factory=dict)    # names defined in the run
-    code: List[str] = field(default_factory=list)
+    code: list = field(default_factory=list)  # C lines and FlatLoops (merged as they come)
     computing: int = 0
 
 
@@ -199,7 +199,14 @@ class Segmenter:
             self._arg(run, out.base, out.dtype, out.shape, written=True)
         run.statements.append(stmt)
         run.vals[stmt.target] = out
-        run.code += [f"/* {node.type} {node.op_name} */"] + code
+        comment = f"/* {node.type} {node.op_name} */"
+        if isinstance(code, emit.FlatLoop):
+            code.body.insert(0, comment)
+            last = run.code[-1] if run.code else None
+            if not (isinstance(last, emit.FlatLoop) and last.merge(code)):
+                run.code.append(code)
+        else:
+            run.code += [comment] + code
         run.computing += bool(code)
         return True
 
@@ -270,7 +277,9 @@ def _function(name: str, run: _Run) -> str:
             lines.append(f"      if (!gf_view(args[{k}], {_TYPENUM[a.ctype]}, {len(a.shape)}, "
                          f"d, s, (void **)&a{k}, \"{name}\", {k})) return NULL; }}")
     lines.append("    Py_BEGIN_ALLOW_THREADS")
-    lines += ["    " + line for line in run.code]
+    for item in run.code:
+        lines += ["    " + line for line in (item.lines() if isinstance(item, emit.FlatLoop)
+                                              else [item])]
     lines += ["    Py_END_ALLOW_THREADS", "    Py_RETURN_NONE;", "}"]
     return "\n".join(lines)
 
