@@ -13,9 +13,13 @@ the numpy backend's; the reference interpreter is the same oracle.
 
 from __future__ import annotations
 
+import math
+
 from ...errors import BackendError
 from ..numpy import NumpyBackend, fused_jit
 from . import build, segments
+
+SMALL_FUSED = 4096  # elements
 
 
 class NativeBackend(NumpyBackend):
@@ -28,10 +32,15 @@ class NativeBackend(NumpyBackend):
         return segments.regroup(listing, fn, bind)
 
     def prepare(self, node):
-        """As the numpy backend, but a fused node's numba loop is compiled only if the node
-        stays numpy code (a native run computes most of them itself)."""
+        """As the numpy backend, but a fused node that stays numpy code (native runs compute
+        most of them) runs its ops one by one where it is small (scalar arithmetic between
+        numpy statements: not worth numba's start-up), and compiles its numba loop at its first
+        call otherwise."""
         if node.type != "fused":
             return super().prepare(node)
+        steps = node.attrs["steps"]
+        if math.prod(node.shape) < SMALL_FUSED:
+            return lambda *args, out=None: fused_jit._reference(steps, args, out)
         compiled = []
 
         def run(*args, **kwargs):
