@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 import numpy as np
 
 from . import scalar
-from .scalar import C_TYPES
+from .scalar import C_TYPES, TEMP_TYPES
 
 # Each element is computed from the same element of its operands (or from values the loop does
 # not write): no iteration depends on another, also where the output is one of the inputs (an
@@ -89,10 +89,13 @@ class FlatLoop:
     body: List[str]
     writes: Set[str] = field(default_factory=set)
     reads_one: Set[str] = field(default_factory=set)
+    reads: Set[str] = field(default_factory=set)   # everything read, at [i] or [0]
+    ptrs: Dict[str, Set[str]] = field(default_factory=dict)  # base -> the C pointers to it
+    locals_: List[str] = field(default_factory=list)   # declarations at the top of the loop
 
     def lines(self) -> List[str]:
-        return ["{", _IVDEP, f"for (npy_intp i = 0; i < {self.n}; i++) {{"] + self.body + \
-            ["}", "}"]
+        return ["{", _IVDEP, f"for (npy_intp i = 0; i < {self.n}; i++) {{"] + self.locals_ + \
+            self.body + ["}", "}"]
 
     def merge(self, other: "FlatLoop") -> bool:
         """Append `other`'s body to this loop's if that computes the same (module docstring of
@@ -103,7 +106,38 @@ class FlatLoop:
         self.body += other.body
         self.writes |= other.writes
         self.reads_one |= other.reads_one
+        self.reads |= other.reads
+        for base, ptrs in other.ptrs.items():
+            self.ptrs.setdefault(base, set()).update(ptrs)
         return True
+
+    def keep_in_registers(self, base: str, ctype: str) -> bool:
+        """Stop storing `base` (a buffer nothing reads after this loop): its element becomes a
+        local of the loop body, read from memory only before the body first writes it. False
+        (nothing done) where the loop reaches that memory through more than one pointer."""
+        if len(self.ptrs.get(base, ())) != 1 or base in self.reads_one:
+            return False
+        (ptr,) = self.ptrs[base]
+        name = f"r_{ptr}"
+        store = f"{ptr}[i] = "
+        written = False
+        for k, line in enumerate(self.body):
+            if written:
+                line = line.replace(f"{ptr}[i]", name)
+            if line.startswith(store):
+                line = f"{name} = " + line[len(store):]
+                written = True
+            self.body[k] = line
+        self.locals_.append(f"{ctype} {name};")
+        self.writes.discard(base)
+        return True
+
+
+def _pointers(vals: Sequence[Val]) -> Dict[str, Set[str]]:
+    found: Dict[str, Set[str]] = {}
+    for v in vals:
+        found.setdefault(v.base, set()).add(v.ptr)
+    return found
 
 
 def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]], Tuple[
@@ -132,9 +166,11 @@ def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]]
         exprs = [v.literal if r is None else (f"{v.ptr}[0]" if not any(r) else f"{v.ptr}[i]")
                  for v, r in zip(leaves, reads)]
         temps, value = body(exprs)
+        arrays = [v for v, r in zip(leaves, reads) if r is not None]
         return FlatLoop(out.size, ["{"] + temps + [f"{out.ptr}[i] = ({t})({value});", "}"],
                         {out.base}, {v.base for v, r in zip(leaves, reads)
-                                     if r is not None and not any(r)})
+                                     if r is not None and not any(r)},
+                        {v.base for v in arrays}, _pointers(arrays + [out]))
     lines = ["{"]
     for k, d in enumerate(shape):
         if k == len(shape) - 1:
@@ -175,7 +211,7 @@ def _fused(node, out: Val, ins: Sequence[Val], stmt) -> Optional[List[str]]:
             dt = dtypes[len(ins) + k]
             name = f"s{k}"
             e = scalar.expr(s.op, [names[a] for a in s.args], dt, [dtypes[a] for a in s.args])
-            lines.append(f"{C_TYPES[dt]} {name} = {e};")
+            lines.append(f"{TEMP_TYPES[dt]} {name} = {e};")
             names.append(name)
         return lines, names[-1]
     return elementwise_loop(out, ins, body)

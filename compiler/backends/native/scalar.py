@@ -19,6 +19,9 @@ from ... import dtypes as _dt
 
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
            _dt.bool_: "npy_bool"}
+# A loop's temporaries: bools as int (GCC does not vectorize a loop whose one-byte temporaries
+# meet float arithmetic; arrays of bools stay one byte).
+TEMP_TYPES = {**C_TYPES, _dt.bool_: "int"}
 _INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 _COMPARE = {"equal": "==", "not_equal": "!=", "less": "<", "less_equal": "<=", "greater": ">",
             "greater_equal": ">="}
@@ -66,6 +69,7 @@ def _float_rule(op: str, a: Sequence[str], t: str, dtype: np.dtype) -> Optional[
         "sign": lambda: (f"(({a[0]}) > 0 ? {one} : (({a[0]}) < 0 ? (({t})-1) : "
                          f"(({a[0]}) == 0 ? {zero} : ({a[0]}))))"),
         "maximum": lambda: _max(a[0], a[1]),
+        "power": lambda: f"{_fn('pow', dtype)}({a[0]}, {a[1]})",
         "minimum": lambda: _min(a[0], a[1]),
         "relu": lambda: _max(a[0], zero),
         "sigmoid": lambda: (f"(({t})({one} / (({t})({_fn('exp', dtype)}(-({a[0]})) "
@@ -114,6 +118,6 @@ def expr(op: str, args: Sequence[str], dtype: np.dtype, arg_dtypes: Sequence[np.
 
 
 SUPPORTED = frozenset(list(_INFIX) + list(_COMPARE) + list(_LIBM) + [
-    "negative", "square", "rsqrt", "abs", "sign", "maximum", "minimum", "relu", "sigmoid",
+    "negative", "square", "rsqrt", "abs", "sign", "maximum", "minimum", "power", "relu", "sigmoid",
     "softplus", "sigmoid_cross_entropy_with_logits", "clip_by_value", "cast", "logical_and",
     "logical_or", "logical_not", "where"])

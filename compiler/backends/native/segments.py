@@ -53,13 +53,57 @@ class _Arg:
 
 
 @dataclass
+class _Block:
+    """C lines that are not a flat loop (GEMM calls, reductions, strided loops), with the memory
+    they read and write."""
+
+    lines: List[str]
+    reads: set
+    writes: set
+
+
+SINK_WINDOW = 64  # how far back a loop is looked for to merge with (compile time stays linear)
+
+
+@dataclass
 class _Run:
     statements: List[Statement] = field(default_factory=list)
+    holds: List[Statement] = field(default_factory=list)  # Ctrl-C holds met inside the run
+    all: List[Statement] = field(default_factory=list)    # its statements and holds, in order
     args: List[_Arg] = field(default_factory=list)
     index: Dict[str, int] = field(default_factory=dict)   # Python expression -> argument
     vals: Dict[str, Val] = field(default_factory=dict)    # names defined in the run
-    code: list = field(default_factory=list)  # C lines and FlatLoops (merged as they come)
+    code: list = field(default_factory=list)  # _Blocks and FlatLoops (merged as they come)
     computing: int = 0
+    ctypes: Dict[str, str] = field(default_factory=dict)  # memory written -> its C type
+
+    def place(self, loop) -> None:
+        """Append a flat loop, merged into an earlier loop over as many elements if that one can
+        move past everything after it (nothing after it touches what it writes or writes what
+        it reads): one pass over memory instead of two."""
+        for k in range(len(self.code) - 1, max(-1, len(self.code) - 1 - SINK_WINDOW), -1):
+            earlier = self.code[k]
+            if not isinstance(earlier, emit.FlatLoop) or earlier.n != loop.n:
+                continue
+            between = self.code[k + 1:]
+            if all(not (earlier.writes & (x.reads | x.writes)) and not (earlier.reads & x.writes)
+                   for x in between) and earlier.merge(loop):
+                del self.code[k]
+                self.code.append(earlier)
+                return
+        self.code.append(loop)
+
+    def drop_dead_stores(self, live: set) -> None:
+        """Planned buffers a merged loop writes that nothing else reads (no other item of the
+        run, nothing after it: not in `live`) stay in registers."""
+        for k, item in enumerate(self.code):
+            if not isinstance(item, emit.FlatLoop):
+                continue
+            others = [x for j, x in enumerate(self.code) if j != k]
+            for base in sorted(item.writes):
+                if (base.startswith("_buf") and base not in live
+                        and not any(base in x.reads or base in x.writes for x in others)):
+                    item.keep_in_registers(base, self.ctypes[base])
 
 
 class Segmenter:
@@ -198,15 +242,16 @@ class Segmenter:
         if node.opdef.updates:
             self._arg(run, out.base, out.dtype, out.shape, written=True)
         run.statements.append(stmt)
+        run.all.append(stmt)
         run.vals[stmt.target] = out
         comment = f"/* {node.type} {node.op_name} */"
         if isinstance(code, emit.FlatLoop):
             code.body.insert(0, comment)
-            last = run.code[-1] if run.code else None
-            if not (isinstance(last, emit.FlatLoop) and last.merge(code)):
-                run.code.append(code)
-        else:
-            run.code += [comment] + code
+            run.place(code)
+        elif code:
+            run.code.append(_Block([comment] + code, {v.base for v in ins if v.literal is None},
+                                   {out.base}))
+        run.ctypes[out.base] = C_TYPES[out.dtype]
         run.computing += bool(code)
         return True
 
@@ -220,6 +265,10 @@ class Segmenter:
         out: List[Statement] = []
         run = _Run()
         for stmt in self.listing.statements:
+            if stmt.hold and run.statements:  # held from the start of the run: a little earlier
+                run.holds.append(stmt)
+                run.all.append(stmt)
+                continue
             if self._take(run, stmt):
                 continue
             out += self._flush(run)
@@ -232,11 +281,13 @@ class Segmenter:
 
     def _flush(self, run: _Run) -> List[Statement]:
         if run.computing < MIN_STATEMENTS:
-            return run.statements
+            return self._in_order(run)
         k = len(self.functions)
         self.functions.append((f"seg{k}", run))
         defined = {s.target for s in run.statements}
         freed = [n for s in run.statements for n in s.frees]
+        run.drop_dead_stores({run.vals[s.target].base for s in run.statements
+                              if s.target not in freed})
         call = f"@SEG{k}@({', '.join(a.expr for a in run.args)})"
         code = [f"# native: {', '.join(s.node.type for s in run.statements)}", call]
         for s in run.statements:
@@ -246,7 +297,16 @@ class Segmenter:
                 if s.node.type in _VIEWS and not val.contiguous:
                     self.views[s.target] = (val.dtype, val.shape, val.strides, val.base)
         frees = [n for n in dict.fromkeys(freed) if n not in defined]
-        return [Statement(code=code, frees=frees, nodes=tuple(s.node for s in run.statements))]
+        return run.holds[:1] + [Statement(code=code, frees=frees,
+                                          nodes=tuple(s.node for s in run.statements))]
+
+    @staticmethod
+    def _in_order(run: _Run) -> List[Statement]:
+        """A run left as numpy code: its statements, with any hold where it was."""
+        if not run.holds:
+            return run.statements
+        order = {id(s): k for k, s in enumerate(run.all)}
+        return sorted(run.statements + run.holds, key=lambda s: order[id(s)])
 
 
 def module_source(functions: List[Tuple[str, _Run]], blas_int: str) -> str:
@@ -261,25 +321,31 @@ def module_source(functions: List[Tuple[str, _Run]], blas_int: str) -> str:
 
 
 def _function(name: str, run: _Run) -> str:
-    lines = [f"static PyObject *{name}(PyObject *self, PyObject *const *args, Py_ssize_t n) {{",
+    # hot: GCC otherwise guessed these functions cold (their only caller is Python) and left
+    # most of their loops scalar
+    lines = [f"GF_HOT static PyObject *{name}(PyObject *self, PyObject *const *args, "
+             f"Py_ssize_t n) {{",
              f"    if (n != {len(run.args)}) {{ PyErr_SetString(PyExc_TypeError, "
              f"\"{name}: wrong number of arguments\"); return NULL; }}"]
+    # Each pointer is checked into a temporary, then copied into a constant whose address is
+    # never taken: GCC vectorizes loops over such pointers, not over address-taken ones.
     for k, a in enumerate(run.args):
-        lines.append(f"    {a.ctype} *a{k};")
+        lines.append(f"    void *t{k};")
         if a.strides is None:
             lines.append(f"    if (!gf_arg(args[{k}], {_TYPENUM[a.ctype]}, {a.nbytes}, "
-                         f"{int(a.written)}, (void **)&a{k}, \"{name}\", {k})) return NULL;")
+                         f"{int(a.written)}, &t{k}, \"{name}\", {k})) return NULL;")
         else:
             item = _ITEMSIZE[a.ctype]
             dims = ", ".join(str(d) for d in a.shape) or "0"
             strides = ", ".join(str(s * item) for s in a.strides) or "0"
             lines.append(f"    {{ static const npy_intp d[] = {{{dims}}}, s[] = {{{strides}}};")
             lines.append(f"      if (!gf_view(args[{k}], {_TYPENUM[a.ctype]}, {len(a.shape)}, "
-                         f"d, s, (void **)&a{k}, \"{name}\", {k})) return NULL; }}")
+                         f"d, s, &t{k}, \"{name}\", {k})) return NULL; }}")
+    lines += [f"    {a.ctype} *const a{k} = ({a.ctype} *)t{k};" for k, a in enumerate(run.args)]
     lines.append("    Py_BEGIN_ALLOW_THREADS")
     for item in run.code:
         lines += ["    " + line for line in (item.lines() if isinstance(item, emit.FlatLoop)
-                                              else [item])]
+                                              else item.lines)]
     lines += ["    Py_END_ALLOW_THREADS", "    Py_RETURN_NONE;", "}"]
     return "\n".join(lines)
 
@@ -291,6 +357,12 @@ _HEADER = r"""
 #include <numpy/ndarraytypes.h>
 #include <math.h>
 #include <stdint.h>
+
+#if defined(__GNUC__)
+#define GF_HOT __attribute__((hot))
+#else
+#define GF_HOT
+#endif
 
 enum { CblasRowMajor = 101 };
 enum { CblasNoTrans = 111, CblasTrans = 112 };
