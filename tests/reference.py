@@ -20,10 +20,12 @@ COVERED = set()
 
 
 def sessions(**options):
-    """The three ways to run a graph: the reference interpreter, generated numpy code and
-    generated torch code (on the CPU), each of which must agree with torch."""
+    """The four ways to run a graph: the reference interpreter, generated numpy code, generated
+    torch code (on the CPU) and the native backend (numpy code with runs of statements compiled
+    to C), each of which must agree with torch."""
     return [gf.Session(optimize=False, **options), gf.Session(check=True, **options),
-            gf.Session(check=True, backend="torch", device="cpu", **options)]
+            gf.Session(check=True, backend="torch", device="cpu", **options),
+            gf.Session(check=True, backend="native", **options)]
 
 
 def describe(sess) -> str:
