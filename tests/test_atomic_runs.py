@@ -17,6 +17,7 @@ EXECUTORS = {
     "interpreter": dict(optimize=False),
     "numpy": dict(),
     "torch": dict(backend="torch", device="cpu"),
+    "native": dict(backend="native"),
 }
 
 
@@ -212,8 +213,8 @@ def _mlp_step(make_optimizer, dtype=gf.float32):
 
 
 @pytest.mark.parametrize("options", [dict(), dict(reuse_memory=False),
-                                     dict(backend="torch", device="cpu")],
-                         ids=["numpy", "numpy-no-planning", "torch"])
+                                     dict(backend="torch", device="cpu"), dict(backend="native")],
+                         ids=["numpy", "numpy-no-planning", "torch", "native"])
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_a_training_step_copies_no_variable(options, optimizer):
     """Updates come last, with only arithmetic that cannot raise after them (numpy), or with the

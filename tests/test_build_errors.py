@@ -8,8 +8,9 @@ import torch
 import graphflow as gf
 from compiler.errors import OpError
 
-EXECUTORS = [dict(optimize=False), dict(), dict(backend="torch", device="cpu")]
-IDS = ["interpreter", "numpy", "torch"]
+EXECUTORS = [dict(optimize=False), dict(), dict(backend="torch", device="cpu"),
+             dict(backend="native")]
+IDS = ["interpreter", "numpy", "torch", "native"]
 
 
 @pytest.fixture(autouse=True)

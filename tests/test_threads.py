@@ -37,8 +37,9 @@ def _in_threads(work, count=THREADS):
 
 
 @pytest.mark.parametrize("options", [dict(optimize=False), dict(), dict(backend="torch",
-                                                                          device="cpu")],
-                         ids=["interpreter", "numpy", "torch"])
+                                                                          device="cpu"),
+                                     dict(backend="native")],
+                         ids=["interpreter", "numpy", "torch", "native"])
 def test_concurrent_increments_all_count(options):
     counter = gf.Variable(np.int64(0), name="counter")
     bump = counter.assign_add(1)
