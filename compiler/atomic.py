@@ -26,9 +26,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Dict, List, Set, Tuple
 
+import numpy as np
+
 from .function import Function, copy_node
 from .graph import Graph, Node
-from .ops.elementwise import ADD, SUBTRACT
+from .ops.core import constant
+from .ops.elementwise import ADD, MULTIPLY, SUBTRACT
+from .ops.linalg import MATMUL
 from .ops.state import ASSIGN
 from .planning import SOURCES, is_update, storage_roots, value_inputs
 from .shapes import is_fully_known, num_elements
@@ -92,7 +96,8 @@ def stage_assigns(fn: Function) -> Function:
     staged = [n for n in fn.nodes if n in read and (
         (n.type == "assign" and roots[n.inputs[1]] is n.inputs[1]
          and n.inputs[1].opdef not in SOURCES)
-        or (n.type in _ACCUMULATE and writes[roots[n.inputs[0]]] == 1))]
+        or (n.type in _ACCUMULATE and writes[roots[n.inputs[0]]] == 1)
+        or (n.type == "matmul_accumulate" and writes[roots[n.inputs[0]]] == 1))]
     if not staged:
         return fn
     staged, graph, new = set(staged), Graph(), {}
@@ -107,6 +112,10 @@ def stage_assigns(fn: Function) -> Function:
                                    name=f"{n.op_name}/value", control_inputs=controls)
             new[n] = graph.add_node(ASSIGN, [inputs[0], total], {}, name=n.op_name, site=n.site)
             value[n] = total
+        elif n in staged and n.type == "matmul_accumulate":
+            total = _accumulated(graph, n, inputs, controls)
+            new[n] = graph.add_node(ASSIGN, [inputs[0], total], {}, name=n.op_name, site=n.site)
+            value[n] = total
         else:
             new[n] = copy_node(graph, n, inputs, control_inputs=controls)
             if n in staged:
@@ -117,3 +126,19 @@ def stage_assigns(fn: Function) -> Function:
 
 
 _ACCUMULATE = {"assign_add": ADD, "assign_sub": SUBTRACT}
+
+
+def _accumulated(graph: Graph, n: Node, inputs, controls) -> Node:
+    """beta * var + alpha * (a @ b), the value a staged matmul_accumulate assigns."""
+    var, a, b = inputs
+    scaled = []
+    for factor, operand in ((n.attrs["beta"], var),
+                            (n.attrs["alpha"], graph.add_node(MATMUL, [a, b], {}, site=n.site,
+                                                              name=f"{n.op_name}/product"))):
+        if factor != 1.0:
+            c = constant(np.asarray(factor, n.dtype), graph=graph)
+            operand = graph.add_node(MULTIPLY, [c, operand], {}, site=n.site,
+                                     name=f"{n.op_name}/scaled")
+        scaled.append(operand)
+    return graph.add_node(ADD, scaled, {}, site=n.site, name=f"{n.op_name}/value",
+                          control_inputs=controls)

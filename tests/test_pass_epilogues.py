@@ -237,3 +237,61 @@ def test_numpys_own_blas_is_found_here():
         pytest.skip("numpy is not built with OpenBLAS here")
     assert blas.gemm(np.float32) is not None and blas.gemm(np.float64) is not None
     assert blas.gemm(np.int32) is None
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_buffers_are_gemms_and_training_matches_torch(nesterov):
+    """accum = mu * accum + X^T G becomes one GEMM with beta = mu into the buffer (not with
+    Nesterov, whose step reads the gradient again); five steps end where
+    torch.optim.SGD(momentum, nesterov) does, on the numpy and native backends."""
+    rng = np.random.default_rng(4)
+    w0 = rng.standard_normal((6, 3)) * 0.5
+    batches = [(rng.standard_normal((5, 6)), rng.standard_normal((5, 3))) for _ in range(5)]
+    results = {}
+    for backend in ("numpy", "native"):
+        with gf.Graph().as_default():
+            x = gf.placeholder(gf.float64, (5, 6))
+            y = gf.placeholder(gf.float64, (5, 3))
+            w = gf.Variable(w0, name="W")
+            loss = gf.reduce_mean(gf.square(x @ w - y))
+            opt = gf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=nesterov)
+            train = opt.minimize(loss)
+            sess = gf.Session(backend=backend)
+            sess.run(gf.global_variables_initializer())
+            step = sess.make_callable(train, [x, y])
+            for xb, yb in batches:
+                step(xb, yb)
+            accumulate = [n for n in step.function.nodes if n.type == "matmul_accumulate"]
+            if nesterov:  # the gradient is also read by the step (grad + mu * accum): left alone
+                assert not accumulate
+            else:
+                assert len(accumulate) == 1 and accumulate[0].attrs["beta"] == 0.9
+            results[backend] = sess.run(w)
+    tw = torch.tensor(w0, requires_grad=True)
+    opt = torch.optim.SGD([tw], lr=0.1, momentum=0.9, nesterov=nesterov)
+    for xb, yb in batches:
+        opt.zero_grad()
+        ((torch.tensor(xb) @ tw - torch.tensor(yb)) ** 2).mean().backward()
+        opt.step()
+    for got in results.values():
+        np.testing.assert_allclose(got, tw.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_momentum_buffer_written_twice_is_left_alone():
+    """beta * buf must read the value the GEMM would start from: not so if buf is also written
+    elsewhere in the run (a plain read sees the start-of-run value)."""
+    a = gf.placeholder(gf.float64, (3, 3), name="a")
+    buf = gf.Variable(np.ones((3, 3)), name="buf")
+    first = buf.assign_add(np.full((3, 3), 2.0))
+    with gf.control_dependencies([first]):
+        second = gf.assign(buf, 0.5 * buf + gf.matmul(a, a))
+    feeds = {a: RNG.standard_normal((3, 3))}
+    results = []
+    for sess in (gf.Session(), gf.Session(optimize=False)):
+        sess.run(buf.initializer)
+        if sess.optimize:
+            assert "matmul_accumulate" not in _ops(sess, second, feeds)
+        else:
+            sess.run(second, feeds)
+        results.append(sess.run(buf))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)

@@ -7,14 +7,18 @@ adds into the variable (BLAS computes C = alpha * op(A) op(B) + beta * C, and C 
              (one GEMM reading x and d and updating W; the transpose is a GEMM flag)
 
 Fires on `assign_sub` / `assign_add` of `matmul(a, b)` or of `c * matmul(a, b)` (either order)
-where c is a constant scalar (SGD's learning rate), a and b are float matrices of the variable's
-dtype, and the product and its scaling are read by that update only. The update's result keeps
-its meaning (the variable's new value). The numbers are those of the unfused ops to rounding:
-the scaling happens inside the GEMM's accumulation instead of after it.
+where c is a constant scalar (SGD's learning rate), and on `assign(v, mu * v + matmul(a, b))`
+(momentum's buffer, written by that update only: beta = mu), where a and b are float matrices of
+the variable's dtype, neither of them a variable, and the product and the arithmetic around it
+are read by that update only. The update's result keeps its meaning (the variable's new value).
+The numbers are those of the unfused ops to rounding: the scaling happens inside the GEMM's
+accumulation instead of after it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -30,6 +34,18 @@ from ..traversal import consumers
 from .rewrite import Rewriter
 
 _SIGN = {"assign_sub": -1.0, "assign_add": 1.0}
+
+
+@dataclass(frozen=True)
+class Found:
+    """An update the pass replaces: var = beta * var + alpha * (a @ b), and the nodes that go."""
+
+    var: Node
+    a: Node
+    b: Node
+    alpha: float
+    beta: float
+    replaced: Tuple[Node, ...]
 
 
 def _scalar_constant(node: Node) -> Optional[float]:
@@ -58,34 +74,62 @@ def _product(delta: Node, users: Dict[Node, List[Node]], hidden: set
     return delta, scale
 
 
-def match(node: Node, users: Dict[Node, List[Node]], hidden: set, roots: Dict[Node, Node]
-          ) -> Optional[Tuple[Node, Node, Node, float]]:
-    """(var, a, b, alpha) if `node` is an update the pass turns into one GEMM, else None.
+def _momentum(node: Node, users, hidden) -> Optional[Tuple[Node, Node, float]]:
+    """(the matmul, beta, the other nodes replaced) of assign(var, beta * var + matmul(a, b))
+    (either order of each operation), or None."""
+    var, value = node.inputs
+    if value.type != "add" or value in hidden or len(users.get(value, [])) != 1:
+        return None
+    for scaled, product in (value.inputs, value.inputs[::-1]):
+        if (scaled.type != "multiply" or scaled in hidden or len(users.get(scaled, [])) != 1
+                or product.type != "matmul" or product in hidden
+                or len(users.get(product, [])) != 1):
+            continue
+        for c, v in (scaled.inputs, scaled.inputs[::-1]):
+            beta = _scalar_constant(c)
+            if beta is not None and v is var and scaled.shape == var.shape:
+                return product, beta, (value, scaled)
+    return None
+
+
+def match(node: Node, users: Dict[Node, List[Node]], hidden: set, roots: Dict[Node, Node],
+          writes: Dict[Node, int]) -> Optional[Found]:
+    """What `node` becomes if it is an update the pass turns into one GEMM, else None.
     `hidden`: nodes read as outputs or control inputs (they must stay); `roots`: each node's
-    storage root (planning.storage_roots)."""
-    if node.type not in _SIGN or node.control_inputs:
+    storage root (planning.storage_roots); `writes`: how many updates write each variable."""
+    if node.type not in _SIGN and node.type != "assign" or node.control_inputs:
         return None
     var, delta = node.inputs
     if (delta in hidden or len(users.get(delta, [])) != 1 or var.dtype is None
             or var.dtype.kind != "f" or not is_fully_known(var.shape) or len(var.shape) != 2
             or delta.shape != var.shape or 0 in var.shape):
         return None
-    found = _product(delta, users, hidden)
-    if found is None:
-        return None
-    product, scale = found
+    if node.type == "assign":  # momentum: buf = mu * buf + grad, buf written here only
+        found = _momentum(node, users, hidden) if writes.get(var, 0) == 1 else None
+        if found is None:
+            return None
+        product, beta, extra = found
+        alpha = 1.0
+    else:
+        found = _product(delta, users, hidden)
+        if found is None:
+            return None
+        product, scale = found
+        alpha, beta, extra = _SIGN[node.type] * scale, 1.0, (delta,)
     a, b = product.inputs
     if not (a.dtype == b.dtype == var.dtype and len(a.shape) == 2 and len(b.shape) == 2):
         return None
     if any(roots[x].opdef is VARIABLE for x in (a, b)):
         return None  # the GEMM runs where the update does: a variable read must not move there
-    return var, a, b, _SIGN[node.type] * scale
+    return Found(var, a, b, alpha, beta, tuple(dict.fromkeys(extra + (product,))))
 
 
 def _context(fn: Function):
     users = consumers(fn.nodes)
     hidden = set(fn.outputs) | {c for n in fn.nodes for c in n.control_inputs}
-    return users, hidden, storage_roots(fn.nodes)
+    roots = storage_roots(fn.nodes)
+    writes = Counter(roots[n.inputs[0]] for n in fn.nodes if n.opdef.updates)
+    return users, hidden, roots, writes
 
 
 def changes(fn: Function) -> bool:
@@ -97,7 +141,7 @@ def changes(fn: Function) -> bool:
 def run(fn: Function) -> Function:
     context = _context(fn)
     found = {n: m for n in fn.nodes if (m := match(n, *context)) is not None}
-    inside = {d for n in found for d in _inside(n)}
+    inside = {d for m in found.values() for d in m.replaced}
     rw = Rewriter(fn)
     for node in fn.nodes:
         if node in inside:
@@ -105,18 +149,11 @@ def run(fn: Function) -> Function:
         if node not in found:
             rw.new[node] = rw.copy(node)
             continue
-        var, a, b, alpha = found[node]
-        new = rw.graph.add_node(MATMUL_ACCUMULATE, [rw[var], rw[a], rw[b]],
-                                {"alpha": alpha, "beta": 1.0}, name=node.op_name, site=node.site)
+        m = found[node]
+        new = rw.graph.add_node(MATMUL_ACCUMULATE, [rw[m.var], rw[m.a], rw[m.b]],
+                                {"alpha": m.alpha, "beta": m.beta}, name=node.op_name,
+                                site=node.site)
         rw.new[node] = new
         rw.origin[new] = "epilogues"
         rw.stands_for[new] = fn.user_name(node)
     return rw.finish()
-
-
-def _inside(update: Node) -> List[Node]:
-    """The nodes the GEMM replaces: the delta, and the matmul under its scaling."""
-    delta = update.inputs[1]
-    if delta.type == "matmul":
-        return [delta]
-    return [delta] + [i for i in delta.inputs if i.type == "matmul"]
