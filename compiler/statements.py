@@ -151,9 +151,13 @@ class _Lister:
                        for n in list(fn.inputs) + list(variables))
         # Fetched values of variables this run updates in place are copied before the update:
         # a read sees the value at the start of the run.
+        # (Not for fetches whose value is not returned: an op fetched as an op.)
         updated = {self.roots[n] for n in order if is_update(n)}
-        snapshots = {o: self.names.make(o.op_name + "_value") for o in fn.outputs
-                     if self.roots[o] in updated}
+        returned = [not none for none in none_outputs] if none_outputs else [True] * len(
+            fn.outputs)
+        snapshots = {o: self.names.make(o.op_name + "_value")
+                     for o, wanted in zip(fn.outputs, returned)
+                     if wanted and self.roots[o] in updated}
         first_write = min(write_positions(order, self.roots, self.direct).values(), default=-1)
         statements: List[Statement] = []
         for p, node in enumerate(order):

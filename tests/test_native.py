@@ -240,3 +240,20 @@ def test_a_compile_error_names_the_compiler(monkeypatch):
 def test_the_native_backend_is_cpu_only():
     with pytest.raises(ValueError, match="CPU only"):
         gf.Session(backend="native", device="cuda")
+
+
+def test_size_one_axes_do_not_keep_an_update_out_of_a_run():
+    """A kernel of shape (5, 5, 1, 4) (one input channel) is updated inside a native run."""
+    with gf.Graph().as_default():
+        g = gf.placeholder(gf.float32, (5, 5, 1, 4), name="g")
+        k = gf.Variable(np.ones((5, 5, 1, 4), np.float32), name="k")
+        train = k.assign_sub(gf.sqrt(gf.abs(g)) * 0.5 + 0.25)
+        sess = gf.Session(backend="native")
+        sess.run(k.initializer)
+        prog = sess.make_callable(train.op, [g])  # the op: no copy of the new value to return
+        feed = RNG.standard_normal((5, 5, 1, 4)).astype(np.float32)
+        prog(feed)
+        np.testing.assert_allclose(sess.run(k), 1 - (np.sqrt(np.abs(feed)) * 0.5 + 0.25),
+                                   rtol=1e-6)
+    native = [line for line in prog.source.splitlines() if line.startswith("    # native:")]
+    assert native and "assign_sub" in native[-1]

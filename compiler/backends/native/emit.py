@@ -149,6 +149,8 @@ def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]]
     if not out.contiguous or out.literal is not None:
         return None
     shape = out.shape
+    # the output's own layout, as _broadcast_strides writes strides (0 along size-1 axes)
+    flat = tuple(0 if d == 1 else s for d, s in zip(shape, contiguous_strides(shape)))
     reads = []
     for v in leaves:
         if v.literal is not None:
@@ -157,11 +159,10 @@ def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]]
         strides = _broadcast_strides(v, shape)
         if strides is None:
             return None
-        if v.base == out.base and strides != contiguous_strides(shape):
+        if v.base == out.base and strides != flat:
             return None  # reads the output's memory in another order: not elementwise in place
         reads.append(strides)
     t = C_TYPES[out.dtype]
-    flat = contiguous_strides(shape)
     if all(r is None or r == flat or not any(r) for r in reads):
         exprs = [v.literal if r is None else (f"{v.ptr}[0]" if not any(r) else f"{v.ptr}[i]")
                  for v, r in zip(leaves, reads)]
@@ -184,7 +185,7 @@ def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]]
         else:
             terms = [f"i{k} * {s}" for k, s in enumerate(r) if s]
             exprs.append(f"{v.ptr}[{' + '.join(terms) or '0'}]")
-    target = f"{out.ptr}[{' + '.join(f'i{k} * {s}' for k, s in enumerate(flat))}]"
+    target = f"{out.ptr}[{' + '.join(f'i{k} * {s}' for k, s in enumerate(flat) if s) or '0'}]"
     temps, value = body(exprs)
     return lines + temps + [f"{target} = ({t})({value});", "}", "}"]
 
