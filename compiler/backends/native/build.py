@@ -126,8 +126,12 @@ def _compile(cc: List[str], source: str, path: Path) -> None:
         fd, out = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
         os.close(fd)
         try:
-            done = subprocess.run(cc + FLAGS + _includes() + [str(c_file), "-o", out, "-lm"],
-                                  capture_output=True, text=True, timeout=300)
+            command = cc + FLAGS + _includes() + [str(c_file), "-o", out, "-lm"]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            if done.returncode != 0 and "-march=native" in command:
+                # a compiler that does not know this CPU (or the flag): portable code instead
+                command.remove("-march=native")
+                done = subprocess.run(command, capture_output=True, text=True, timeout=300)
             if done.returncode != 0:
                 raise BackendError(f"compiling a native module failed ({' '.join(cc)}):\n"
                                    f"{done.stderr[-4000:]}")
