@@ -50,7 +50,6 @@ class Val:
     literal: Optional[str] = None
     base: Optional[str] = None
     py: Optional[str] = None
-    py_base: Optional[str] = None  # the Python name of the array a view is of (None: not a view)
 
     @property
     def contiguous(self) -> bool:

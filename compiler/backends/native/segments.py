@@ -123,9 +123,9 @@ class Segmenter:
                 self.defined[stmt.target] = (stmt.node, stmt)
         self.param_nodes = dict(zip(listing.params, list(fn.inputs) + list(listing.variables)))
         self.functions: List[Tuple[str, _Run]] = []
-        # names a run bound to views of an array it was passed: (that array's name, the view's
-        # shape, its strides over it), so a later run reads them without a copy
-        self.views: Dict[str, Tuple[str, Tuple[int, ...], Tuple[int, ...]]] = {}
+        # names a run bound to strided views (transposes) of memory it was passed: their dtype,
+        # shape, strides and the memory they are of, so a later run reads them without a copy
+        self.views: Dict[str, tuple] = {}
 
     # -- operands ---------------------------------------------------------------------------------
     def _node_of(self, name: str):
@@ -207,13 +207,13 @@ class Segmenter:
             perm = node.attrs.get("perm")
             perm = tuple(range(len(x.shape)))[::-1] if perm is None else tuple(perm)
             return Val(x.dtype, shape, x.ptr, tuple(x.strides[p] for p in perm), base=x.base,
-                       py=f"np.transpose({x.py}, {perm})", py_base=x.py_base or x.py)
+                       py=f"np.transpose({x.py}, {perm})")
         if not x.contiguous:
             return None
         if node.type in ("identity", "stop_gradient"):
             return x
         return Val(x.dtype, shape, x.ptr, contiguous_strides(shape), base=x.base,
-                   py=f"np.reshape({x.py}, {shape})", py_base=x.py_base or x.py)
+                   py=f"np.reshape({x.py}, {shape})")
 
     def _take(self, run: _Run, stmt: Statement) -> bool:
         """Add `stmt` to `run` if it can be compiled; False (run unchanged) otherwise."""
