@@ -122,8 +122,8 @@ class Session:
             if unknown:
                 raise ValueError(f"unknown pass(es) {unknown}; the passes are {list(PASS_NAMES)}")
         self.backend = get_backend(backend, device)
-        if fuse is None:
-            fuse = self.backend.fuses_by_default
+        if fuse is None:  # check_numerics wants each node's own value: no fusion by default
+            fuse = self.backend.fuses_by_default and not check_numerics
         if fuse:
             if not self.backend.fuses:
                 raise ValueError(f"fuse=True: backend={backend!r} does not run fused kernels; "

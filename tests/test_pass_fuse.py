@@ -127,3 +127,25 @@ def test_program_source_shows_each_fused_loop():
     assert "# y = fused(x, b, " in source and "%4 = relu(%3)" in source
     pytest.importorskip("numba")
     assert 'njit(error_model="numpy", cache=True)' in source and "def kernel(" in source
+
+
+def test_comparisons_of_strings_are_not_fused():
+    """equal(strings) gives bools, but its inputs are host objects no loop can read."""
+    a = gf.placeholder(gf.string, (3,), name="a")
+    b = gf.placeholder(gf.string, (3,), name="b")
+    flipped = gf.logical_not(gf.equal(a, b), name="flipped")
+    feeds = {a: np.array([b"x", b"y", b"z"], dtype=object),
+             b: np.array([b"x", b"q", b"z"], dtype=object)}
+    prog, value = compiled(flipped, feeds)
+    assert not fused_nodes(prog)
+    np.testing.assert_array_equal(value, [False, True, False])
+
+
+def test_check_numerics_turns_the_native_backends_default_fusion_off():
+    """check_numerics names the node whose value went bad: fused away, it could not."""
+    x = gf.placeholder(gf.float64, (3,), name="x")
+    bad = gf.log(x - 1.0, name="bad_log")
+    out = gf.square(bad) * 2.0
+    sess = gf.Session(backend="native", check_numerics=True)
+    with pytest.raises(gf.errors.InvalidArgumentError, match="bad_log"):
+        sess.run(out, {x: np.array([0.5, 2.0, 3.0])})

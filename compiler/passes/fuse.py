@@ -33,7 +33,9 @@ FUSABLE = frozenset({
 
 
 def _fusable(node: Node) -> bool:
+    """An elementwise op on numbers (its inputs too: equal on strings gives bools)."""
     return (node.type in FUSABLE and node.dtype is not None and node.dtype.kind in "biuf"
+            and all(i.dtype is not None and i.dtype.kind in "biuf" for i in node.inputs)
             and is_fully_known(node.shape) and not node.control_inputs)
 
 
