@@ -160,7 +160,7 @@ def first_call_seconds(make, X, Y):
     return step, time.perf_counter() - t0
 
 
-def matmul_peak(n=1024, repeats=5):
+def matmul_peak(n=1024, repeats=20):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
     c = np.empty_like(a)
@@ -277,6 +277,11 @@ def main():
                          "first_call_seconds": round(first, 4)})
             print(f"{batch:>5} {name:<22} {t:9.1f} {t / base:8.2f} {100 * frac:6.1f}% "
                   f"{first:10.3f}s")
+    after = matmul_peak()  # the best of a reading before and one after: a busy moment at either
+    if after > peak:      # end would otherwise make the peak look low (shares over 100%)
+        for r in rows:
+            r["fraction_of_peak"] = round(r["fraction_of_peak"] * peak / after, 3)
+        peak = after
     coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
     result = {"machine": machine(openblas_coretype=coretype),
               "matmul_peak_gflops": round(peak / 1e9, 1), "rows": rows}
