@@ -3,6 +3,7 @@
     python examples/train_mnist.py                      # the defaults reach >= 98% test accuracy
     python examples/train_mnist.py --loss mse --optimizer sgd --lr 0.5
     python examples/train_mnist.py --data-dir DIR       # four MNIST IDX files instead of the cache
+    python examples/train_mnist.py --backend native     # runs of statements compiled to C
     python examples/train_mnist.py --backend torch --device cuda    # generated torch code on a GPU
     torchrun --nproc_per_node=2 examples/train_mnist.py --distributed --batch-size 1024
 
@@ -314,8 +315,9 @@ def parse_args(argv=None):
     p.add_argument("--logdir", default=None,
                    help="write TensorBoard event files here: loss and accuracy every 20 steps, "
                         "weight histograms every epoch, the graph")
-    p.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
-                   help="generated code: numpy (default) or torch")
+    p.add_argument("--backend", choices=["numpy", "native", "torch"], default="numpy",
+                   help="generated code: numpy (default), native (numpy with runs of "
+                        "statements compiled to C; needs a C compiler) or torch")
     p.add_argument("--device", default=None,
                    help="the torch backend's device: cpu, cuda, cuda:N (default: cuda when "
                         "available); with --distributed, cuda selects nccl, else gloo")

@@ -53,6 +53,17 @@ def test_trains_and_writes_everything(script, data_dir, tmp_path, loss, optimize
     assert ("plot:" in printed) or ("plot skipped" in printed)
 
 
+def test_the_native_backend_trains_to_the_numpy_backends_weights(script, data_dir, tmp_path):
+    """--backend native: the same two epochs end at the numpy backend's weights (float32
+    rounding apart: one GEMM adds into each weight where numpy scales and subtracts)."""
+    for backend in ("numpy", "native"):
+        assert run(script, data_dir, tmp_path / backend, "--backend", backend) == 0
+    with np.load(tmp_path / "numpy" / "model.npz") as want, \
+            np.load(tmp_path / "native" / "model.npz") as got:
+        for key in want.files:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-4, atol=1e-5)
+
+
 def test_trains_without_tqdm_printing_plain_progress(data_dir, tmp_path, monkeypatch, capsys):
     # tqdm is the `train` extra, not a dependency: without it the example still runs.
     monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm` raise ImportError
