@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
+from ...opdef import REGISTRY
 from . import scalar
 from .scalar import C_TYPES, TEMP_TYPES
 
@@ -316,3 +317,5 @@ EMITTERS: Dict[str, Callable] = {
     "reduce_sum": _reduce(False),
     "reduce_mean": _reduce(True),
 }
+if set(EMITTERS) - set(REGISTRY):  # a typo in the table fails loudly, at import
+    raise ValueError(f"native emitters for unknown ops {sorted(set(EMITTERS) - set(REGISTRY))}")
