@@ -33,9 +33,11 @@ Running:
     has_tensors    results can stay this backend's own arrays (return_tensors=True)
     interprets     the session can run unoptimized in the reference interpreter (optimize=False)
     fuses          it runs `fused` nodes (compiler/passes/fuse.py) well: Session(fuse=True) is
-                   refused on backends that do not
+                   refused on backends that do not; fuses_by_default: Session(fuse=None) fuses
     prepare(node)  a callable made for one node at code generation ({prepared} templates)
     kernel_sources(nodes)  the source of the kernels it compiles for them (Program.source)
+    regroup(listing, fn, bind)  runs of rendered statements replaced by calls of code it compiled
+                   for them (the native backend), with that code's source
     captured_program(...)  a Program recording its steps into a device graph (capture=True)
 """
 
