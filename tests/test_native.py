@@ -257,3 +257,23 @@ def test_size_one_axes_do_not_keep_an_update_out_of_a_run():
                                    rtol=1e-6)
     native = [line for line in prog.source.splitlines() if line.startswith("    # native:")]
     assert native and "assign_sub" in native[-1]
+
+
+@pytest.mark.parametrize("reduce", [gf.reduce_sum, gf.reduce_mean])
+@pytest.mark.parametrize("cols", [32, 5])
+def test_column_sums_are_taken_into_the_loop_making_their_array(reduce, cols):
+    """A bias gradient's sum over the batch rides along the loop computing what it sums (rows
+    added in numpy's order: the same float32 sums), where there are enough columns; the array
+    itself is still there for its other reader."""
+    with gf.Graph().as_default():
+        x = gf.placeholder(gf.float32, (64, cols), name="x")
+        h = gf.nn.relu(x * 1.5 - 0.25)
+        # (outputs are never planned buffers: the sum and the product are intermediates here)
+        outs = [reduce(h, axis=0) * 3.0, gf.matmul(h, np.ones((cols, 3), np.float32)) * 2.0]
+        feed = RNG.standard_normal((64, cols)).astype(np.float32)
+        prog = gf.Session(backend="native").make_callable(outs, [x])
+        got = prog(feed)
+        want = gf.Session(optimize=False).run(outs, {x: feed})
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+    assert ("npy_intp i = r * " in prog.source) == (cols >= 16)

@@ -93,6 +93,24 @@ class _Run:
                 return
         self.code.append(loop)
 
+    def place_sum(self, s, comment: str) -> None:
+        """Column sums taken into the flat loop that makes (or reads) their array, if that loop
+        can move here (as in place()); else their own code."""
+        for k in range(len(self.code) - 1, max(-1, len(self.code) - 1 - SINK_WINDOW), -1):
+            earlier = self.code[k]
+            if not isinstance(earlier, emit.FlatLoop) or earlier.n != s.rows * s.cols:
+                continue
+            between = self.code[k + 1:]
+            if all(not (earlier.writes & (x.reads | x.writes)) and not (earlier.reads & x.writes)
+                   and s.out_base not in x.reads | x.writes for x in between):
+                earlier.body.append(comment)
+                if earlier.take_sum(s):
+                    del self.code[k]
+                    self.code.append(earlier)
+                    return
+                earlier.body.pop()
+        self.code.append(_Block([comment] + s.lines, s.reads, s.writes))
+
     def drop_dead_stores(self, live: set) -> None:
         """Planned buffers a merged loop writes that nothing else reads (no other item of the
         run, nothing after it: not in `live`) stay in registers."""
@@ -248,6 +266,8 @@ class Segmenter:
         if isinstance(code, emit.FlatLoop):
             code.body.insert(0, comment)
             run.place(code)
+        elif isinstance(code, emit.RowSum):
+            run.place_sum(code, comment)
         elif code:
             run.code.append(_Block([comment] + code, {v.base for v in ins if v.literal is None},
                                    {out.base}))
