@@ -20,6 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 import numpy as np
 
 from ...opdef import REGISTRY
+from ..numpy.blas import layout
 from . import scalar
 from .scalar import C_TYPES, TEMP_TYPES
 
@@ -286,16 +287,12 @@ def _fused(node, out: Val, ins: Sequence[Val], stmt) -> Optional[List[str]]:
 
 
 def _gemm_operand(v: Val) -> Optional[Tuple[str, int]]:
-    """(transpose flag, leading dimension) of a 2-D operand for a row-major GEMM."""
+    """(transpose flag, leading dimension) of a 2-D operand for a row-major GEMM (blas.layout,
+    which the numpy backend's GEMM uses too)."""
     if v.literal is not None or len(v.shape) != 2:
         return None
-    rows, cols = v.shape
-    s0, s1 = v.strides
-    if (s1 == 1 or cols == 1) and s0 >= max(cols, 1):
-        return "CblasNoTrans", s0 if rows > 1 else max(cols, 1)
-    if (s0 == 1 or rows == 1) and s1 >= max(rows, 1):
-        return "CblasTrans", s1 if cols > 1 else max(rows, 1)
-    return None
+    found = layout(v.shape, v.strides)
+    return None if found is None else ("CblasTrans" if found[0] else "CblasNoTrans", found[1])
 
 
 def _gemm(out: Val, a: Val, b: Val, alpha: str, beta: str) -> Optional[List[str]]:

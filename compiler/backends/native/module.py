@@ -11,7 +11,7 @@ from typing import List, Tuple
 from . import emit
 
 _TYPENUM = {"float": "NPY_FLOAT", "double": "NPY_DOUBLE", "npy_bool": "NPY_BOOL"}
-_ITEMSIZE = {"float": 4, "double": 8, "npy_bool": 1}
+ITEMSIZE = {"float": 4, "double": 8, "npy_bool": 1}
 
 
 def module_source(functions: List[Tuple[str, object]], blas_int: str) -> str:
@@ -40,7 +40,7 @@ def _function(name: str, run) -> str:
             lines.append(f"    if (!gf_arg(args[{k}], {_TYPENUM[a.ctype]}, {a.nbytes}, "
                          f"{int(a.written)}, &t{k}, \"{name}\", {k})) return NULL;")
         else:
-            item = _ITEMSIZE[a.ctype]
+            item = ITEMSIZE[a.ctype]
             dims = ", ".join(str(d) for d in a.shape) or "0"
             strides = ", ".join(str(s * item) for s in a.strides) or "0"
             lines.append(f"    {{ static const npy_intp d[] = {{{dims}}}, s[] = {{{strides}}};")

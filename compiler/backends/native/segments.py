@@ -27,12 +27,11 @@ from ...statements import Statement
 from ..numpy import blas
 from . import build, emit
 from .emit import Val, contiguous_strides
-from .module import module_source
+from .module import ITEMSIZE, module_source
 from .scalar import C_TYPES, literal
 
 MIN_STATEMENTS = 2  # a run computing fewer stays numpy code (one call either way)
 _VIEWS = {"identity", "stop_gradient", "reshape", "expand_dims", "squeeze", "transpose"}
-_ITEMSIZE = {"float": 4, "double": 8, "npy_bool": 1}
 
 
 def contiguous(value) -> np.ndarray:
@@ -69,7 +68,6 @@ SINK_WINDOW = 64  # how far back a loop is looked for to merge with (compile tim
 class _Run:
     statements: List[Statement] = field(default_factory=list)
     holds: List[Statement] = field(default_factory=list)  # Ctrl-C holds met inside the run
-    all: List[Statement] = field(default_factory=list)    # its statements and holds, in order
     args: List[_Arg] = field(default_factory=list)
     index: Dict[str, int] = field(default_factory=dict)   # Python expression -> argument
     vals: Dict[str, Val] = field(default_factory=dict)    # names defined in the run
@@ -77,38 +75,40 @@ class _Run:
     computing: int = 0
     ctypes: Dict[str, str] = field(default_factory=dict)  # memory written -> its C type
 
-    def place(self, loop) -> None:
-        """Append a flat loop, merged into an earlier loop over as many elements if that one can
-        move past everything after it (nothing after it touches what it writes or writes what
-        it reads): one pass over memory instead of two."""
+    def _movable(self, n: int, untouched: set = frozenset()):
+        """The positions, latest first, of flat loops over `n` elements that can move to the end
+        of the run: nothing after them touches what they write or writes what they read (nor
+        touches `untouched`)."""
         for k in range(len(self.code) - 1, max(-1, len(self.code) - 1 - SINK_WINDOW), -1):
             earlier = self.code[k]
-            if not isinstance(earlier, emit.FlatLoop) or earlier.n != loop.n:
+            if not isinstance(earlier, emit.FlatLoop) or earlier.n != n:
                 continue
-            between = self.code[k + 1:]
             if all(not (earlier.writes & (x.reads | x.writes)) and not (earlier.reads & x.writes)
-                   for x in between) and earlier.merge(loop):
-                del self.code[k]
-                self.code.append(earlier)
+                   and not untouched & (x.reads | x.writes) for x in self.code[k + 1:]):
+                yield k
+
+    def _to_end(self, k: int) -> None:
+        self.code.append(self.code.pop(k))
+
+    def place(self, loop) -> None:
+        """Append a flat loop, merged into an earlier loop over as many elements if that one can
+        move here: one pass over memory instead of two."""
+        for k in self._movable(loop.n):
+            if self.code[k].merge(loop):
+                self._to_end(k)
                 return
         self.code.append(loop)
 
     def place_sum(self, s, comment: str) -> None:
         """Column sums taken into the flat loop that makes (or reads) their array, if that loop
-        can move here (as in place()); else their own code."""
-        for k in range(len(self.code) - 1, max(-1, len(self.code) - 1 - SINK_WINDOW), -1):
+        can move here; else their own code."""
+        for k in self._movable(s.rows * s.cols, {s.out_base}):
             earlier = self.code[k]
-            if not isinstance(earlier, emit.FlatLoop) or earlier.n != s.rows * s.cols:
-                continue
-            between = self.code[k + 1:]
-            if all(not (earlier.writes & (x.reads | x.writes)) and not (earlier.reads & x.writes)
-                   and s.out_base not in x.reads | x.writes for x in between):
-                earlier.body.append(comment)
-                if earlier.take_sum(s):
-                    del self.code[k]
-                    self.code.append(earlier)
-                    return
-                earlier.body.pop()
+            earlier.body.append(comment)
+            if earlier.take_sum(s):
+                self._to_end(k)
+                return
+            earlier.body.pop()
         self.code.append(_Block([comment] + s.lines, s.reads, s.writes))
 
     def drop_dead_stores(self, live: set) -> None:
@@ -128,11 +128,11 @@ class Segmenter:
     """Finds the runs of one listing and rewrites its statements (module docstring)."""
 
     def __init__(self, listing, fn, bind: Callable[[object, str], str]):
-        self.listing, self.bind = listing, bind
+        self.listing = listing
         self.c = bind(contiguous, "c")
         n_feeds = len(listing.params) - len(listing.variables)
-        self.feeds = set(listing.params[:n_feeds])
         self.variable_names = set(listing.params[n_feeds:])
+        self.position = {id(s): k for k, s in enumerate(listing.statements)}
         self.defined: Dict[str, Tuple[object, Statement]] = {}
         self.nodes: Dict[str, object] = {}
         for stmt in listing.statements:
@@ -156,7 +156,7 @@ class Segmenter:
         ctype = C_TYPES.get(np.dtype(dtype))
         if ctype is None:
             return None
-        nbytes = int(np.prod(shape, dtype=np.int64)) * _ITEMSIZE[ctype]
+        nbytes = int(np.prod(shape, dtype=np.int64)) * ITEMSIZE[ctype]
         if expr not in run.index:
             run.index[expr] = len(run.args)
             run.args.append(_Arg(expr, ctype, nbytes, written, strides, tuple(shape)))
@@ -260,7 +260,6 @@ class Segmenter:
         if node.opdef.updates:
             self._arg(run, out.base, out.dtype, out.shape, written=True)
         run.statements.append(stmt)
-        run.all.append(stmt)
         run.vals[stmt.target] = out
         comment = f"/* {node.type} {node.op_name} */"
         if isinstance(code, emit.FlatLoop):
@@ -287,7 +286,6 @@ class Segmenter:
         for stmt in self.listing.statements:
             if stmt.hold and run.statements:  # held from the start of the run: a little earlier
                 run.holds.append(stmt)
-                run.all.append(stmt)
                 continue
             if self._take(run, stmt):
                 continue
@@ -320,13 +318,11 @@ class Segmenter:
         return run.holds[:1] + [Statement(code=code, frees=frees,
                                           nodes=tuple(s.node for s in run.statements))]
 
-    @staticmethod
-    def _in_order(run: _Run) -> List[Statement]:
+    def _in_order(self, run: _Run) -> List[Statement]:
         """A run left as numpy code: its statements, with any hold where it was."""
         if not run.holds:
             return run.statements
-        order = {id(s): k for k, s in enumerate(run.all)}
-        return sorted(run.statements + run.holds, key=lambda s: order[id(s)])
+        return sorted(run.statements + run.holds, key=lambda s: self.position[id(s)])
 
 
 def regroup(listing, fn, bind: Callable[[object, str], str]) -> Tuple[List[Statement], str]:

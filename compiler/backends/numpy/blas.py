@@ -66,17 +66,28 @@ def gemm(dtype: np.dtype) -> Optional[Tuple[Callable, type]]:
     return _FOUND[dtype]
 
 
+def layout(shape: Tuple[int, int], strides: Tuple[int, int]) -> Optional[Tuple[bool, int]]:
+    """(transposed, leading dimension) of a matrix with these strides (in elements) as a
+    row-major GEMM operand: rows of unit stride as they are, columns of unit stride (a
+    transposed view) with the transpose flag; None where neither is (copy it first)."""
+    (rows, cols), (s0, s1) = shape, strides
+    if (s1 == 1 or cols == 1) and s0 >= max(cols, 1):
+        return False, s0 if rows > 1 else max(cols, 1)
+    if (s0 == 1 or rows == 1) and s1 >= max(rows, 1):
+        return True, s1 if cols > 1 else max(rows, 1)
+    return None
+
+
 def _operand(m: np.ndarray) -> Tuple[np.ndarray, int, int]:
     """(array to pass, transpose flag, leading dimension) for a row-major GEMM operand."""
     item = m.itemsize
-    rows, cols = m.shape
-    s0, s1 = m.strides
-    if (s1 == item or cols == 1) and s0 % item == 0 and s0 // item >= max(cols, 1):
-        return m, _NO_TRANS, s0 // item
-    if (s0 == item or rows == 1) and s1 % item == 0 and s1 // item >= max(rows, 1):
-        return m, _TRANS, s1 // item
-    m = np.ascontiguousarray(m)
-    return m, _NO_TRANS, max(cols, 1)
+    found = None
+    if all(s % item == 0 for s in m.strides):
+        found = layout(m.shape, tuple(s // item for s in m.strides))
+    if found is None:
+        m = np.ascontiguousarray(m)
+        found = layout(m.shape, tuple(s // item for s in m.strides))
+    return m, _TRANS if found[0] else _NO_TRANS, found[1]
 
 
 def _by_numpy(var, a, b, alpha, beta):
