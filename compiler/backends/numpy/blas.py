@@ -81,12 +81,11 @@ def layout(shape: Tuple[int, int], strides: Tuple[int, int]) -> Optional[Tuple[b
 def _operand(m: np.ndarray) -> Tuple[np.ndarray, int, int]:
     """(array to pass, transpose flag, leading dimension) for a row-major GEMM operand."""
     item = m.itemsize
-    found = None
-    if all(s % item == 0 for s in m.strides):
-        found = layout(m.shape, tuple(s // item for s in m.strides))
+    s0, s1 = m.strides
+    found = layout(m.shape, (s0 // item, s1 // item)) if not (s0 % item or s1 % item) else None
     if found is None:
         m = np.ascontiguousarray(m)
-        found = layout(m.shape, tuple(s // item for s in m.strides))
+        found = layout(m.shape, (m.strides[0] // item, m.strides[1] // item))
     return m, _TRANS if found[0] else _NO_TRANS, found[1]
 
 
