@@ -8,7 +8,8 @@ Elementwise ops and fused chains become one loop over the output (flat where eve
 the output's shape and contiguous, or one value; nested with static strides otherwise: bias
 rows, columns, transposed operands); matmul and matmul_accumulate one call of numpy's own BLAS
 GEMM (transposed operands as its flags); reduce_sum/reduce_mean a zeroed output and one pass;
-variable updates a loop into the variable.
+variable updates a loop into the variable; max pooling and its gradient loops over the windows
+(pool.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from ...opdef import REGISTRY
 from ..numpy.blas import layout
-from . import scalar
+from . import pool, scalar
 from .scalar import C_TYPES, TEMP_TYPES
 
 # Each element is computed from the same element of its operands (or from values the loop does
@@ -384,6 +385,8 @@ EMITTERS: Dict[str, Callable] = {
     "assign_sub": _update("-"),
     "reduce_sum": _reduce(False),
     "reduce_mean": _reduce(True),
+    "max_pool": pool.max_pool,
+    "max_pool_grad": pool.max_pool_grad,
 }
 if set(EMITTERS) - set(REGISTRY):  # a typo in the table fails loudly, at import
     raise ValueError(f"native emitters for unknown ops {sorted(set(EMITTERS) - set(REGISTRY))}")

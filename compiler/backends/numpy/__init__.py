@@ -64,9 +64,11 @@ class NumpyBackend(Backend):
 
     def prepare(self, node):
         """A fused node's loop, compiled now for its inputs' static shapes and dtypes; a
-        matmul_accumulate's GEMM call (blas.py)."""
+        matmul_accumulate's GEMM call (blas.py); a max pool's kernel (pool.py)."""
         if node.type == "matmul_accumulate":
             return blas.prepare(node)
+        if node.type in pool.PREPARED:
+            return pool.PREPARED[node.type]
         return fused_jit.prepare(node.attrs["steps"], [i.shape for i in node.inputs],
                                  [i.dtype for i in node.inputs])
 

@@ -53,25 +53,35 @@ def _first_maxima(xp: np.ndarray, y: np.ndarray, geo: PoolGeometry):
         yield rows, cols, hit
 
 
-def _separable(xp: np.ndarray, geo: PoolGeometry, ufunc) -> np.ndarray:
+def _into(out, value: np.ndarray) -> np.ndarray:
+    """value copied into `out` (a new array where out is None)."""
+    if out is None:
+        return np.array(value)
+    np.copyto(out, value)
+    return out
+
+
+def _separable(xp: np.ndarray, geo: PoolGeometry, ufunc, out=None) -> np.ndarray:
     """ufunc (np.maximum, np.add) over each window: first over the kh rows of every window (whole
-    image rows: long contiguous runs), then over the kw columns of that (a 1/kh smaller array)."""
+    image rows: long contiguous runs), then over the kw columns of that (a 1/kh smaller array),
+    into `out` where given."""
     (oh, ow), (kh, kw), (sh, sw) = geo.out, geo.ksize, geo.strides
     rows = [xp[:, i:i + sh * (oh - 1) + 1:sh] for i in range(kh)]
     part = rows[0] if kh == 1 else ufunc(rows[0], rows[1])
     for row in rows[2:]:
         ufunc(part, row, out=part)
     cols = [part[:, :, j:j + sw * (ow - 1) + 1:sw] for j in range(kw)]
-    out = np.array(cols[0]) if kw == 1 else ufunc(cols[0], cols[1])
+    if kw == 1:
+        return _into(out, cols[0])
+    out = ufunc(cols[0], cols[1], out=out)
     for col in cols[2:]:
         ufunc(out, col, out=out)
     return out
 
 
-@T.lowering("max_pool")
-def max_pool(x, ksize, strides, padding):
+def max_pool(x, ksize, strides, padding, out=None):
     geo = pool_geometry(x.shape, ksize, strides, padding)
-    return _separable(pad(x, geo, -np.inf), geo, np.maximum)
+    return _separable(pad(x, geo, -np.inf), geo, np.maximum, out)
 
 
 def _widen(a: np.ndarray, kw: int) -> np.ndarray:
@@ -96,23 +106,23 @@ def _keep_first(taps: np.ndarray) -> None:
             np.logical_or(taken, tap, out=taken)
 
 
-def _tiled_max_pool_grad(x, y, g, geo: PoolGeometry) -> np.ndarray:
+def _tiled_max_pool_grad(x, y, g, geo: PoolGeometry, dx) -> np.ndarray:
     """max_pool_grad where the windows tile x exactly (no padding): whole image rows compared
-    with the widened max at once (runs of ow * kw * C, not of C), then g routed in one pass."""
+    with the widened max at once (runs of ow * kw * C, not of C), then g routed in one pass
+    (into `dx`, or a new array where it is None)."""
     n, _, _, c = x.shape
     (oh, ow), (kh, kw) = geo.out, geo.ksize
     hit = np.equal(x.reshape(n * oh, kh, ow * kw * c), _widen(y, kw))
     _keep_first(hit.reshape(n * oh, kh, ow, kw, c))
-    dx = np.empty(x.shape, g.dtype)
+    dx = np.empty(x.shape, g.dtype) if dx is None else dx
     np.multiply(_widen(g, kw), hit, out=dx.reshape(hit.shape))
     return dx
 
 
-@T.lowering("max_pool_grad")
-def max_pool_grad(x, y, g, ksize, strides, padding):
+def max_pool_grad(x, y, g, ksize, strides, padding, out=None):
     geo = pool_geometry(x.shape, ksize, strides, padding)
     if not geo.has_padding and _tiles(geo, x.shape):
-        return _tiled_max_pool_grad(x, y, g, geo)
+        return _tiled_max_pool_grad(x, y, g, geo, out)
     dxp = _gradient_buffer(geo, x.shape, g.dtype)
     disjoint = _disjoint(geo)
     for rows, cols, hit in _first_maxima(pad(x, geo, -np.inf), y, geo):
@@ -120,7 +130,14 @@ def max_pool_grad(x, y, g, ksize, strides, padding):
             np.multiply(g, hit, out=dxp[:, rows, cols])
         else:
             dxp[:, rows, cols] += g * hit
-    return crop(dxp, geo, x.shape)
+    return _into(out, crop(dxp, geo, x.shape))
+
+
+# Written into the planned buffer (`out=`), so a native run (compiler/backends/native) can take
+# them over.
+T.template("max_pool", "{prepared}({0}, {ksize}, {strides}, {padding}{out})")
+T.template("max_pool_grad", "{prepared}({0}, {1}, {2}, {ksize}, {strides}, {padding}{out})")
+PREPARED = {"max_pool": max_pool, "max_pool_grad": max_pool_grad}
 
 
 @T.lowering("max_pool_grad_grad")
