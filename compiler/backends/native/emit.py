@@ -9,7 +9,7 @@ the output's shape and contiguous, or one value; nested with static strides othe
 rows, columns, transposed operands); matmul and matmul_accumulate one call of numpy's own BLAS
 GEMM (transposed operands as its flags); reduce_sum/reduce_mean a zeroed output and one pass;
 variable updates a loop into the variable; max pooling and its gradient loops over the windows
-(pool.py).
+(pool.py); convolutions im2col/col2im in C around GEMMs (conv.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from ...opdef import REGISTRY
 from ..numpy.blas import layout
-from . import pool, scalar
+from . import conv, pool, scalar
 from .scalar import C_TYPES, TEMP_TYPES
 
 # Each element is computed from the same element of its operands (or from values the loop does
@@ -387,6 +387,15 @@ EMITTERS: Dict[str, Callable] = {
     "reduce_mean": _reduce(True),
     "max_pool": pool.max_pool,
     "max_pool_grad": pool.max_pool_grad,
+    "conv2d": conv.conv2d,
+    "conv2d_backprop_input": conv.conv2d_backprop_input,
+    "conv2d_backprop_filter": conv.conv2d_backprop_filter,
 }
+# ops whose inputs read for their shape only (Statement.shapes) their emitters need not see: the
+# shapes are static and the emitters take them from the operands and the output
+SHAPE_INPUTS_KNOWN = {"conv2d_backprop_input", "conv2d_backprop_filter"}
+# ops compiled to calls of numpy's BLAS GEMM: native only where it was found (blas.gemm)
+USES_GEMM = {"matmul", "matmul_accumulate", "conv2d", "conv2d_backprop_input",
+             "conv2d_backprop_filter"}
 if set(EMITTERS) - set(REGISTRY):  # a typo in the table fails loudly, at import
     raise ValueError(f"native emitters for unknown ops {sorted(set(EMITTERS) - set(REGISTRY))}")

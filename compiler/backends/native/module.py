@@ -17,6 +17,7 @@ ITEMSIZE = {"float": 4, "double": 8, "npy_bool": 1}
 def module_source(functions: List[Tuple[str, object]], blas_int: str) -> str:
     """The C extension module holding every segment function."""
     parts = [_HEADER.replace("BLASINT", blas_int)]
+    parts += list(dict.fromkeys(h for _, run in functions for h in run.helpers))
     for name, run in functions:
         parts.append(_function(name, run))
     methods = "\n".join(f'    {{"{name}", (PyCFunction)(void (*)(void)){name}, METH_FASTCALL, '
@@ -28,9 +29,10 @@ def module_source(functions: List[Tuple[str, object]], blas_int: str) -> str:
 def _function(name: str, run) -> str:
     # hot: GCC otherwise guessed these functions cold (their only caller is Python) and left
     # most of their loops scalar
+    count = len(run.args) + bool(run.scratch)
     lines = [f"GF_HOT static PyObject *{name}(PyObject *self, PyObject *const *args, "
              f"Py_ssize_t n) {{",
-             f"    if (n != {len(run.args)}) {{ PyErr_SetString(PyExc_TypeError, "
+             f"    if (n != {count}) {{ PyErr_SetString(PyExc_TypeError, "
              f"\"{name}: wrong number of arguments\"); return NULL; }}"]
     # Each pointer is checked into a temporary, then copied into a constant whose address is
     # never taken: GCC vectorizes loops over such pointers, not over address-taken ones.
@@ -47,6 +49,12 @@ def _function(name: str, run) -> str:
             lines.append(f"      if (!gf_view(args[{k}], {_TYPENUM[a.ctype]}, {len(a.shape)}, "
                          f"d, s, &t{k}, \"{name}\", {k})) return NULL; }}")
     lines += [f"    {a.ctype} *const a{k} = ({a.ctype} *)t{k};" for k, a in enumerate(run.args)]
+    if run.scratch:  # the last argument: a uint8 array of the program's
+        k = len(run.args)
+        lines += [f"    void *t{k};",
+                  f"    if (!gf_arg(args[{k}], NPY_UINT8, {run.scratch}, 1, &t{k}, \"{name}\", "
+                  f"{k})) return NULL;",
+                  f"    char *const gf_scratch = (char *)t{k};"]
     lines.append("    Py_BEGIN_ALLOW_THREADS")
     for item in run.code:
         lines += ["    " + line for line in (item.lines() if isinstance(item, emit.FlatLoop)

@@ -26,6 +26,7 @@ import numpy as np
 from ...statements import Statement
 from ..numpy import blas
 from . import build, emit
+from .conv import Kernel
 from .emit import Val, contiguous_strides
 from .module import ITEMSIZE, module_source
 from .scalar import C_TYPES, literal
@@ -74,6 +75,8 @@ class _Run:
     code: list = field(default_factory=list)  # _Blocks and FlatLoops (merged as they come)
     computing: int = 0
     ctypes: Dict[str, str] = field(default_factory=dict)  # memory written -> its C type
+    scratch: int = 0  # bytes of scratch memory its kernels need (conv.Kernel): one more argument
+    helpers: Dict[str, None] = field(default_factory=dict)  # C helper functions they call
 
     def _movable(self, n: int, untouched: set = frozenset()):
         """The positions, latest first, of flat loops over `n` elements that can move to the end
@@ -130,6 +133,7 @@ class Segmenter:
     def __init__(self, listing, fn, bind: Callable[[object, str], str]):
         self.listing = listing
         self.c = bind(contiguous, "c")
+        self.bind = bind
         n_feeds = len(listing.params) - len(listing.variables)
         self.variable_names = set(listing.params[n_feeds:])
         self.position = {id(s): k for k, s in enumerate(listing.statements)}
@@ -241,11 +245,12 @@ class Segmenter:
             return False
         if node.type not in emit.EMITTERS and node.type not in _VIEWS:
             return False
-        if node.type in ("matmul", "matmul_accumulate") and blas.gemm(node.dtype) is None:
+        if node.type in emit.USES_GEMM and blas.gemm(node.dtype) is None:
             return False
         mark = (len(run.args), dict(run.index), [replace(a) for a in run.args])
         ins = [self._operand(run, a) for a in stmt.args]
-        if stmt.shapes or any(v is None for v in ins):
+        if ((stmt.shapes and node.type not in emit.SHAPE_INPUTS_KNOWN)
+                or any(v is None for v in ins)):
             self._undo(run, mark)
             return False
         if node.type in _VIEWS:
@@ -267,6 +272,11 @@ class Segmenter:
             run.place(code)
         elif isinstance(code, emit.RowSum):
             run.place_sum(code, comment)
+        elif isinstance(code, Kernel):
+            run.scratch = max(run.scratch, code.scratch)
+            run.helpers.setdefault(code.helpers)
+            run.code.append(_Block([comment] + code.lines, {v.base for v in ins
+                                                            if v.literal is None}, {out.base}))
         elif code:
             run.code.append(_Block([comment] + code, {v.base for v in ins if v.literal is None},
                                    {out.base}))
@@ -306,7 +316,10 @@ class Segmenter:
         freed = [n for s in run.statements for n in s.frees]
         run.drop_dead_stores({run.vals[s.target].base for s in run.statements
                               if s.target not in freed})
-        call = f"@SEG{k}@({', '.join(a.expr for a in run.args)})"
+        args = [a.expr for a in run.args]
+        if run.scratch:  # the program's own: runs of one session take turns (Program's lock)
+            args.append(self.bind(np.empty(run.scratch, np.uint8), "scratch"))
+        call = f"@SEG{k}@({', '.join(args)})"
         code = [f"# native: {', '.join(s.node.type for s in run.statements)}", call]
         for s in run.statements:
             if s.target not in freed:

@@ -1,0 +1,214 @@
+"""C code for the conv ops (compiler/ops/conv.py) over NHWC inputs and HWIO filters with static
+shapes: the numpy kernels' plan (compiler/ops/conv_kernels.py: columns of a few images at a time,
+about CHUNK_BYTES, so they are made and read while in cache, and one GEMM of numpy's own BLAS per
+batch of images), with the column copies and adds done in C and no Python between them.
+
+    conv2d           im2col of a few images, then columns x filter (K x out) into the output
+    backprop_filter  the same columns, transposed, times the output gradient, accumulated by the
+                     GEMM itself (beta = 1 after the first batch of images)
+    backprop_input   the output gradient times the filter transposed gives each pixel's window
+                     of input gradients (a GEMM into the scratch columns), added back onto the
+                     input pixels they came from (col2im, in C: one pass over the columns)
+
+A 1x1 filter with stride 1 and no padding needs no columns: the input is its own. Padding is
+never copied: the columns hold zeros where a window lies in it, and col2im skips it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from ...ops.conv_kernels import CHUNK_BYTES, out_size, pad_amounts
+from .scalar import C_TYPES
+
+
+@dataclass
+class Kernel:
+    """C lines calling helper functions (`helpers`: C text the module holds once) with a
+    scratch buffer, `gf_scratch`, of at least `scratch` bytes that the segment function
+    allocates before it releases the GIL."""
+
+    lines: List[str]
+    scratch: int
+    helpers: str
+
+
+_HELPERS = r"""
+/* im2col: one row per output pixel of images [b0, b1), its window's taps (row, column, channel:
+   HWIO order), zeros where the window lies in the padding */
+static void gf_im2col_@S@(const @T@ *x, @T@ *cols, const gf_conv_t *g, npy_intp b0,
+                          npy_intp b1) {
+    const npy_intp c = g->c, run = g->kw * c, K = g->kh * run;
+    @T@ *row = cols;
+    for (npy_intp b = b0; b < b1; b++)
+    for (npy_intp i = 0; i < g->oh; i++)
+    for (npy_intp j = 0; j < g->ow; j++, row += K) {
+        const npy_intp q0 = j * g->sw - g->pl;
+        const int whole = g->dw == 1 && q0 >= 0 && q0 + g->kw <= g->w;
+        for (npy_intp di = 0; di < g->kh; di++) {
+            @T@ *dst = row + di * run;
+            const npy_intp r = i * g->sh + di * g->dh - g->pt;
+            if (r < 0 || r >= g->h) { memset(dst, 0, run * sizeof(@T@)); continue; }
+            const @T@ *src = x + (b * g->h + r) * g->w * c;
+            if (whole) { memcpy(dst, src + q0 * c, run * sizeof(@T@)); continue; }
+            for (npy_intp dj = 0; dj < g->kw; dj++) {
+                const npy_intp q = q0 + dj * g->dw;
+                if (q < 0 || q >= g->w) memset(dst + dj * c, 0, c * sizeof(@T@));
+                else memcpy(dst + dj * c, src + q * c, c * sizeof(@T@));
+            }
+        }
+    }
+}
+
+/* col2im: the adjoint of gf_im2col, each column added onto the input pixel it was copied from */
+static void gf_col2im_@S@(const @T@ *cols, @T@ *dx, const gf_conv_t *g, npy_intp b0,
+                          npy_intp b1) {
+    const npy_intp c = g->c, run = g->kw * c, K = g->kh * run;
+    const @T@ *row = cols;
+    for (npy_intp b = b0; b < b1; b++)
+    for (npy_intp i = 0; i < g->oh; i++)
+    for (npy_intp j = 0; j < g->ow; j++, row += K) {
+        const npy_intp q0 = j * g->sw - g->pl;
+        const int whole = g->dw == 1 && q0 >= 0 && q0 + g->kw <= g->w;
+        for (npy_intp di = 0; di < g->kh; di++) {
+            const @T@ *src = row + di * run;
+            const npy_intp r = i * g->sh + di * g->dh - g->pt;
+            if (r < 0 || r >= g->h) continue;
+            @T@ *dst = dx + (b * g->h + r) * g->w * c;
+            if (whole) {
+                @T@ *d = dst + q0 * c;
+                for (npy_intp k = 0; k < run; k++) d[k] += src[k];
+                continue;
+            }
+            for (npy_intp dj = 0; dj < g->kw; dj++) {
+                const npy_intp q = q0 + dj * g->dw;
+                if (q < 0 || q >= g->w) continue;
+                @T@ *d = dst + q * c;
+                const @T@ *s = src + dj * c;
+                for (npy_intp k = 0; k < c; k++) d[k] += s[k];
+            }
+        }
+    }
+}
+
+static void gf_conv2d_@S@(const @T@ *x, const @T@ *w, @T@ *y, @T@ *cols, const gf_conv_t *g) {
+    const npy_intp K = g->kh * g->kw * g->c, per = g->oh * g->ow;
+    for (npy_intp b0 = 0; b0 < g->n; b0 += g->images) {
+        const npy_intp b1 = b0 + g->images < g->n ? b0 + g->images : g->n;
+        const @T@ *a = x + b0 * per * K;
+        if (!g->direct) { gf_im2col_@S@(x, cols, g, b0, b1); a = cols; }
+        gf_@S@gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (b1 - b0) * per, g->o, K, 1, a,
+                   K, w, g->o, 0, y + b0 * per * g->o, g->o);
+    }
+}
+
+static void gf_conv2d_filter_@S@(const @T@ *x, const @T@ *dy, @T@ *dw, @T@ *cols,
+                                 const gf_conv_t *g) {
+    const npy_intp K = g->kh * g->kw * g->c, per = g->oh * g->ow;
+    for (npy_intp b0 = 0; b0 < g->n; b0 += g->images) {
+        const npy_intp b1 = b0 + g->images < g->n ? b0 + g->images : g->n;
+        const @T@ *a = x + b0 * per * K;
+        if (!g->direct) { gf_im2col_@S@(x, cols, g, b0, b1); a = cols; }
+        gf_@S@gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g->o, (b1 - b0) * per, 1, a, K,
+                   dy + b0 * per * g->o, g->o, b0 == 0 ? 0 : 1, dw, g->o);
+    }
+}
+
+static void gf_conv2d_input_@S@(const @T@ *dy, const @T@ *w, @T@ *dx, @T@ *cols,
+                                const gf_conv_t *g) {
+    const npy_intp K = g->kh * g->kw * g->c, per = g->oh * g->ow;
+    if (g->direct) {
+        gf_@S@gemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->n * per, g->c, g->o, 1, dy, g->o,
+                   w, g->o, 0, dx, g->c);
+        return;
+    }
+    memset(dx, 0, g->n * g->h * g->w * g->c * sizeof(@T@));
+    for (npy_intp b0 = 0; b0 < g->n; b0 += g->images) {
+        const npy_intp b1 = b0 + g->images < g->n ? b0 + g->images : g->n;
+        gf_@S@gemm(CblasRowMajor, CblasNoTrans, CblasTrans, (b1 - b0) * per, K, g->o, 1,
+                   dy + b0 * per * g->o, g->o, w, g->o, 0, cols, K);
+        gf_col2im_@S@(cols, dx, g, b0, b1);
+    }
+}
+"""
+
+HELPERS = """
+#include <string.h>
+/* one convolution's geometry: input n x h x w x c, filter kh x kw x c x o, output oh x ow;
+   strides, dilations, top and left padding; images per batch of columns; direct: a 1x1 filter,
+   stride 1, no padding (the input is its own columns) */
+typedef struct {
+    npy_intp n, h, w, c, kh, kw, o, oh, ow, sh, sw, dh, dw, pt, pl, images;
+    int direct;
+} gf_conv_t;
+""" + _HELPERS.replace("@T@", "float").replace("@S@", "s") + \
+    _HELPERS.replace("@T@", "double").replace("@S@", "d")
+
+_SUFFIX = {"float": "s", "double": "d"}
+
+
+def _arrays(out, ins, n: int) -> Optional[str]:
+    """The BLAS type letter where every operand is a contiguous float32/float64 array of one
+    dtype, none the output's memory; else None."""
+    t = C_TYPES.get(out.dtype)
+    if (t not in _SUFFIX or len(ins) < n or not out.contiguous
+            or any(v.literal is not None or not v.contiguous or v.dtype != out.dtype
+                   or v.base == out.base for v in ins[:n])):
+        return None
+    return _SUFFIX[t]
+
+
+def _kernel(function: str, s: str, args, x_shape, w_shape, y_shape, node, itemsize: int
+            ) -> Optional[Kernel]:
+    """A call of gf_<function>_<s> on `args` for an input of x_shape, a filter of w_shape and an
+    output (or output gradient) of y_shape."""
+    n, h, w, c = x_shape
+    kh, kw, wc, o = w_shape
+    (sh, sw), (dh, dw) = node.attrs["strides"], node.attrs["dilations"]
+    padding = node.attrs["padding"]
+    oh = out_size(h, kh, sh, dh, padding, 0)
+    ow = out_size(w, kw, sw, dw, padding, 1)
+    if min(n, h, w, c, kh, kw, o, oh, ow) < 1 or wc != c or y_shape != (n, oh, ow, o):
+        return None  # empty, or shapes that disagree: the numpy kernel's errors and edge cases
+    (pt, pb), (pl, pr) = (pad_amounts(h, kh, sh, dh, padding, 0),
+                          pad_amounts(w, kw, sw, dw, padding, 1))
+    direct = kh == kw == 1 and (sh, sw) == (1, 1) and not (pt or pb or pl or pr)
+    row_bytes = oh * ow * kh * kw * c * itemsize
+    images = n if direct else max(1, min(n, CHUNK_BYTES // row_bytes))
+    scratch = 0 if direct else images * row_bytes
+    geometry = ", ".join(str(v) for v in (n, h, w, c, kh, kw, o, oh, ow, sh, sw, dh, dw, pt, pl,
+                                          images, int(direct)))
+    cols = "NULL" if direct else f"({'float' if s == 's' else 'double'} *)gf_scratch"
+    return Kernel(["{", f"static const gf_conv_t g = {{{geometry}}};",
+                   f"gf_{function}_{s}({', '.join(args)}, {cols}, &g);", "}"],
+                  scratch, HELPERS)
+
+
+def conv2d(node, out, ins, stmt) -> Optional[Kernel]:
+    s = _arrays(out, ins, 2)
+    if s is None:
+        return None
+    x, w = ins[:2]
+    return _kernel("conv2d", s, [x.ptr, w.ptr, out.ptr], x.shape, w.shape, out.shape, node,
+                   out.dtype.itemsize)
+
+
+def conv2d_backprop_filter(node, out, ins, stmt) -> Optional[Kernel]:
+    s = _arrays(out, ins, 2)
+    if s is None:
+        return None
+    x, g = ins[:2]
+    return _kernel("conv2d_filter", s, [x.ptr, g.ptr, out.ptr], x.shape, out.shape, g.shape,
+                   node,
+                   out.dtype.itemsize)
+
+
+def conv2d_backprop_input(node, out, ins, stmt) -> Optional[Kernel]:
+    s = _arrays(out, ins, 2)
+    if s is None:
+        return None
+    g, w = ins[:2]
+    return _kernel("conv2d_input", s, [g.ptr, w.ptr, out.ptr], out.shape, w.shape, g.shape,
+                   node,
+                   out.dtype.itemsize)
