@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import graphflow as gf
-from compiler.backends.native import build
+from compiler.backends.native import build, segments
 from compiler.errors import BackendError
 
 pytestmark = pytest.mark.skipif(build.compiler() is None, reason="no C compiler on this machine")
@@ -277,3 +277,27 @@ def test_column_sums_are_taken_into_the_loop_making_their_array(reduce, cols):
     np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
     assert ("npy_intp i = r * " in prog.source) == (cols >= 16)
+
+
+@pytest.mark.parametrize("transpose_a", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_few_rows_times_a_transposed_matrix_is_computed_transposed(monkeypatch, dtype,
+                                                                      transpose_a):
+    """x @ W.T with few rows (a dense layer's input gradient at a small batch) runs as
+    (W @ x.T) into scratch, copied back transposed (emit.SWAP_MAX_ROWS): against torch, the
+    left operand given plain or transposed, and the source showing the transposed GEMM."""
+    monkeypatch.setattr(segments, "MIN_STATEMENTS", 1)  # the product alone is a run too
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((96, 12) if transpose_a else (12, 96)).astype(dtype)
+    w = rng.standard_normal((300, 96)).astype(dtype)
+    with gf.Graph().as_default():
+        ap = gf.placeholder(dtype, a.shape, name="a")
+        wp = gf.placeholder(dtype, w.shape, name="w")
+        product = gf.matmul(ap, wp, transpose_a=transpose_a, transpose_b=True)
+        run = gf.Session(backend="native").make_callable([gf.tanh(product) * 2.0], [ap, wp])
+        (got,) = run(a, w)
+    want = torch.tanh((torch.from_numpy(a).T if transpose_a else torch.from_numpy(a))
+                      @ torch.from_numpy(w).T) * 2.0
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want.numpy(), rtol=tol, atol=tol)
+    assert "the product transposed, 300 x 12" in run.source

@@ -16,23 +16,11 @@ never copied: the columns hold zeros where a window lies in it, and col2im skips
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Optional
+from typing import Optional
 
 from ...ops.conv_kernels import CHUNK_BYTES, out_size, pad_amounts
+from .kernel import Kernel
 from .scalar import C_TYPES
-
-
-@dataclass
-class Kernel:
-    """C lines calling helper functions (`helpers`: C text the module holds once) with a
-    scratch buffer, `gf_scratch`, of at least `scratch` bytes that the segment function
-    allocates before it releases the GIL."""
-
-    lines: List[str]
-    scratch: int
-    helpers: str
-
 
 _HELPERS = r"""
 /* im2col: one row per output pixel of images [b0, b1), its window's taps (row, column, channel:

@@ -26,8 +26,8 @@ import numpy as np
 from ...statements import Statement
 from ..numpy import blas
 from . import build, emit
-from .conv import Kernel
 from .emit import Val, contiguous_strides
+from .kernel import Kernel
 from .module import ITEMSIZE, module_source
 from .scalar import C_TYPES, literal
 
@@ -75,7 +75,7 @@ class _Run:
     code: list = field(default_factory=list)  # _Blocks and FlatLoops (merged as they come)
     computing: int = 0
     ctypes: Dict[str, str] = field(default_factory=dict)  # memory written -> its C type
-    scratch: int = 0  # bytes of scratch memory its kernels need (conv.Kernel): one more argument
+    scratch: int = 0  # bytes of scratch memory its kernels need (kernel.Kernel): one more argument
     helpers: Dict[str, None] = field(default_factory=dict)  # C helper functions they call
 
     def _movable(self, n: int, untouched: set = frozenset()):
@@ -274,7 +274,8 @@ class Segmenter:
             run.place_sum(code, comment)
         elif isinstance(code, Kernel):
             run.scratch = max(run.scratch, code.scratch)
-            run.helpers.setdefault(code.helpers)
+            if code.helpers:
+                run.helpers.setdefault(code.helpers)
             run.code.append(_Block([comment] + code.lines, {v.base for v in ins
                                                             if v.literal is None}, {out.base}))
         elif code:
