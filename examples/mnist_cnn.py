@@ -3,6 +3,7 @@
     python examples/mnist_cnn.py                        # the defaults reach >= 99.2% test accuracy
     python examples/mnist_cnn.py --epochs 1 --batch-size 128
     python examples/mnist_cnn.py --data-dir DIR         # four MNIST IDX files instead of the cache
+    python examples/mnist_cnn.py --backend native       # convolutions, pools, the rest in C
     python examples/mnist_cnn.py --backend torch --device cuda
 
 The net, built with gf.layers as a TF1 user writes it: conv 5x5x32 SAME + relu, max-pool 2,
@@ -139,8 +140,9 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default=None, help="a folder with the four MNIST IDX files")
     p.add_argument("--limit", type=int, default=0, help="use only this many training examples")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--backend", choices=["numpy", "torch"], default="numpy",
-                   help="generated code: numpy (default) or torch")
+    p.add_argument("--backend", choices=["numpy", "native", "torch"], default="numpy",
+                   help="generated code: numpy (default), native (runs of statements compiled "
+                        "to C) or torch")
     p.add_argument("--device", default=None,
                    help="the torch backend's device: cpu, cuda, cuda:N (default: cuda when "
                         "available)")

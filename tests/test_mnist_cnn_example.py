@@ -38,3 +38,19 @@ def test_trains_and_writes_everything(tmp_path, capsys):
         assert ckpt["dense/kernel"].shape == (7 * 7 * 64, 1024)
     printed = capsys.readouterr().out
     assert "test accuracy" in printed and (("plot:" in printed) or ("plot skipped" in printed))
+
+
+def test_trains_on_the_native_backend_as_on_numpy(tmp_path):
+    """--backend native (convolutions, pools and the rest compiled to C) trains to the numpy
+    backend's losses, to float32 rounding."""
+    data = tmp_path / "idx"
+    data.mkdir()
+    write_idx_dir(data, n_train=48, n_test=10)
+    losses = {}
+    for backend in ("numpy", "native"):
+        with gf.Graph().as_default():
+            result = load_example().train(load_example().parse_args(
+                ["--data-dir", str(data), "--out", str(tmp_path / backend), "--epochs", "2",
+                 "--batch-size", "16", "--quiet", "--backend", backend]))
+        losses[backend] = [e["train_loss"] for e in result["epochs"]]
+    np.testing.assert_allclose(losses["native"], losses["numpy"], rtol=1e-4)
