@@ -3,18 +3,23 @@ generated numpy code, its native backend, graphflow's torch backend on the CPU, 
 (NCHW and channels_last, 2 threads) and a hand-written numpy step, measured side by side in one
 run.
 
-    python bench/conv_step.py [--batches 50 128] [--repeats 15] [--out FILE.json]
+    python bench/conv_step.py [--batches 50 128] [--repeats 10] [--out FILE.json]
 
-The numpy contenders are interleaved step by step; the PyTorch ones run alone, each followed by a
-pause (their OpenMP threads spin after each op and would take the cores from the others).
-Reported: median milliseconds per step, each contender's ratio to PyTorch's faster layout, and
-how long graphflow took to compile the step.
+Every contender runs alone, in turns: each turn is a pause (PyTorch's OpenMP threads spin after
+each op and would take the cores from whoever runs next) and then `block` steps of one contender,
+and the rounds of turns repeat, so the machine's noise hits them alike and each runs as in a
+training loop, its arrays warm from its own previous step, not evicted by another contender's.
+(Interleaving the numpy-side contenders step by step, as the MLP benchmark does, left each of
+them a cache emptied by the others at every turn, while PyTorch ran alone: a bias against them
+on this 2-core machine.) Reported: median milliseconds per step, each contender's ratio to
+PyTorch's faster layout, and how long graphflow took to compile the step.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -24,7 +29,6 @@ from report import machine, write_json
 import graphflow as gf
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-from mlp_step import measure as measure_us  # noqa: E402
 from mnist_cnn import build_model  # noqa: E402
 
 LR, B1, B2, EPS = 1e-3, 0.9, 0.999, 1e-8
@@ -152,9 +156,21 @@ class NumpyStep:
             p -= lr * m / (np.sqrt(v) + EPS)
 
 
-def measure(steps, X, Y, repeats):
-    """Median milliseconds per step, the contenders interleaved (bench/mlp_step.py's measure)."""
-    return {name: us / 1e3 for name, us in measure_us(steps, X, Y, repeats).items()}
+def measure(steps, X, Y, rounds, block=5, pause=0.5):
+    """Median milliseconds per step: `rounds` rounds of turns, each a pause and then `block`
+    steps of one contender (module docstring)."""
+    for f in steps.values():
+        for _ in range(2):
+            f(X, Y)
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, f in steps.items():
+            time.sleep(pause)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f(X, Y)
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
 
 
 def run(batch: int, repeats: int) -> list:
@@ -169,12 +185,9 @@ def run(batch: int, repeats: int) -> list:
     native_prog(X, Y, True)
     native_compile_s = time.perf_counter() - t0
     ms = measure({"graphflow numpy": gf_numpy, "graphflow native": gf_native,
-                  "numpy by hand": NumpyStep()}, X, Y, repeats)
-    for name, make in (("pytorch eager NCHW", lambda: torch_step(False)),
-                       ("pytorch eager channels_last", lambda: torch_step(True)),
-                       ("graphflow torch (cpu)", lambda: graphflow_step("torch")[0])):
-        ms[name] = measure({name: make()}, X, Y, repeats)[name]
-        time.sleep(0.5)
+                  "numpy by hand": NumpyStep(), "pytorch eager NCHW": torch_step(False),
+                  "pytorch eager channels_last": torch_step(True),
+                  "graphflow torch (cpu)": graphflow_step("torch")[0]}, X, Y, repeats)
     best = min(ms["pytorch eager NCHW"], ms["pytorch eager channels_last"])
     return [{"batch": batch, "contender": name, "ms_per_step": round(t, 2),
              "ratio_to_pytorch_best": round(t / best, 3),
@@ -187,7 +200,7 @@ def run(batch: int, repeats: int) -> list:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, nargs="+", default=[50, 128])
-    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--repeats", type=int, default=10, help="rounds of turns")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                   "conv_step.json"))
     args = ap.parse_args()

@@ -45,8 +45,11 @@ def _softplus_kernel(x, out=None):
 
 
 def _relu_grad(node, g):
-    # As TF1's ReluGrad: the gradient passes where the input is positive.
-    return (g * cast(greater(node.inputs[0], 0), g.dtype),)
+    # As TF1's ReluGrad(grad, op.outputs[0]): the gradient passes where the output is positive
+    # (where the input is: the same mask, NaN included). Reading the output, not the input, lets
+    # the input die at the relu, which then computes in place: one array kept for the backward
+    # pass instead of two.
+    return (g * cast(greater(node, 0), g.dtype),)
 
 
 RELU = register(OpDef("relu", tf_type="Relu", infer=_float_unary, kernel=_relu_kernel,
