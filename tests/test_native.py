@@ -284,7 +284,7 @@ def test_column_sums_are_taken_into_the_loop_making_their_array(reduce, cols):
 def test_a_few_rows_times_a_transposed_matrix_is_computed_transposed(monkeypatch, dtype,
                                                                       transpose_a):
     """x @ W.T with few rows (a dense layer's input gradient at a small batch) runs as
-    (W @ x.T) into scratch, copied back transposed (emit.SWAP_MAX_ROWS): against torch, the
+    (W @ x.T) into scratch, copied back transposed (gemm.SWAP_MAX_ROWS): against torch, the
     left operand given plain or transposed, and the source showing the transposed GEMM."""
     monkeypatch.setattr(segments, "MIN_STATEMENTS", 1)  # the product alone is a run too
     rng = np.random.default_rng(4)

@@ -173,30 +173,18 @@ def _kernel(function: str, s: str, args, x_shape, w_shape, y_shape, node, itemsi
                   scratch, HELPERS)
 
 
-def conv2d(node, out, ins, stmt) -> Optional[Kernel]:
+# op -> (its helper, what its two inputs and its output are: x the convolution's input, w its
+# filter, y its output or the output's gradient)
+_ROLES = {"conv2d": ("conv2d", "xwy"), "conv2d_backprop_filter": ("conv2d_filter", "xyw"),
+          "conv2d_backprop_input": ("conv2d_input", "ywx")}
+
+
+def emit(node, out, ins, stmt) -> Optional[Kernel]:
+    """The emitter of each conv op (emit.EMITTERS): a call of its helper, or None."""
     s = _arrays(out, ins, 2)
     if s is None:
         return None
-    x, w = ins[:2]
-    return _kernel("conv2d", s, [x.ptr, w.ptr, out.ptr], x.shape, w.shape, out.shape, node,
-                   out.dtype.itemsize)
-
-
-def conv2d_backprop_filter(node, out, ins, stmt) -> Optional[Kernel]:
-    s = _arrays(out, ins, 2)
-    if s is None:
-        return None
-    x, g = ins[:2]
-    return _kernel("conv2d_filter", s, [x.ptr, g.ptr, out.ptr], x.shape, out.shape, g.shape,
-                   node,
-                   out.dtype.itemsize)
-
-
-def conv2d_backprop_input(node, out, ins, stmt) -> Optional[Kernel]:
-    s = _arrays(out, ins, 2)
-    if s is None:
-        return None
-    g, w = ins[:2]
-    return _kernel("conv2d_input", s, [g.ptr, w.ptr, out.ptr], out.shape, w.shape, g.shape,
-                   node,
-                   out.dtype.itemsize)
+    function, roles = _ROLES[node.type]
+    shapes = dict(zip(roles, (ins[0].shape, ins[1].shape, out.shape)))
+    return _kernel(function, s, [ins[0].ptr, ins[1].ptr, out.ptr], shapes["x"], shapes["w"],
+                   shapes["y"], node, out.dtype.itemsize)
