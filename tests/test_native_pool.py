@@ -128,3 +128,36 @@ def test_ties_nan_and_minus_infinity_route_as_the_reference_kernel(h, wd, ksize,
                 assert "max_pool_grad" in _native_lines(run.source)
     for got, want in zip(results["native"], results["interpreter"]):
         np.testing.assert_array_equal(got, want)
+
+
+def test_the_relu_gradient_runs_inside_a_tiling_pool_gradient():
+    """Where the windows tile the input, the relu gradient after max_pool_grad merges into the
+    pass over the window's elements (pool.WindowLoop): the pool gradient is never written out
+    (it stays in a register) and the relu gradient writes over relu's output in place. Against
+    torch: the relu gradient's square summed, and the bias gradient (a separate sum: the window
+    pass visits rows out of numpy's order)."""
+    rng = np.random.default_rng(6)
+    shape, out_shape = (3, 8, 8, 4), (3, 4, 4, 4)
+    xv, wv = rng.standard_normal(shape), rng.standard_normal(out_shape)
+    bv = np.linspace(-0.3, 0.3, 4)
+    with gf.Graph().as_default():
+        x = gf.placeholder(np.float64, shape, name="x")
+        w = gf.placeholder(np.float64, out_shape, name="w")
+        b = gf.Variable(bv, name="b")
+        r = gf.nn.relu(x + b)
+        pooled = gf.nn.max_pool(r, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        dx, db = gf.gradients(gf.reduce_sum(pooled * w), [x, b])
+        sess = gf.Session(backend="native")
+        sess.run(gf.global_variables_initializer())
+        run = sess.make_callable([gf.reduce_sum(dx * dx), db], [x, w])
+        square, db_value = run(xv, wv)
+        lines = run.source.splitlines()
+    at = next(k for k, line in enumerate(lines) if "/* max_pool_grad" in line)
+    assert lines[at + 1].lstrip().startswith("r_")  # dx kept in a register
+    assert "/* fused" in lines[at + 2]
+    xt = torch.tensor(xv, requires_grad=True)
+    bt = torch.tensor(bv, requires_grad=True)
+    (F.max_pool2d(torch.relu(xt + bt).permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+     * torch.tensor(wv)).sum().backward()
+    np.testing.assert_allclose(square, (xt.grad ** 2).sum().item(), rtol=1e-12)
+    np.testing.assert_allclose(db_value, bt.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from ...ops.pool import pool_geometry
+from .loops import FlatLoop
 from .scalar import C_TYPES
 
 _IVDEP = "#pragma GCC ivdep"
@@ -91,6 +92,8 @@ def max_pool_grad(node, out, ins, stmt) -> Optional[List[str]]:
         return None
     idx = "int32_t" if out.dtype.itemsize == 4 else "int64_t"
     tiles = _tiles(x.shape, geo)
+    if tiles:
+        return _tiled_grad(out, x, g, geo, t, idx)
     dx, src, grad = out.ptr, x.ptr, g.ptr
     lines = ["{", f"{t} best[{c}]; {idx} at[{c}];"]
     if not tiles:
@@ -108,3 +111,65 @@ def max_pool_grad(node, out, ins, stmt) -> Optional[List[str]]:
     lines += [_IVDEP, f"for (npy_intp k = 0; k < {c}; k++) "
               f"{dx}[p + k] {store} at[k] == t ? {grad}[o + k] : ({t})0;", "}", "}", "}"]
     return lines
+
+
+class WindowLoop(FlatLoop):
+    """max_pool_grad where the windows tile the input: per window, the first maximum of each
+    channel, then one pass over the window's elements writing dx[i] (i the element's flat
+    index). A flat loop over as many elements that comes later merges into that pass (its body
+    runs for element i right after dx[i] is written): the relu gradient and the like, without
+    writing dx out and reading it back. It may write over x (in place: each window reads its
+    own elements of x before it writes any, and no other window reads them), never over g,
+    and takes no column sums (it visits the rows out of their order)."""
+
+    windowed = True
+
+    def __init__(self, n: int, head: List[str], body: List[str], closing: int, x_base: str,
+                 g_base: str, **kwargs):
+        super().__init__(n, body, **kwargs)
+        self.head, self.closing = head, closing
+        self.x_base, self.g_base = x_base, g_base
+
+    def lines(self) -> List[str]:
+        return (["{"] + self.prologue + self.head + self.locals_ + self.body
+                + ["}"] * self.closing + self.epilogue + ["}"])
+
+    def merge(self, other: FlatLoop) -> bool:
+        if (getattr(other, "windowed", False) or other.rows != 1 or other.partial
+                or other.prologue or other.epilogue or self.g_base in other.writes
+                or other.reads_one & self.writes):
+            return False
+        return super().merge(other)
+
+    def take_sum(self, s) -> bool:
+        return False
+
+
+def _tiled_grad(out, x, g, geo, t: str, idx: str) -> WindowLoop:
+    n, h, w, c = x.shape
+    (oh, ow), (kh, kw) = geo.out, geo.ksize
+    src, grad = x.ptr, g.ptr
+
+    def taps(first: int) -> List[str]:
+        return [f"for (npy_intp di = 0; di < {kh}; di++)",
+                f"for (npy_intp dj = 0; dj < {kw}; dj++) {{",
+                f"const int wt = (int)(di * {kw} + dj);",
+                f"const npy_intp wp = ((wb * {h} + wi * {kh} + di) * {w} + wj * {kw} + dj) "
+                f"* {c};", _IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{"][first:]
+
+    head = ([f"for (npy_intp wb = 0; wb < {n}; wb++)",
+             f"for (npy_intp wi = 0; wi < {oh}; wi++)",
+             f"for (npy_intp wj = 0; wj < {ow}; wj++) {{",
+             f"const npy_intp wo = ((wb * {oh} + wi) * {ow} + wj) * {c};"]
+            # the first maximum of each channel (NaN the largest): the reference kernel's argmax
+            + taps(0) + [f"{t} v = {src}[wp + k];",
+                         "int take = wt == 0 || v > best[k] || (v != v && best[k] == best[k]);",
+                         f"best[k] = take ? v : best[k]; at[k] = take ? ({idx})wt : at[k];",
+                         "}", "}"]
+            # then every element of the window, once: i its flat index
+            + taps(0) + ["const npy_intp i = wp + k;"])
+    body = [f"{out.ptr}[i] = at[k] == wt ? {grad}[wo + k] : ({t})0;"]
+    return WindowLoop(out.size, head, body, 3, x.base, g.base,
+                      writes={out.base}, reads={x.base, g.base},
+                      ptrs={out.base: {out.ptr}, x.base: {src}, g.base: {grad}},
+                      prologue=[f"{t} best[{c}]; {idx} at[{c}];"])
