@@ -11,8 +11,9 @@ and the rounds of turns repeat, so the machine's noise hits them alike and each 
 training loop, its arrays warm from its own previous step, not evicted by another contender's.
 (Interleaving the numpy-side contenders step by step, as the MLP benchmark does, left each of
 them a cache emptied by the others at every turn, while PyTorch ran alone: a bias against them
-on this 2-core machine.) Reported: median milliseconds per step, each contender's ratio to
-PyTorch's faster layout, and how long graphflow took to compile the step.
+on this 2-core machine.) Reported: median milliseconds per step and the first quartile (less
+moved by bursts of other work on a shared machine), each contender's ratio to PyTorch's faster
+layout by each measure, and how long graphflow took to compile the step.
 """
 
 from __future__ import annotations
@@ -157,8 +158,9 @@ class NumpyStep:
 
 
 def measure(steps, X, Y, rounds, block=5, pause=0.5):
-    """Median milliseconds per step: `rounds` rounds of turns, each a pause and then `block`
-    steps of one contender (module docstring)."""
+    """(median, first quartile) milliseconds per step of each contender: `rounds` rounds of
+    turns, each a pause and then `block` steps of one contender (module docstring). The first
+    quartile is less moved by the bursts of other work that slow whatever runs during them."""
     for f in steps.values():
         for _ in range(2):
             f(X, Y)
@@ -170,7 +172,8 @@ def measure(steps, X, Y, rounds, block=5, pause=0.5):
                 t0 = time.perf_counter()
                 f(X, Y)
                 times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+    return {name: (statistics.median(t) * 1e3, statistics.quantiles(t, n=4)[0] * 1e3)
+            for name, t in times.items()}
 
 
 def run(batch: int, repeats: int) -> list:
@@ -188,9 +191,12 @@ def run(batch: int, repeats: int) -> list:
                   "numpy by hand": NumpyStep(), "pytorch eager NCHW": torch_step(False),
                   "pytorch eager channels_last": torch_step(True),
                   "graphflow torch (cpu)": graphflow_step("torch")[0]}, X, Y, repeats)
-    best = min(ms["pytorch eager NCHW"], ms["pytorch eager channels_last"])
-    return [{"batch": batch, "contender": name, "ms_per_step": round(t, 2),
-             "ratio_to_pytorch_best": round(t / best, 3),
+    best = [min(ms["pytorch eager NCHW"][q], ms["pytorch eager channels_last"][q])
+            for q in (0, 1)]
+    return [{"batch": batch, "contender": name, "ms_per_step": round(t[0], 2),
+             "ratio_to_pytorch_best": round(t[0] / best[0], 3),
+             "ms_per_step_first_quartile": round(t[1], 2),
+             "first_quartile_ratio_to_pytorch_best": round(t[1] / best[1], 3),
              **({"compile_seconds": round(compile_s, 3)} if name == "graphflow numpy" else {}),
              **({"compile_seconds": round(native_compile_s, 3)} if name == "graphflow native"
                 else {})}
@@ -205,11 +211,13 @@ def main():
                                                   "conv_step.json"))
     args = ap.parse_args()
     rows = [row for batch in args.batches for row in run(batch, args.repeats)]
-    print(f"{'batch':>5} {'contender':<28} {'ms/step':>8} {'x PyTorch best':>14}")
+    print(f"{'batch':>5} {'contender':<28} {'ms/step':>8} {'x PyTorch best':>14} "
+          f"{'1st quartile':>12} {'x PyTorch best':>14}")
     for r in rows:
         extra = f"   compiled in {r['compile_seconds']} s" if "compile_seconds" in r else ""
         print(f"{r['batch']:>5} {r['contender']:<28} {r['ms_per_step']:8.1f} "
-              f"{r['ratio_to_pytorch_best']:14.2f}{extra}")
+              f"{r['ratio_to_pytorch_best']:14.2f} {r['ms_per_step_first_quartile']:12.1f} "
+              f"{r['first_quartile_ratio_to_pytorch_best']:14.2f}{extra}")
     write_json(args.out, {"machine": machine(threads="torch: 2"), "rows": rows})
 
 
