@@ -6,9 +6,11 @@ interface: emitter(node, out, ins, stmt) -> C lines, or None: the statement stay
     max_pool_grad  each window's gradient routed to its first maximum, row-major over the taps
                    (the padding taps counted as -inf, a NaN as the largest): the reference
                    kernel's argmax (compiler/ops/pool.py). Where the windows tile the input
-                   exactly, every position is written once (no zeroing, no adding); otherwise
-                   the gradient is zeroed and added into. A routed value is selected, never
-                   multiplied by a mask, so a NaN or inf gradient stays in its own position.
+                   exactly, a WindowLoop: one pass over each window's elements writing each
+                   once (no zeroing, no adding), which the flat loop after it can merge into;
+                   otherwise the gradient is zeroed and added into. A routed value is
+                   selected, never multiplied by a mask, so a NaN or inf gradient stays in its
+                   own position.
 """
 
 from __future__ import annotations
@@ -91,13 +93,12 @@ def max_pool_grad(node, out, ins, stmt) -> Optional[List[str]]:
     if c > MAX_CHANNELS or tuple(g.shape[1:3]) != geo.out:
         return None
     idx = "int32_t" if out.dtype.itemsize == 4 else "int64_t"
-    tiles = _tiles(x.shape, geo)
-    if tiles:
+    if _tiles(x.shape, geo):
         return _tiled_grad(out, x, g, geo, t, idx)
+    # windows that overlap, leave gaps or reach into the padding: dx zeroed, then added into
     dx, src, grad = out.ptr, x.ptr, g.ptr
-    lines = ["{", f"{t} best[{c}]; {idx} at[{c}];"]
-    if not tiles:
-        lines.append(f"for (npy_intp k = 0; k < {out.size}; k++) {dx}[k] = 0;")
+    lines = ["{", f"{t} best[{c}]; {idx} at[{c}];",
+             f"for (npy_intp k = 0; k < {out.size}; k++) {dx}[k] = 0;"]
     lines += _windows(x.shape, geo)
     # the first maximum of each channel, padding taps as -inf (the reference kernel's argmax)
     lines += _taps(x.shape, geo, skip_padding=False)
@@ -106,10 +107,9 @@ def max_pool_grad(node, out, ins, stmt) -> Optional[List[str]]:
               "int take = t == 0 || v > best[k] || (v != v && best[k] == best[k]);",
               f"best[k] = take ? v : best[k]; at[k] = take ? ({idx})t : at[k];", "}", "}"]
     # then each tap of the window takes the gradient of the channels whose maximum it holds
-    store = "=" if tiles else "+="
     lines += _taps(x.shape, geo, skip_padding=True)
     lines += [_IVDEP, f"for (npy_intp k = 0; k < {c}; k++) "
-              f"{dx}[p + k] {store} at[k] == t ? {grad}[o + k] : ({t})0;", "}", "}", "}"]
+              f"{dx}[p + k] += at[k] == t ? {grad}[o + k] : ({t})0;", "}", "}", "}"]
     return lines
 
 
