@@ -111,11 +111,13 @@ static void gf_conv2d_input_@S@(const @T@ *dy, const @T@ *w, @T@ *dx, @T@ *cols,
                    w, g->o, 0, dx, g->c);
         return;
     }
-    memset(dx, 0, g->n * g->h * g->w * g->c * sizeof(@T@));
+    const npy_intp image = g->h * g->w * g->c;
     for (npy_intp b0 = 0; b0 < g->n; b0 += g->images) {
         const npy_intp b1 = b0 + g->images < g->n ? b0 + g->images : g->n;
         gf_@S@gemm(CblasRowMajor, CblasNoTrans, CblasTrans, (b1 - b0) * per, K, g->o, 1,
                    dy + b0 * per * g->o, g->o, w, g->o, 0, cols, K);
+        /* these images' gradient, zeroed just before col2im adds into it (still in cache) */
+        memset(dx + b0 * image, 0, (b1 - b0) * image * sizeof(@T@));
         gf_col2im_@S@(cols, dx, g, b0, b1);
     }
 }
