@@ -2,8 +2,9 @@
 two gradients inside native runs, against torch in float64 (tests/test_ops_conv.py's reference:
 TF's padding rule written out, F.conv2d) over the same geometries (strides, dilations, SAME,
 VALID and explicit padding, 1x1 filters that need no columns, an empty batch), with the columns
-made a few images at a time (batches of one image, and a batch left over), and the source
-showing the ops compiled (so these tests fail if they stay numpy code)."""
+made a few images at a time (batches of one image, and a batch left over), in both layouts of
+the columns (row by row and tap by tap), and the source showing the ops compiled (so these tests
+fail if they stay numpy code)."""
 
 import numpy as np
 import pytest
@@ -66,21 +67,30 @@ def _check(case, dtype):
     return native
 
 
+# SHORT_RUN: 0 makes every convolution's columns row by row (gf_im2col), a huge value tap by tap
+# (gf_im2colT); the geometries' own choice is one of the two
+LAYOUTS = {"rows": 0, "taps": 1 << 30}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}-{c[3]}-{c[4]}")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_conv_ops_match_torch(case, dtype):
+def test_conv_ops_match_torch(monkeypatch, case, dtype, layout):
+    monkeypatch.setattr(native_conv, "SHORT_RUN", LAYOUTS[layout])
     native = _check(case, dtype)
     if case[0][0] > 0:  # an empty batch stays numpy code (its edge cases are the kernel's)
         for op in CONV_OPS:
             assert op in native, f"{op} was not compiled: {native}"
 
 
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("chunk_images", [1, 2])
-def test_columns_a_few_images_at_a_time(monkeypatch, chunk_images):
+def test_columns_a_few_images_at_a_time(monkeypatch, chunk_images, layout):
     """Batches of one image, or of two with one left over: the filter gradient accumulated
     across them by the GEMM, the input gradient added into by col2im, batch by batch."""
     x_shape, w_shape = (3, 6, 5, 2), (3, 3, 2, 4)
     image_bytes = 6 * 5 * 3 * 3 * 2 * 8  # one image's columns in float64
     monkeypatch.setattr(native_conv, "CHUNK_BYTES", chunk_images * image_bytes)
+    monkeypatch.setattr(native_conv, "SHORT_RUN", LAYOUTS[layout])
     native = _check((x_shape, w_shape, (1, 1), "SAME", (1, 1)), np.float64)
     assert all(op in native for op in CONV_OPS)
