@@ -5,20 +5,21 @@ run.
 
     python bench/conv_step.py [--batches 50 128] [--repeats 10] [--out FILE.json]
 
-Every contender runs alone, in turns: each turn is a pause (PyTorch's OpenMP threads spin after
-each op and would take the cores from whoever runs next) and then `block` steps of one contender,
-and the rounds of turns repeat, so the machine's noise hits them alike and each runs as in a
-training loop, its arrays warm from its own previous step, not evicted by another contender's.
-(Interleaving the numpy-side contenders step by step, as the MLP benchmark does, left each of
-them a cache emptied by the others at every turn, while PyTorch ran alone: a bias against them
-on this 2-core machine.) Reported: median milliseconds per step and the first quartile (less
-moved by bursts of other work on a shared machine), each contender's ratio to PyTorch's faster
-layout by each measure, and how long graphflow took to compile the step.
+Every contender lives in a process of its own (its own memory, caches and thread pools, as in a
+training run of its own) and they take turns: each turn is a pause (PyTorch's OpenMP threads
+spin after each op and would take the cores from whoever runs next) and then `block` steps of
+one contender, and the rounds of turns repeat, so the machine's noise hits them alike. (Run in
+one process, the contenders disturbed each other: graphflow's native step measured 25 ms there
+against 19 ms on its own, while PyTorch's did not change.) Reported: median milliseconds per
+step and the first quartile (less moved by bursts of other work on a shared machine), each
+contender's ratio to PyTorch's faster layout by each measure, and how long graphflow's first
+call took (the native one compiles its C module then, or loads it from the cache).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -157,49 +158,81 @@ class NumpyStep:
             p -= lr * m / (np.sqrt(v) + EPS)
 
 
-def measure(steps, X, Y, rounds, block=5, pause=0.5):
-    """(median, first quartile) milliseconds per step of each contender: `rounds` rounds of
-    turns, each a pause and then `block` steps of one contender (module docstring). The first
-    quartile is less moved by the bursts of other work that slow whatever runs during them."""
-    for f in steps.values():
-        for _ in range(2):
-            f(X, Y)
-    times = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, f in steps.items():
-            time.sleep(pause)
-            for _ in range(block):
-                t0 = time.perf_counter()
-                f(X, Y)
-                times[name].append(time.perf_counter() - t0)
-    return {name: (statistics.median(t) * 1e3, statistics.quantiles(t, n=4)[0] * 1e3)
-            for name, t in times.items()}
+CONTENDERS = ("graphflow numpy", "graphflow native", "numpy by hand", "pytorch eager NCHW",
+              "pytorch eager channels_last", "graphflow torch (cpu)")
 
 
-def run(batch: int, repeats: int) -> list:
+def make_step(name: str):
+    """(step(X, Y), its graphflow Program or None) for one contender."""
+    if name.startswith("graphflow"):
+        return graphflow_step({"graphflow numpy": "numpy", "graphflow native": "native",
+                               "graphflow torch (cpu)": "torch"}[name])
+    if name == "numpy by hand":
+        return NumpyStep(), None
+    return torch_step(name.endswith("channels_last")), None
+
+
+def _worker(name: str, batch: int, conn) -> None:
+    """One contender in a process of its own: build and warm its step, report how long the
+    first call took, then run `block` steps each time the parent asks, sending their times."""
     rng = np.random.default_rng(batch)
     X = rng.random((batch, 784), dtype=np.float32)
     Y = rng.integers(0, 10, batch).astype(np.int64)
-    gf_numpy, prog = graphflow_step("numpy")
-    prog(X, Y, True)
-    compile_s = prog.report().total_seconds
-    gf_native, native_prog = graphflow_step("native")
+    step, prog = make_step(name)
     t0 = time.perf_counter()
-    native_prog(X, Y, True)
-    native_compile_s = time.perf_counter() - t0
-    ms = measure({"graphflow numpy": gf_numpy, "graphflow native": gf_native,
-                  "numpy by hand": NumpyStep(), "pytorch eager NCHW": torch_step(False),
-                  "pytorch eager channels_last": torch_step(True),
-                  "graphflow torch (cpu)": graphflow_step("torch")[0]}, X, Y, repeats)
+    step(X, Y)
+    first = time.perf_counter() - t0
+    compile_s = prog.report().total_seconds if name == "graphflow numpy" else first
+    step(X, Y)
+    conn.send(compile_s)
+    while True:
+        block = conn.recv()
+        if block is None:
+            return
+        times = []
+        for _ in range(block):
+            t0 = time.perf_counter()
+            step(X, Y)
+            times.append(time.perf_counter() - t0)
+        conn.send(times)
+
+
+def measure(batch: int, rounds: int, block=5, pause=0.5):
+    """Per contender: (median, first quartile) milliseconds per step and its first call's
+    seconds. Each contender lives in its own process (its own memory and thread pools, as in a
+    training run of its own); they take turns, a pause and then `block` steps each, for
+    `rounds` rounds (module docstring)."""
+    ctx = multiprocessing.get_context("spawn")
+    workers, first = {}, {}
+    for name in CONTENDERS:  # one at a time, so each first call is timed on a quiet machine
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(name, batch, child), daemon=True)
+        proc.start()
+        workers[name] = (proc, parent)
+        first[name] = parent.recv()
+    times = {name: [] for name in CONTENDERS}
+    for _ in range(rounds):
+        for name, (_, conn) in workers.items():
+            time.sleep(pause)
+            conn.send(block)
+            times[name] += conn.recv()
+    for proc, conn in workers.values():
+        conn.send(None)
+        proc.join()
+    return {name: (statistics.median(t) * 1e3, statistics.quantiles(t, n=4)[0] * 1e3,
+                   first[name]) for name, t in times.items()}
+
+
+def run(batch: int, repeats: int) -> list:
+    ms = measure(batch, repeats)
     best = [min(ms["pytorch eager NCHW"][q], ms["pytorch eager channels_last"][q])
             for q in (0, 1)]
     return [{"batch": batch, "contender": name, "ms_per_step": round(t[0], 2),
              "ratio_to_pytorch_best": round(t[0] / best[0], 3),
              "ms_per_step_first_quartile": round(t[1], 2),
              "first_quartile_ratio_to_pytorch_best": round(t[1] / best[1], 3),
-             **({"compile_seconds": round(compile_s, 3)} if name == "graphflow numpy" else {}),
-             **({"compile_seconds": round(native_compile_s, 3)} if name == "graphflow native"
-                else {})}
+             **({"compile_seconds": round(t[2], 3)} if name in ("graphflow numpy",
+                                                                "graphflow native") else {})}
             for name, t in ms.items()]
 
 
