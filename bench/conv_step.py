@@ -1,7 +1,7 @@
 """One Adam training step of TF1's Deep MNIST CNN (examples/mnist_cnn.py), float32: graphflow's
-generated numpy code, its native backend, graphflow's torch backend on the CPU, PyTorch eager
-(NCHW and channels_last, 2 threads) and a hand-written numpy step, measured side by side in one
-run.
+generated numpy code (unfused and fused), its native backend, graphflow's torch backend on the
+CPU, PyTorch eager (NCHW and channels_last, 2 threads) and a hand-written numpy step, measured
+side by side in one run, with each step's share of the machine's float32 matmul peak.
 
     python bench/conv_step.py [--batches 50 128] [--repeats 10] [--out FILE.json]
 
@@ -12,8 +12,9 @@ one contender, and the rounds of turns repeat, so the machine's noise hits them 
 one process, the contenders disturbed each other: graphflow's native step measured 25 ms there
 against 19 ms on its own, while PyTorch's did not change.) Reported: median milliseconds per
 step and the first quartile (less moved by bursts of other work on a shared machine), each
-contender's ratio to PyTorch's faster layout by each measure, and how long graphflow's first
-call took (the native one compiles its C module then, or loads it from the cache).
+contender's ratio to PyTorch's faster layout by each measure, the share of the 1024^3 sgemm peak
+(step_flops / median time), and how long graphflow's first call took (the fused one compiles its
+numba loops then, the native one its C module, or loads them from the cache).
 """
 
 from __future__ import annotations
@@ -31,18 +32,19 @@ from report import machine, write_json
 import graphflow as gf
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+from mlp_step import matmul_peak  # noqa: E402
 from mnist_cnn import build_model  # noqa: E402
 
 LR, B1, B2, EPS = 1e-3, 0.9, 0.999, 1e-8
 
 
-def graphflow_step(backend: str):
+def graphflow_step(backend: str, fuse=None):
     """The example's net and Adam step for `backend`: (step(X, Y), its Program)."""
     graph = gf.Graph()
     with graph.as_default():
         model = build_model(LR, seed=0)
         sess = (gf.Session(backend=backend, device="cpu") if backend == "torch"
-                else gf.Session(backend=backend))
+                else gf.Session(backend=backend, fuse=fuse))
         sess.run(gf.global_variables_initializer())
         prog = sess.make_callable([model["loss"], model["train_op"]],
                                   [model["x"], model["labels"], model["training"]])
@@ -158,15 +160,25 @@ class NumpyStep:
             p -= lr * m / (np.sqrt(v) + EPS)
 
 
-CONTENDERS = ("graphflow numpy", "graphflow native", "numpy by hand", "pytorch eager NCHW",
-              "pytorch eager channels_last", "graphflow torch (cpu)")
+CONTENDERS = ("graphflow numpy", "graphflow fused", "graphflow native", "numpy by hand",
+              "pytorch eager NCHW", "pytorch eager channels_last", "graphflow torch (cpu)")
+GRAPHFLOW = {"graphflow numpy": ("numpy", None), "graphflow fused": ("numpy", True),
+             "graphflow native": ("native", None), "graphflow torch (cpu)": ("torch", None)}
+
+
+def step_flops(batch: int) -> int:
+    """The step's multiply-adds times 2: each convolution and dense layer forward, conv1's and
+    the dense layers' filter/weight gradients, conv2's filter and input gradients, the dense
+    layers' input gradients (conv1 has none: its input is fed)."""
+    conv1, conv2 = 2 * batch * 784 * 25 * 32, 2 * batch * 196 * 800 * 64
+    dense, dense_1 = 2 * batch * 3136 * 1024, 2 * batch * 1024 * 10
+    return 2 * conv1 + 3 * conv2 + 3 * dense + 3 * dense_1
 
 
 def make_step(name: str):
     """(step(X, Y), its graphflow Program or None) for one contender."""
-    if name.startswith("graphflow"):
-        return graphflow_step({"graphflow numpy": "numpy", "graphflow native": "native",
-                               "graphflow torch (cpu)": "torch"}[name])
+    if name in GRAPHFLOW:
+        return graphflow_step(*GRAPHFLOW[name])
     if name == "numpy by hand":
         return NumpyStep(), None
     return torch_step(name.endswith("channels_last")), None
@@ -178,13 +190,12 @@ def _worker(name: str, batch: int, conn) -> None:
     rng = np.random.default_rng(batch)
     X = rng.random((batch, 784), dtype=np.float32)
     Y = rng.integers(0, 10, batch).astype(np.int64)
-    step, prog = make_step(name)
+    step, _ = make_step(name)
     t0 = time.perf_counter()
     step(X, Y)
     first = time.perf_counter() - t0
-    compile_s = prog.report().total_seconds if name == "graphflow numpy" else first
     step(X, Y)
-    conn.send(compile_s)
+    conn.send(first)
     while True:
         block = conn.recv()
         if block is None:
@@ -223,7 +234,7 @@ def measure(batch: int, rounds: int, block=5, pause=0.5):
                    first[name]) for name, t in times.items()}
 
 
-def run(batch: int, repeats: int) -> list:
+def run(batch: int, repeats: int, peak: float) -> list:
     ms = measure(batch, repeats)
     best = [min(ms["pytorch eager NCHW"][q], ms["pytorch eager channels_last"][q])
             for q in (0, 1)]
@@ -231,8 +242,8 @@ def run(batch: int, repeats: int) -> list:
              "ratio_to_pytorch_best": round(t[0] / best[0], 3),
              "ms_per_step_first_quartile": round(t[1], 2),
              "first_quartile_ratio_to_pytorch_best": round(t[1] / best[1], 3),
-             **({"compile_seconds": round(t[2], 3)} if name in ("graphflow numpy",
-                                                                "graphflow native") else {})}
+             "fraction_of_peak": round(step_flops(batch) / (t[0] / 1e3) / peak, 3),
+             **({"first_call_seconds": round(t[2], 3)} if name in GRAPHFLOW else {})}
             for name, t in ms.items()]
 
 
@@ -243,15 +254,20 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                   "conv_step.json"))
     args = ap.parse_args()
-    rows = [row for batch in args.batches for row in run(batch, args.repeats)]
+    peak = matmul_peak()
+    rows = [row for batch in args.batches for row in run(batch, args.repeats, peak)]
+    print(f"float32 matmul peak (1024^3 sgemm): {peak / 1e9:.0f} GFLOP/s")
     print(f"{'batch':>5} {'contender':<28} {'ms/step':>8} {'x PyTorch best':>14} "
-          f"{'1st quartile':>12} {'x PyTorch best':>14}")
+          f"{'1st quartile':>12} {'x PyTorch best':>14} {'% of peak':>9}")
     for r in rows:
-        extra = f"   compiled in {r['compile_seconds']} s" if "compile_seconds" in r else ""
+        extra = (f"   first call {r['first_call_seconds']} s" if "first_call_seconds" in r
+                 else "")
         print(f"{r['batch']:>5} {r['contender']:<28} {r['ms_per_step']:8.1f} "
               f"{r['ratio_to_pytorch_best']:14.2f} {r['ms_per_step_first_quartile']:12.1f} "
-              f"{r['first_quartile_ratio_to_pytorch_best']:14.2f}{extra}")
-    write_json(args.out, {"machine": machine(threads="torch: 2"), "rows": rows})
+              f"{r['first_quartile_ratio_to_pytorch_best']:14.2f} "
+              f"{100 * r['fraction_of_peak']:8.0f}%{extra}")
+    write_json(args.out, {"machine": machine(threads="torch: 2"),
+                          "matmul_peak_gflops": round(peak / 1e9, 1), "rows": rows})
 
 
 if __name__ == "__main__":
