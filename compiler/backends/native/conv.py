@@ -110,21 +110,30 @@ static void gf_im2colT_@S@(const @T@ *x, @T@ *cols, const gf_conv_t *g, npy_intp
     }
 }
 
+/* the columns of images [b0, b1): the input itself (direct), or made in `cols` row by row, or
+   tap by tap (transposed: *ld is then the number of rows, not K) */
+static const @T@ *gf_columns_@S@(const @T@ *x, @T@ *cols, const gf_conv_t *g, npy_intp b0,
+                                 npy_intp b1, npy_intp *ld) {
+    const npy_intp K = g->kh * g->kw * g->c, per = g->oh * g->ow;
+    *ld = K;
+    if (g->direct) return x + b0 * per * K;
+    if (g->transposed) {
+        gf_im2colT_@S@(x, cols, g, b0, b1);
+        *ld = (b1 - b0) * per;
+    } else {
+        gf_im2col_@S@(x, cols, g, b0, b1);
+    }
+    return cols;
+}
+
 static void gf_conv2d_@S@(const @T@ *x, const @T@ *w, @T@ *y, @T@ *cols, const gf_conv_t *g) {
     const npy_intp K = g->kh * g->kw * g->c, per = g->oh * g->ow;
     for (npy_intp b0 = 0; b0 < g->n; b0 += g->images) {
         const npy_intp b1 = b0 + g->images < g->n ? b0 + g->images : g->n;
-        const npy_intp rows = (b1 - b0) * per;
-        if (g->transposed) {
-            gf_im2colT_@S@(x, cols, g, b0, b1);
-            gf_@S@gemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, g->o, K, 1, cols, rows,
-                       w, g->o, 0, y + b0 * per * g->o, g->o);
-            continue;
-        }
-        const @T@ *a = x + b0 * per * K;
-        if (!g->direct) { gf_im2col_@S@(x, cols, g, b0, b1); a = cols; }
-        gf_@S@gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g->o, K, 1, a, K, w, g->o,
-                   0, y + b0 * per * g->o, g->o);
+        npy_intp ld;
+        const @T@ *a = gf_columns_@S@(x, cols, g, b0, b1, &ld);
+        gf_@S@gemm(CblasRowMajor, g->transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                   (b1 - b0) * per, g->o, K, 1, a, ld, w, g->o, 0, y + b0 * per * g->o, g->o);
     }
 }
 
@@ -133,17 +142,11 @@ static void gf_conv2d_filter_@S@(const @T@ *x, const @T@ *dy, @T@ *dw, @T@ *cols
     const npy_intp K = g->kh * g->kw * g->c, per = g->oh * g->ow;
     for (npy_intp b0 = 0; b0 < g->n; b0 += g->images) {
         const npy_intp b1 = b0 + g->images < g->n ? b0 + g->images : g->n;
-        const npy_intp rows = (b1 - b0) * per;
-        if (g->transposed) {
-            gf_im2colT_@S@(x, cols, g, b0, b1);
-            gf_@S@gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, g->o, rows, 1, cols, rows,
-                       dy + b0 * per * g->o, g->o, b0 == 0 ? 0 : 1, dw, g->o);
-            continue;
-        }
-        const @T@ *a = x + b0 * per * K;
-        if (!g->direct) { gf_im2col_@S@(x, cols, g, b0, b1); a = cols; }
-        gf_@S@gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g->o, rows, 1, a, K,
-                   dy + b0 * per * g->o, g->o, b0 == 0 ? 0 : 1, dw, g->o);
+        npy_intp ld;
+        const @T@ *a = gf_columns_@S@(x, cols, g, b0, b1, &ld);
+        gf_@S@gemm(CblasRowMajor, g->transposed ? CblasNoTrans : CblasTrans, CblasNoTrans, K,
+                   g->o, (b1 - b0) * per, 1, a, ld, dy + b0 * per * g->o, g->o,
+                   b0 == 0 ? 0 : 1, dw, g->o);
     }
 }
 
