@@ -24,8 +24,6 @@ from . import conv, gemm, pool, scalar
 from .loops import IVDEP, FlatLoop, RowSum, Val, contiguous_strides  # noqa: F401 (segments.py)
 from .scalar import C_TYPES, TEMP_TYPES
 
-_IVDEP = IVDEP
-
 
 def _broadcast_strides(v: Val, shape: Tuple[int, ...]) -> Optional[Tuple[int, ...]]:
     """`v`'s strides read as an operand of `shape` (0 along broadcast axes), or None."""
@@ -88,7 +86,7 @@ def elementwise_loop(out: Val, leaves: Sequence[Val], body: Callable[[List[str]]
     lines = ["{"]
     for k, d in enumerate(shape):
         if k == len(shape) - 1:
-            lines.append(_IVDEP)
+            lines.append(IVDEP)
         lines.append(f"for (npy_intp i{k} = 0; i{k} < {d}; i{k}++)")
     lines.append("{")
     exprs = []
@@ -165,7 +163,7 @@ def _reduce(mean: bool):
         lines = ["{", f"for (npy_intp i = 0; i < {out.size}; i++) {out.ptr}[i] = 0;"]
         for k, d in enumerate(x.shape):
             if k == len(x.shape) - 1 and k not in axes:  # a row of sums: no dependence
-                lines.append(_IVDEP)
+                lines.append(IVDEP)
             lines.append(f"for (npy_intp i{k} = 0; i{k} < {d}; i{k}++)")
         src = " + ".join(f"i{k} * {s}" for k, s in enumerate(x.strides) if s) or "0"
         dst = " + ".join(f"i{k} * {s}" for k, s in zip(kept, ostr) if s) or "0"

@@ -4,19 +4,15 @@ function pointers the module is given (module.py's set_gemm)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from ..numpy.blas import layout
 from . import scalar
 from .kernel import Kernel
+from .loops import IVDEP, Val
 from .scalar import C_TYPES
-
-if TYPE_CHECKING:
-    from .emit import Val
-
-_IVDEP = "#pragma GCC ivdep"
 
 
 def _gemm_operand(v: Val) -> Optional[Tuple[str, int]]:
@@ -58,7 +54,7 @@ def _gemm(out: Val, a: Val, b: Val, alpha: str, beta: Optional[str]):
             "{", f"{t} *const s = ({t} *)gf_scratch;  /* the product transposed, {n} x {m} */",
             f"{fn}(CblasRowMajor, {flip[fb[0]]}, {flip[fa[0]]}, {n}, {m}, {k}, {alpha}, "
             f"{b.ptr}, {fb[1]}, {a.ptr}, {fa[1]}, {scalar.literal(0.0, out.dtype)}, s, {m});",
-            f"for (npy_intp r = 0; r < {m}; r++)", _IVDEP,
+            f"for (npy_intp r = 0; r < {m}; r++)", IVDEP,
             f"for (npy_intp c = 0; c < {n}; c++) {out.ptr}[r * {n} + c] = s[c * {m} + r];",
             "}"], scratch=m * n * out.dtype.itemsize)
     beta = scalar.literal(0.0, out.dtype) if beta is None else beta

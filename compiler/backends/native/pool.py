@@ -18,10 +18,9 @@ from __future__ import annotations
 from typing import List, Optional
 
 from ...ops.pool import pool_geometry
-from .loops import FlatLoop
+from .loops import IVDEP, FlatLoop
 from .scalar import C_TYPES
 
-_IVDEP = "#pragma GCC ivdep"
 MAX_CHANNELS = 1 << 14  # per-window scratch lives on the stack: at most this many channels
 
 
@@ -70,9 +69,9 @@ def max_pool(node, out, ins, stmt) -> Optional[List[str]]:
     c, t = x.shape[3], C_TYPES[out.dtype]
     y, src = out.ptr, x.ptr
     return (["{"] + _windows(x.shape, geo)
-            + [_IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {y}[o + k] = ({t})-INFINITY;"]
+            + [IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {y}[o + k] = ({t})-INFINITY;"]
             + _taps(x.shape, geo, skip_padding=True)
-            + [_IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{",
+            + [IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{",
                f"{t} v = {src}[p + k], m = {y}[o + k];",
                f"{y}[o + k] = (v > m || v != v) ? v : m;", "}", "}", "}", "}"])
 
@@ -102,13 +101,13 @@ def max_pool_grad(node, out, ins, stmt) -> Optional[List[str]]:
     lines += _windows(x.shape, geo)
     # the first maximum of each channel, padding taps as -inf (the reference kernel's argmax)
     lines += _taps(x.shape, geo, skip_padding=False)
-    lines += [_IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{",
+    lines += [IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{",
               f"{t} v = inside ? {src}[p + k] : ({t})-INFINITY;",
               "int take = t == 0 || v > best[k] || (v != v && best[k] == best[k]);",
               f"best[k] = take ? v : best[k]; at[k] = take ? ({idx})t : at[k];", "}", "}"]
     # then each tap of the window takes the gradient of the channels whose maximum it holds
     lines += _taps(x.shape, geo, skip_padding=True)
-    lines += [_IVDEP, f"for (npy_intp k = 0; k < {c}; k++) "
+    lines += [IVDEP, f"for (npy_intp k = 0; k < {c}; k++) "
               f"{dx}[p + k] += at[k] == t ? {grad}[o + k] : ({t})0;", "}", "}", "}"]
     return lines
 
@@ -155,7 +154,7 @@ def _tiled_grad(out, x, g, geo, t: str, idx: str) -> WindowLoop:
                 f"for (npy_intp dj = 0; dj < {kw}; dj++) {{",
                 f"const int wt = (int)(di * {kw} + dj);",
                 f"const npy_intp wp = ((wb * {h} + wi * {kh} + di) * {w} + wj * {kw} + dj) "
-                f"* {c};", _IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{"][first:]
+                f"* {c};", IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{"][first:]
 
     head = ([f"for (npy_intp wb = 0; wb < {n}; wb++)",
              f"for (npy_intp wi = 0; wi < {oh}; wi++)",

@@ -272,15 +272,15 @@ class Segmenter:
             run.place(code)
         elif isinstance(code, emit.RowSum):
             run.place_sum(code, comment)
-        elif isinstance(code, Kernel):
-            run.scratch = max(run.scratch, code.scratch)
-            if code.helpers:
-                run.helpers.setdefault(code.helpers)
-            run.code.append(_Block([comment] + code.lines, {v.base for v in ins
-                                                            if v.literal is None}, {out.base}))
-        elif code:
-            run.code.append(_Block([comment] + code, {v.base for v in ins if v.literal is None},
-                                   {out.base}))
+        else:
+            if isinstance(code, Kernel):  # C lines with a scratch size and helper functions
+                run.scratch = max(run.scratch, code.scratch)
+                if code.helpers:
+                    run.helpers.setdefault(code.helpers)
+                code = code.lines
+            if code:
+                run.code.append(_Block([comment] + code,
+                                       {v.base for v in ins if v.literal is None}, {out.base}))
         run.ctypes[out.base] = C_TYPES[out.dtype]
         run.computing += bool(code)
         return True
