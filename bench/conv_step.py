@@ -1,32 +1,25 @@
 """One Adam training step of TF1's Deep MNIST CNN (examples/mnist_cnn.py), float32: graphflow's
 generated numpy code (unfused and fused), its native backend, graphflow's torch backend on the
-CPU, PyTorch eager (NCHW and channels_last, 2 threads) and a hand-written numpy step, measured
-side by side in one run, with each step's share of the machine's float32 matmul peak.
+CPU, PyTorch eager (NCHW and channels_last, 2 threads), torch.compile and a hand-written numpy
+step, measured side by side in one run, with each step's share of the machine's float32 matmul
+peak and each one's first call in a fresh process, with empty compile caches and with warm ones.
 
     python bench/conv_step.py [--batches 50 128] [--repeats 10] [--out FILE.json]
 
-Every contender lives in a process of its own (its own memory, caches and thread pools, as in a
-training run of its own) and they take turns: each turn is a pause (PyTorch's OpenMP threads
-spin after each op and would take the cores from whoever runs next) and then `block` steps of
-one contender, and the rounds of turns repeat, so the machine's noise hits them alike. (Run in
-one process, the contenders disturbed each other: graphflow's native step measured 25 ms there
-against 19 ms on its own, while PyTorch's did not change.) Reported: median milliseconds per
-step and the first quartile (less moved by bursts of other work on a shared machine), each
-contender's ratio to PyTorch's faster layout by each measure, the share of the 1024^3 sgemm peak
-(step_flops / median time), and how long graphflow's first call took (the fused one compiles its
-numba loops then, the native one its C module, or loads them from the cache).
+How (bench/processes.py): every contender lives in a process of its own and they take turns.
+Reported: median milliseconds per step and the first quartile (less moved by bursts of other
+work on a shared machine), each contender's ratio to PyTorch eager's faster layout by each
+measure, the share of the 1024^3 sgemm peak (step_flops / median time), and the first calls.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
+import processes
 from report import machine, write_json
 
 import graphflow as gf
@@ -51,10 +44,12 @@ def graphflow_step(backend: str, fuse=None):
     return (lambda X, Y: prog(X, Y, True)), prog
 
 
-def torch_step(channels_last: bool):
+def torch_step(channels_last: bool, compiled=False):
+    """PyTorch's version of the net and its Adam step. compiled: the net through torch.compile
+    (TorchInductor; AOTAutograd compiles its backward) and the optimizer step too, as PyTorch's
+    tutorial on compiling the optimizer does; the loss and zero_grad stay eager."""
     import torch
     from torch import nn
-    torch.set_num_threads(2)
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                         nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
@@ -63,13 +58,14 @@ def torch_step(channels_last: bool):
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     net = net.to(memory_format=fmt)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
+    forward, update = (torch.compile(net), torch.compile(opt.step)) if compiled else (net, opt.step)
 
     def step(X, Y):
         x = torch.from_numpy(X).view(-1, 1, 28, 28).contiguous(memory_format=fmt)
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(net(x), torch.from_numpy(Y))
+        loss = nn.functional.cross_entropy(forward(x), torch.from_numpy(Y))
         loss.backward()
-        opt.step()
+        update()
         return loss.item()
     return step
 
@@ -161,9 +157,12 @@ class NumpyStep:
 
 
 CONTENDERS = ("graphflow numpy", "graphflow fused", "graphflow native", "numpy by hand",
-              "pytorch eager NCHW", "pytorch eager channels_last", "graphflow torch (cpu)")
+              "pytorch eager NCHW", "pytorch eager channels_last", "torch.compile",
+              "graphflow torch (cpu)")
 GRAPHFLOW = {"graphflow numpy": ("numpy", None), "graphflow fused": ("numpy", True),
              "graphflow native": ("native", None), "graphflow torch (cpu)": ("torch", None)}
+TORCH = {"pytorch eager NCHW", "pytorch eager channels_last", "torch.compile",
+         "graphflow torch (cpu)"}
 
 
 def step_flops(batch: int) -> int:
@@ -175,67 +174,26 @@ def step_flops(batch: int) -> int:
     return 2 * conv1 + 3 * conv2 + 3 * dense + 3 * dense_1
 
 
-def make_step(name: str):
-    """(step(X, Y), its graphflow Program or None) for one contender."""
-    if name in GRAPHFLOW:
-        return graphflow_step(*GRAPHFLOW[name])
-    if name == "numpy by hand":
-        return NumpyStep(), None
-    return torch_step(name.endswith("channels_last")), None
-
-
-def _worker(name: str, batch: int, conn) -> None:
-    """One contender in a process of its own: build and warm its step, report how long the
-    first call took, then run `block` steps each time the parent asks, sending their times."""
+def feeds(batch: int):
     rng = np.random.default_rng(batch)
-    X = rng.random((batch, 784), dtype=np.float32)
-    Y = rng.integers(0, 10, batch).astype(np.int64)
-    step, _ = make_step(name)
-    t0 = time.perf_counter()
-    step(X, Y)
-    first = time.perf_counter() - t0
-    step(X, Y)
-    conn.send(first)
-    while True:
-        block = conn.recv()
-        if block is None:
-            return
-        times = []
-        for _ in range(block):
-            t0 = time.perf_counter()
-            step(X, Y)
-            times.append(time.perf_counter() - t0)
-        conn.send(times)
+    return (rng.random((batch, 784), dtype=np.float32),
+            rng.integers(0, 10, batch).astype(np.int64))
 
 
-def measure(batch: int, rounds: int, block=5, pause=0.5):
-    """Per contender: (median, first quartile) milliseconds per step and its first call's
-    seconds. Each contender lives in its own process (its own memory and thread pools, as in a
-    training run of its own); they take turns, a pause and then `block` steps each, for
-    `rounds` rounds (module docstring)."""
-    ctx = multiprocessing.get_context("spawn")
-    workers, first = {}, {}
-    for name in CONTENDERS:  # one at a time, so each first call is timed on a quiet machine
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(name, batch, child), daemon=True)
-        proc.start()
-        workers[name] = (proc, parent)
-        first[name] = parent.recv()
-    times = {name: [] for name in CONTENDERS}
-    for _ in range(rounds):
-        for name, (_, conn) in workers.items():
-            time.sleep(pause)
-            conn.send(block)
-            times[name] += conn.recv()
-    for proc, conn in workers.values():
-        conn.send(None)
-        proc.join()
-    return {name: (statistics.median(t) * 1e3, statistics.quantiles(t, n=4)[0] * 1e3,
-                   first[name]) for name, t in times.items()}
+def make_step(name: str, batch: int):
+    """step(X, Y) of one contender (bench/processes.py runs it in a process of its own)."""
+    if name in GRAPHFLOW:
+        return graphflow_step(*GRAPHFLOW[name])[0]
+    if name == "numpy by hand":
+        return NumpyStep()
+    if name == "torch.compile":
+        return torch_step(channels_last=False, compiled=True)
+    return torch_step(name.endswith("channels_last"))
 
 
 def run(batch: int, repeats: int, peak: float) -> list:
-    ms = measure(batch, repeats)
+    got = processes.measure("conv_step", CONTENDERS, batch, repeats)
+    ms = {name: processes.summary(r["ms"]) for name, r in got.items()}
     best = [min(ms["pytorch eager NCHW"][q], ms["pytorch eager channels_last"][q])
             for q in (0, 1)]
     return [{"batch": batch, "contender": name, "ms_per_step": round(t[0], 2),
@@ -243,7 +201,8 @@ def run(batch: int, repeats: int, peak: float) -> list:
              "ms_per_step_first_quartile": round(t[1], 2),
              "first_quartile_ratio_to_pytorch_best": round(t[1] / best[1], 3),
              "fraction_of_peak": round(step_flops(batch) / (t[0] / 1e3) / peak, 3),
-             **({"first_call_seconds": round(t[2], 3)} if name in GRAPHFLOW else {})}
+             "first_call_seconds": {"empty_cache": round(got[name]["first_call_empty_cache"], 3),
+                                    "warm_cache": round(got[name]["first_call_warm_cache"], 3)}}
             for name, t in ms.items()]
 
 
@@ -260,8 +219,8 @@ def main():
     print(f"{'batch':>5} {'contender':<28} {'ms/step':>8} {'x PyTorch best':>14} "
           f"{'1st quartile':>12} {'x PyTorch best':>14} {'% of peak':>9}")
     for r in rows:
-        extra = (f"   first call {r['first_call_seconds']} s" if "first_call_seconds" in r
-                 else "")
+        first = r["first_call_seconds"]
+        extra = f"   first call {first['empty_cache']} s, {first['warm_cache']} s cached"
         print(f"{r['batch']:>5} {r['contender']:<28} {r['ms_per_step']:8.1f} "
               f"{r['ratio_to_pytorch_best']:14.2f} {r['ms_per_step_first_quartile']:12.1f} "
               f"{r['first_quartile_ratio_to_pytorch_best']:14.2f} "

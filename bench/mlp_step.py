@@ -1,8 +1,9 @@
 """One training step of the product's MLP, sigma(W2 relu(X W1 + b1) + b2), H=256, float32, BCE on
 the 10 sigmoid outputs, SGD: graphflow compiled (numpy backend; unfused and fused; native) vs the
 reference interpreter vs hand-written numpy vs PyTorch eager vs torch.compile vs graphflow's torch
-backend on the CPU, measured side by side in one run, with each one's first call (its compile)
-and the share of the machine's measured sgemm peak.
+backend on the CPU, measured side by side in one run, with the share of the machine's measured
+sgemm peak and each one's first call (its compile): in this process, and in a fresh process with
+empty compile caches and with warm ones (bench/processes.py).
 
     python bench/mlp_step.py [--batches 32 128 1024] [--repeats 30] [--out FILE.json]
 """
@@ -15,6 +16,7 @@ import statistics
 import time
 
 import numpy as np
+import processes
 from report import machine, write_json
 
 import graphflow as gf
@@ -172,8 +174,11 @@ def matmul_peak(n=1024, repeats=20):
     return 2 * n ** 3 / min(times)
 
 
-def step_flops(batch):
-    return 2 * batch * (D * H + H * K) + 2 * batch * (H * K + K * H + D * H)
+def step_flops(batch, hidden=H):
+    """The step's multiply-adds times 2: both layers forward, both weight gradients and the
+    hidden layer's input gradient (none for X: it is fed)."""
+    return 2 * batch * (D * hidden + hidden * K) + 2 * batch * (hidden * K + K * hidden
+                                                                + D * hidden)
 
 
 def measure(steps, X, Y, repeats, block=5):
@@ -244,6 +249,21 @@ def contenders(params, batch):
     }
 
 
+TORCH = {"pytorch eager", "torch.compile", "graphflow torch (cpu)"}
+
+
+def feeds(batch):
+    rng = np.random.default_rng(batch)
+    return (rng.random((batch, D), dtype=np.float32),
+            np.eye(K, dtype=np.float32)[rng.integers(0, K, batch)])
+
+
+def make_step(name, batch):
+    """step(X, Y) of one contender, for bench/processes.py's fresh processes."""
+    in_turns, alone = contenders(init_params(), batch)
+    return {**in_turns, **alone}[name]()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, nargs="+", default=[32, 128, 1024])
@@ -257,11 +277,10 @@ def main():
     print(f"float32 matmul peak (1024^3): {peak / 1e9:.1f} GFLOP/s; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
     print(f"{'batch':>5} {'contender':<22} {'us/step':>9} {'x numpy':>8} {'% peak':>7} "
-          f"{'first call':>11}")
+          f"{'first call':>11}  (in a fresh process: empty caches, warm caches)")
     for batch in args.batches:
-        rng = np.random.default_rng(batch)
-        X = rng.random((batch, D), dtype=np.float32)
-        Y = np.eye(K, dtype=np.float32)[rng.integers(0, K, batch)]
+        fresh = processes.first_calls("mlp_step", CONTENDERS, batch)
+        X, Y = feeds(batch)
         in_turns, alone = contenders(params, batch)
         made = {name: first_call_seconds(make, X, Y) for name, make in in_turns.items()}
         us = measure({name: step for name, (step, _) in made.items()}, X, Y, args.repeats)
@@ -274,9 +293,12 @@ def main():
             frac = step_flops(batch) / (t * 1e-6) / peak
             rows.append({"batch": batch, "contender": name, "us_per_step": round(t, 1),
                          "ratio_to_numpy": round(t / base, 3), "fraction_of_peak": round(frac, 3),
-                         "first_call_seconds": round(first, 4)})
+                         "first_call_seconds": round(first, 4),
+                         "first_call_seconds_fresh_process": {
+                             "empty_cache": round(fresh[name][0], 3),
+                             "warm_cache": round(fresh[name][1], 3)}})
             print(f"{batch:>5} {name:<22} {t:9.1f} {t / base:8.2f} {100 * frac:6.1f}% "
-                  f"{first:10.3f}s")
+                  f"{first:10.3f}s  ({fresh[name][0]:.2f} s, {fresh[name][1]:.2f} s)")
     after = matmul_peak()  # the best of a reading before and one after: a busy moment at either
     if after > peak:      # end would otherwise make the peak look low (shares over 100%)
         for r in rows:
