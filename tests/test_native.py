@@ -173,6 +173,23 @@ def test_the_profile_has_a_row_per_native_run():
     assert sum(r.share for r in rows) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_a_fused_chain_alone_is_compiled(training):
+    """A fused chain between numpy statements (dropout's gradient under a fed `training` flag, as
+    in the CNN step) is a native run of its own: one pass, and no numba loop to load."""
+    rng = np.random.default_rng(3)
+    a, m = rng.standard_normal((64, 80)), (rng.random((64, 80)) < 0.5).astype(np.float64)
+    with gf.Graph().as_default():
+        flag = gf.placeholder(gf.bool, (), name="training")
+        x = gf.placeholder(gf.float64, (64, 80), name="x")
+        keep = gf.placeholder(gf.float64, (64, 80), name="keep")
+        out = gf.reduce_sum(gf.where(flag, x * keep * 2.0, x) * x)
+        prog = gf.Session(backend="native").make_callable(out, [flag, x, keep])
+        assert "_k_fused" not in prog.source and prog.source.count("_native_seg") == 1
+        want = np.sum(np.where(training, a * m * 2.0, a) * a)
+        np.testing.assert_allclose(prog(training, a, m), want, rtol=1e-12)
+
+
 def test_integer_graphs_stay_numpy_code():
     with gf.Graph().as_default():
         i = gf.placeholder(gf.int32, (3,))

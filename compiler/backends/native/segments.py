@@ -31,7 +31,7 @@ from .kernel import Kernel
 from .module import ITEMSIZE, module_source
 from .scalar import C_TYPES, literal
 
-MIN_STATEMENTS = 2  # a run computing fewer stays numpy code (one call either way)
+MIN_STATEMENTS = 2  # a run computing fewer ops stays numpy code (one call either way)
 _VIEWS = {"identity", "stop_gradient", "reshape", "expand_dims", "squeeze", "transpose"}
 
 
@@ -282,7 +282,8 @@ class Segmenter:
                 run.code.append(_Block([comment] + code,
                                        {v.base for v in ins if v.literal is None}, {out.base}))
         run.ctypes[out.base] = C_TYPES[out.dtype]
-        run.computing += bool(code)
+        # a fused chain counts by its ops: compiled alone, it is still one pass instead of several
+        run.computing += (len(node.attrs["steps"]) if node.type == "fused" else 1) if code else 0
         return True
 
     @staticmethod
