@@ -50,9 +50,10 @@ lint: $(STAMP)
 # current one down; the benchmark unsets them for its own run only.
 # The MLP step on every contender (bench/mlp_step.py), then 1 vs 2 gloo workers at a global
 # batch of 1024 (bench/data_parallel.py, about 2 minutes), compile time against graph size
-# (bench/compile_time.py), what a run's all-or-nothing bookkeeping costs (bench/run_overhead.py)
-# the Deep MNIST CNN's training step (bench/conv_step.py) and the MNIST Adam step unfused and
-# fused (bench/adam_step.py).
+# (bench/compile_time.py), what a run's all-or-nothing bookkeeping costs (bench/run_overhead.py),
+# the Deep MNIST CNN's training step (bench/conv_step.py) and the MNIST Adam step
+# (bench/adam_step.py), each on every contender, with every contender's first call in fresh
+# processes (bench/processes.py; torch.compile's first calls take 10-30 s each).
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/mlp_step.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/data_parallel.py
