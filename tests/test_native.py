@@ -190,6 +190,29 @@ def test_a_fused_chain_alone_is_compiled(training):
         np.testing.assert_allclose(prog(training, a, m), want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_n_joins_a_run_and_adds_in_numpy_order(dtype):
+    """add_n (a backward pass's sum of a tensor's gradients) is compiled into the run around it,
+    its inputs added left to right as the reference kernel does: the same bits."""
+    rng = np.random.default_rng(4)
+    a, b, c = (rng.standard_normal((33, 47)).astype(dtype) for _ in range(3))
+
+    def build():
+        xs = [gf.placeholder(dtype, (33, 47), name=n) for n in "abc"]
+        s = gf.add_n([xs[0] * xs[1], xs[1] * xs[1], xs[2], xs[0] * 1e-3])
+        return xs, gf.sqrt(gf.abs(s)) * xs[2]  # correctly rounded ops only: the same bits
+    with gf.Graph().as_default():
+        xs, out = build()
+        want = gf.Session(optimize=False).run(out, dict(zip(xs, (a, b, c))))
+    with gf.Graph().as_default():
+        xs, out = build()
+        prog = gf.Session(backend="native", fuse=False).make_callable(out, xs)
+        got = prog(a, b, c)
+    runs = [line for line in prog.source.splitlines() if line.strip().startswith("# native:")]
+    assert len(runs) == 1 and "add_n" in runs[0]
+    np.testing.assert_array_equal(got, want)
+
+
 def test_integer_graphs_stay_numpy_code():
     with gf.Graph().as_default():
         i = gf.placeholder(gf.int32, (3,))

@@ -4,7 +4,7 @@ or a size-1 constant written as a literal.
 
     EMITTERS[op](node, out, ins, stmt) -> C lines, or None (the statement stays numpy code)
 
-Elementwise ops and fused chains become one loop over the output (flat where every operand is
+Elementwise ops, add_n and fused chains become one loop over the output (flat where every operand is
 the output's shape and contiguous, or one value; nested with static strides otherwise: bias
 rows, columns, transposed operands); matmul and matmul_accumulate one call of numpy's own BLAS
 GEMM (transposed operands as its flags); reduce_sum/reduce_mean a zeroed output and one pass;
@@ -129,6 +129,20 @@ def _fused(node, out: Val, ins: Sequence[Val], stmt) -> Optional[List[str]]:
     return elementwise_loop(out, ins, body)
 
 
+def _add_n(node, out: Val, ins: Sequence[Val], stmt) -> Optional[List[str]]:
+    """add_n: the inputs added left to right, each sum rounded in the dtype (numpy's order)."""
+    if out.dtype.kind != "f" or any(v.dtype != out.dtype for v in ins):
+        return None
+    t = C_TYPES[out.dtype]
+
+    def body(exprs: List[str]) -> Tuple[List[str], str]:
+        value = exprs[0]
+        for e in exprs[1:]:
+            value = f"(({t})(({value}) + ({e})))"
+        return [], value
+    return elementwise_loop(out, ins, body)
+
+
 def _update(sign: Optional[str]):
     def emit(node, out, ins, stmt):
         var, delta = ins
@@ -183,6 +197,7 @@ def _reduce(mean: bool):
 EMITTERS: Dict[str, Callable] = {
     **{op: _one_op for op in scalar.SUPPORTED},
     "fused": _fused,
+    "add_n": _add_n,
     "matmul": gemm.matmul,
     "matmul_accumulate": gemm.matmul_accumulate,
     "assign": _update(None),
