@@ -84,16 +84,28 @@ class Contender:
             self.proc = ctx.Process(target=_worker, args=(module, name, batch, child),
                                     daemon=True)
             self.proc.start()
-        self.first_call = self.conn.recv()
+        child.close()  # the child's end lives on in the child only: its exit ends the pipe
+        self.name = name
+        self.first_call = self._receive()
+
+    def _receive(self):
+        try:
+            return self.conn.recv()
+        except EOFError:
+            self.proc.join(timeout=10)
+            raise RuntimeError(f"benchmark contender {self.name!r}: its process ended (exit "
+                               f"code {self.proc.exitcode}; its traceback is above)") from None
 
     def steps(self, block: int) -> list:
         self.conn.send(block)
-        return self.conn.recv()
+        return self._receive()
 
     def stop(self) -> None:
         try:
             self.conn.send(None)
             self.proc.join(timeout=30)
+        except OSError:  # it has ended already (a broken pipe)
+            pass
         finally:
             if self.proc.is_alive():
                 self.proc.terminate()
