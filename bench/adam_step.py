@@ -51,9 +51,9 @@ def graphflow_step(params, mode: str):
 
 
 class NumpyStep:
-    """Hand-written numpy: preallocated buffers, out= everywhere, no gradient for X; Adam as
-    graphflow's AdamOptimizer and torch.optim.Adam compute it (epsilon after the bias
-    correction of sqrt(v))."""
+    """Hand-written numpy: every array of the batch's or the weights' size preallocated and
+    written with out= or in place, no gradient for X; Adam as graphflow's AdamOptimizer and
+    torch.optim.Adam compute it (epsilon after the bias correction of sqrt(v))."""
 
     def __init__(self, params, batch):
         f = np.float32
