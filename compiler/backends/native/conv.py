@@ -20,6 +20,7 @@ from typing import Optional
 
 from ...ops.conv_kernels import CHUNK_BYTES, out_size, pad_amounts
 from .kernel import Kernel
+from .loops import float_arrays
 from .scalar import C_TYPES
 
 _HELPERS = r"""
@@ -192,17 +193,6 @@ _SUFFIX = {"float": "s", "double": "d"}
 SHORT_RUN = 16
 
 
-def _arrays(out, ins, n: int) -> Optional[str]:
-    """The BLAS type letter where every operand is a contiguous float32/float64 array of one
-    dtype, none the output's memory; else None."""
-    t = C_TYPES.get(out.dtype)
-    if (t not in _SUFFIX or len(ins) < n or not out.contiguous
-            or any(v.literal is not None or not v.contiguous or v.dtype != out.dtype
-                   or v.base == out.base for v in ins[:n])):
-        return None
-    return _SUFFIX[t]
-
-
 def _kernel(function: str, s: str, args, x_shape, w_shape, y_shape, node, itemsize: int
             ) -> Optional[Kernel]:
     """A call of gf_<function>_<s> on `args` for an input of x_shape, a filter of w_shape and an
@@ -239,9 +229,9 @@ _ROLES = {"conv2d": ("conv2d", "xwy"), "conv2d_backprop_filter": ("conv2d_filter
 
 def emit(node, out, ins, stmt) -> Optional[Kernel]:
     """The emitter of each conv op (emit.EMITTERS): a call of its helper, or None."""
-    s = _arrays(out, ins, 2)
-    if s is None:
+    if len(ins) < 2 or not float_arrays(out, ins[:2]):
         return None
+    s = _SUFFIX[C_TYPES[out.dtype]]
     function, roles = _ROLES[node.type]
     shapes = dict(zip(roles, (ins[0].shape, ins[1].shape, out.shape)))
     return _kernel(function, s, [ins[0].ptr, ins[1].ptr, out.ptr], shapes["x"], shapes["w"],

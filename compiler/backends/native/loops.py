@@ -50,6 +50,14 @@ class Val:
         return math.prod(self.shape)
 
 
+def float_arrays(out: Val, ins: Sequence[Val]) -> bool:
+    """`out` and every one of `ins` are contiguous float32/float64 arrays of one dtype, and none
+    of `ins` is the output's memory (what the pooling and convolution loops need)."""
+    return (out.dtype in (np.float32, np.float64) and out.contiguous
+            and all(v.literal is None and v.contiguous and v.dtype == out.dtype
+                    and v.base != out.base for v in ins))
+
+
 @dataclass
 class FlatLoop:
     """A loop over `n` elements reading and writing each array at [i] (or one value at [0]):

@@ -18,18 +18,10 @@ from __future__ import annotations
 from typing import List, Optional
 
 from ...ops.pool import pool_geometry
-from .loops import IVDEP, FlatLoop
+from .loops import IVDEP, FlatLoop, float_arrays
 from .scalar import C_TYPES
 
 MAX_CHANNELS = 1 << 14  # per-window scratch lives on the stack: at most this many channels
-
-
-def _operands(out, ins, n_inputs: int) -> bool:
-    """Every array contiguous, float32/float64, one dtype, none the output's memory."""
-    return (len(ins) == n_inputs and out.dtype in C_TYPES and out.dtype.kind == "f"
-            and out.contiguous and all(v.literal is None and v.contiguous
-                                       and v.dtype == out.dtype and v.base != out.base
-                                       for v in ins))
 
 
 def _windows(x_shape, geo) -> List[str]:
@@ -62,7 +54,7 @@ def _taps(x_shape, geo, skip_padding: bool) -> List[str]:
 
 
 def max_pool(node, out, ins, stmt) -> Optional[List[str]]:
-    if not _operands(out, ins, 1):
+    if len(ins) != 1 or not float_arrays(out, ins):
         return None
     (x,) = ins
     geo = pool_geometry(x.shape, **node.attrs)
@@ -84,7 +76,7 @@ def _tiles(x_shape, geo) -> bool:
 
 
 def max_pool_grad(node, out, ins, stmt) -> Optional[List[str]]:
-    if not _operands(out, ins, 3):
+    if len(ins) != 3 or not float_arrays(out, ins):
         return None
     x, _, g = ins
     geo = pool_geometry(x.shape, **node.attrs)
@@ -149,24 +141,24 @@ def _tiled_grad(out, x, g, geo, t: str, idx: str) -> WindowLoop:
     (oh, ow), (kh, kw) = geo.out, geo.ksize
     src, grad = x.ptr, g.ptr
 
-    def taps(first: int) -> List[str]:
+    def taps() -> List[str]:
         return [f"for (npy_intp di = 0; di < {kh}; di++)",
                 f"for (npy_intp dj = 0; dj < {kw}; dj++) {{",
                 f"const int wt = (int)(di * {kw} + dj);",
                 f"const npy_intp wp = ((wb * {h} + wi * {kh} + di) * {w} + wj * {kw} + dj) "
-                f"* {c};", IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{"][first:]
+                f"* {c};", IVDEP, f"for (npy_intp k = 0; k < {c}; k++) {{"]
 
     head = ([f"for (npy_intp wb = 0; wb < {n}; wb++)",
              f"for (npy_intp wi = 0; wi < {oh}; wi++)",
              f"for (npy_intp wj = 0; wj < {ow}; wj++) {{",
              f"const npy_intp wo = ((wb * {oh} + wi) * {ow} + wj) * {c};"]
             # the first maximum of each channel (NaN the largest): the reference kernel's argmax
-            + taps(0) + [f"{t} v = {src}[wp + k];",
+            + taps() + [f"{t} v = {src}[wp + k];",
                          "int take = wt == 0 || v > best[k] || (v != v && best[k] == best[k]);",
                          f"best[k] = take ? v : best[k]; at[k] = take ? ({idx})wt : at[k];",
                          "}", "}"]
             # then every element of the window, once: i its flat index
-            + taps(0) + ["const npy_intp i = wp + k;"])
+            + taps() + ["const npy_intp i = wp + k;"])
     body = [f"{out.ptr}[i] = at[k] == wt ? {grad}[wo + k] : ({t})0;"]
     return WindowLoop(out.size, head, body, 3, x.base, g.base,
                       writes={out.base}, reads={x.base, g.base},
